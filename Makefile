@@ -1,0 +1,41 @@
+# Set-up is automatic: every target that needs Python depends on `install`, which builds .venv from uv.lock.
+SHELL := /bin/bash
+PY_PACKAGES := pipeline dagster_project fitbit_sandbox fitbit_sleep
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export FITBIT_SLEEP_HOME ?= $(CURDIR)/data
+PYTEST_ARGS ?=
+
+.PHONY: install test lint typecheck pytest sandbox demo dev bench clean
+
+$(UV):
+	python3 -m venv .tools && .tools/bin/pip install --quiet uv
+
+$(VENV)/.installed: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --extra dev
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check $(PY_PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PY_PACKAGES) tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+sandbox: install
+	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
+
+bench: install
+	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

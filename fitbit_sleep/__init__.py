@@ -1,0 +1,1 @@
+"""The ``fitbit-sleep`` command line: the front door over the pipeline, the sandbox and Dagster."""

@@ -1,0 +1,1 @@
+"""fitbit_sleep/commands."""

@@ -1,0 +1,67 @@
+"""Settings read from the environment.
+
+Why one place: every entry point (CLI, Dagster resources, tests) must agree on where the API lives and where the
+data root is. Secrets are only ever read from the environment or a file, never from argv or Dagster run config.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.fitbit.com"
+DEFAULT_AUTH_URL = "https://www.fitbit.com"
+DEFAULT_HOME = "data"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unreadable; the message says which variable to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Connection and storage settings. ``client_secret`` is excluded from ``repr`` so it never lands in a log."""
+
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    auth_url: str = DEFAULT_AUTH_URL
+    home: Path = Path(DEFAULT_HOME)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        secret = env.get("FITBIT_CLIENT_SECRET") or None
+        secret_file = env.get("FITBIT_CLIENT_SECRET_FILE")
+        if not secret and secret_file:
+            try:
+                secret = Path(secret_file).read_text(encoding="utf-8").strip() or None
+            except OSError as exc:
+                raise ConfigError(
+                    f"FITBIT_CLIENT_SECRET_FILE={secret_file} cannot be read ({exc.strerror}); "
+                    "point it at a readable file that holds only the client secret."
+                ) from None
+        return cls(
+            client_id=env.get("FITBIT_CLIENT_ID") or None,
+            client_secret=secret,
+            api_url=(env.get("FITBIT_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            auth_url=(env.get("FITBIT_AUTH_URL") or DEFAULT_AUTH_URL).rstrip("/"),
+            home=Path(env.get("FITBIT_SLEEP_HOME") or DEFAULT_HOME).expanduser(),
+        )
+
+    def require_client(self) -> tuple[str, str]:
+        """Return (client_id, client_secret) or explain exactly which variables are missing."""
+        missing = [
+            n
+            for n, v in (("FITBIT_CLIENT_ID", self.client_id), ("FITBIT_CLIENT_SECRET", self.client_secret))
+            if not v
+        ]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} not set. Export them (or FITBIT_CLIENT_SECRET_FILE) with the values of "
+                "your Fitbit app, or of the sandbox (see README)."
+            )
+        assert self.client_id and self.client_secret
+        return self.client_id, self.client_secret

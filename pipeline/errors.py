@@ -1,0 +1,66 @@
+"""Typed errors with messages that tell the user what to do.
+
+Why typed: the CLI, Dagster and tests react differently to "log in again", "the API is gone" and "try later". Messages
+never contain token values.
+"""
+
+from __future__ import annotations
+
+
+class FitbitSleepError(RuntimeError):
+    """Base class for every error this product raises on purpose."""
+
+
+class NotLoggedIn(FitbitSleepError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            f"No saved Fitbit login{': ' + detail if detail else ''}. Run `fitbit-sleep login` first."
+        )
+
+
+class TokenFileCorrupt(FitbitSleepError):
+    def __init__(self, path: object, why: str) -> None:
+        super().__init__(
+            f"The token file {path} is unreadable ({why}). Delete it and run `fitbit-sleep login` again."
+        )
+
+
+class ReauthRequired(FitbitSleepError):
+    """The grant is revoked or the refresh token is spent (Fitbit ``invalid_grant``)."""
+
+    def __init__(self, detail: str = "the refresh token was rejected (invalid_grant)") -> None:
+        super().__init__(
+            f"Fitbit refused the saved login: {detail}. Re-run `fitbit-sleep login` to authorise again."
+        )
+
+
+class FitbitApiGone(FitbitSleepError):
+    """HTTP 410: Google switched the legacy Fitbit Web API off on 2 Nov 2026. Never retried."""
+
+    def __init__(self, url_path: str = "") -> None:
+        where = f" ({url_path})" if url_path else ""
+        super().__init__(
+            f"The Fitbit Web API answered 410 Gone{where}: Google switched the legacy Fitbit Web API off on "
+            "2 Nov 2026. Import your account archive instead (`fitbit-sleep import MyFitbitData.zip` or a Google "
+            "Takeout zip), and move to the Google Health API when its source lands."
+        )
+
+
+class InsufficientScope(FitbitSleepError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            f"The login does not grant the `sleep` scope{': ' + detail if detail else ''}. "
+            "Run `fitbit-sleep login` again and allow sleep (and profile) access."
+        )
+
+
+class FitbitValidationError(FitbitSleepError):
+    """HTTP 400 validation: the request itself is wrong (a bug or a bad date), so it is not retried."""
+
+
+class FitbitUnavailable(FitbitSleepError):
+    """Transient failures persisted after the bounded retries."""
+
+
+class ArchiveError(FitbitSleepError):
+    """An export archive cannot be read; the message says what is wrong with it."""

@@ -1,0 +1,68 @@
+"""The storage layout under the data root (``FITBIT_SLEEP_HOME``).
+
+Why a class: the landing, the tables, the warehouse, the plots and the Dagster assets all need the same paths, and
+the layout is documented in docs/architecture.md. Nothing else builds paths by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoragePaths:
+    root: Path
+
+    # --- secrets and state -------------------------------------------------------------------------------------
+    @property
+    def tokens_dir(self) -> Path:
+        return self.root / "tokens"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def profile_file(self) -> Path:
+        """The profile saved at login (user id, IANA time zone); read by partitions and the transform."""
+        return self.state_dir / "profile.json"
+
+    # --- landing ------------------------------------------------------------------------------------------------
+    @property
+    def raw_sleep_dir(self) -> Path:
+        return self.root / "raw" / "sleep"
+
+    def raw_sleep_file(self, day: date) -> Path:
+        return self.raw_sleep_dir / f"date={day.isoformat()}.json"
+
+    @property
+    def raw_revisions_dir(self) -> Path:
+        return self.root / "raw" / "sleep_revisions"
+
+    # --- tables ---------------------------------------------------------------------------------------------------
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    def table_dir(self, name: str) -> Path:
+        return self.tables_dir / name
+
+    # --- warehouse, plots, report -----------------------------------------------------------------------------------
+    @property
+    def warehouse_file(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def imports_dir(self) -> Path:
+        """Drop folder: archives placed here are imported by the Dagster sensor."""
+        return self.root / "imports"

@@ -1,0 +1,54 @@
+"""Shared fixtures: a real sandbox server on an ephemeral loopback port and an isolated data root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty FITBIT_SLEEP_HOME for one test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("FITBIT_SLEEP_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., Any]]:
+    """Start real sandbox servers with SandboxConfig overrides; all are stopped at teardown."""
+    from fitbit_sandbox.config import SandboxConfig
+    from fitbit_sandbox.server import SandboxServer
+
+    started: list[SandboxServer] = []
+
+    def start(**overrides: Any) -> SandboxServer:
+        overrides.setdefault("days", 120)
+        overrides.setdefault("auto_approve", True)
+        server = SandboxServer(SandboxConfig(**overrides)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
+    """A default sandbox: 120 days of history, consent auto-approved."""
+    return sandbox_factory()
+
+
+@pytest.fixture
+def sandbox_env(sandbox: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Environment that points the pipeline at the default sandbox."""
+    monkeypatch.setenv("FITBIT_CLIENT_ID", sandbox.config.client_id)
+    monkeypatch.setenv("FITBIT_CLIENT_SECRET", sandbox.config.client_secret)
+    monkeypatch.setenv("FITBIT_API_URL", sandbox.base_url)
+    monkeypatch.setenv("FITBIT_AUTH_URL", sandbox.base_url)
+    return sandbox
