@@ -1,0 +1,289 @@
+"""The raw landing: one JSON file per ``dateOfSleep`` holding exactly what the source said about that date.
+
+Why a file per date: the date is the unit the API is re-asked about, the unit Dagster partitions on and the unit the
+tables replace. Keeping the source's own words (plus provenance) means every table can be rebuilt from here alone.
+
+File ``raw/sleep/date=YYYY-MM-DD.json`` (compact JSON, header keys first so the state can be read from the first
+few hundred bytes without parsing the payload)::
+
+    {"date", "source": "api"|"export", "source_ref", "fetched_at", "payload_sha256",
+     "state": "final"|"empty"|"pending", "payload": {"sleep": [...]}}
+
+- ``state="empty"``: fetched, the source had no logs (differs from a missing file = never fetched).
+- ``state="pending"``: the API said ``meta.state == "pending"``; the data is not final and is fetched again.
+- Re-landing an identical payload (same hash, same state) leaves the file untouched, byte for byte.
+- A changed payload first copies the previous file to ``raw/sleep_revisions/date=D/<fetched_at>-<sha12>.json``.
+
+Every write is a temp file in the same directory, fsync'd, then ``os.replace``'d, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pipeline.paths import StoragePaths
+
+State = Literal["final", "empty", "pending"]
+Outcome = Literal["written", "unchanged", "revised"]
+
+_HEAD_BYTES = 1024
+_HEAD_RE = {
+    key: re.compile(rf'"{key}":\s*"([^"]*)"')
+    for key in ("date", "source", "source_ref", "fetched_at", "state")
+}
+_RANGE_RE = re.compile(r"/(\d{4}-\d{2}-\d{2})(?:/(\d{4}-\d{2}-\d{2}))?\.json")
+
+
+class SleepFetchLike(Protocol):
+    """What ``pipeline.client.SleepFetch`` offers; a Protocol so the landing does not import the client."""
+
+    start: date
+    end: date
+    logs: list[dict[str, Any]]
+    pending_dates: set[date]
+    fetched_at: datetime
+    api_paths: list[str]
+
+
+@dataclass
+class LandingResult:
+    """What one ``land_fetch`` did. ``changed_dates`` is what the tables must be updated for."""
+
+    dates: list[date] = field(default_factory=list)
+    written: int = 0
+    unchanged: int = 0
+    revised: int = 0
+    empty: int = 0
+    pending: int = 0
+    logs: int = 0
+    out_of_range_logs: int = 0
+    changed_dates: list[date] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RawHeader:
+    """The provenance part of a raw file (everything but the payload)."""
+
+    date: date
+    source: str
+    source_ref: str
+    fetched_at: str
+    state: str
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def format_fetched_at(moment: datetime) -> str:
+    """UTC, second precision, ``Z`` suffix: the one format every raw file and table uses."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def payload_sha256(logs: list[dict[str, Any]]) -> str:
+    """Hash of the canonical payload. Logs are sorted by ``logId`` first, so the same set of logs in another
+    order (the API does not promise an order) is not mistaken for a change."""
+    ordered = sorted(logs, key=lambda log: json.dumps(log.get("logId"), sort_keys=True))
+    canonical = json.dumps({"sleep": ordered}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, ``os.replace``, fsync the dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _encode(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def read_day(paths: StoragePaths, day: date) -> dict[str, Any] | None:
+    """The whole raw record of a date, or None if it was never landed."""
+    try:
+        return json.loads(paths.raw_sleep_file(day).read_bytes())  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        return None
+
+
+def read_header(path: Path) -> RawHeader:
+    """Provenance of one raw file, read from its first bytes (the full file is parsed only as a fallback)."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+    found = {key: rx.search(head) for key, rx in _HEAD_RE.items()}
+    if all(found.values()):
+        values = {key: m.group(1) for key, m in found.items() if m}
+    else:
+        record = json.loads(path.read_bytes())
+        values = {key: str(record.get(key, "")) for key in _HEAD_RE}
+    return RawHeader(
+        date=date.fromisoformat(values["date"]),
+        source=values["source"],
+        source_ref=values["source_ref"],
+        fetched_at=values["fetched_at"],
+        state=values["state"],
+    )
+
+
+def landed_files(paths: StoragePaths) -> Iterator[tuple[date, Path]]:
+    """Every landed date and its file, in date order."""
+    if not paths.raw_sleep_dir.is_dir():
+        return
+    found = []
+    for path in paths.raw_sleep_dir.glob("date=*.json"):
+        try:
+            found.append((date.fromisoformat(path.stem.removeprefix("date=")), path))
+        except ValueError:
+            continue
+    yield from sorted(found)
+
+
+def dates_needing_fetch(paths: StoragePaths, start: date, end: date) -> list[date]:
+    """Dates in ``[start, end]`` never fetched, or fetched while still pending (not final)."""
+    needed = []
+    day = start
+    while day <= end:
+        path = paths.raw_sleep_file(day)
+        if not path.exists() or read_header(path).state == "pending":
+            needed.append(day)
+        day += timedelta(days=1)
+    return needed
+
+
+# --- landing ------------------------------------------------------------------------------------------------------
+
+
+def land_day(
+    paths: StoragePaths,
+    day: date,
+    logs: list[dict[str, Any]],
+    *,
+    source: str,
+    source_ref: str,
+    fetched_at: datetime,
+    pending: bool = False,
+) -> Outcome:
+    """Land what ``source`` said about ``day``; return ``"written"``, ``"unchanged"`` or ``"revised"``.
+
+    ``"unchanged"``: same payload hash and same state as the file on disk, which is left untouched (its
+    ``fetched_at`` stays the first time this content was seen, so the tables built from it stay byte-identical).
+    ``"revised"``: the payload differs; the previous file is kept under ``raw/sleep_revisions/``.
+    ``"written"``: first landing of the date, or the same payload with a new state (pending -> final).
+    """
+    state: State = "pending" if pending else ("final" if logs else "empty")
+    digest = payload_sha256(logs)
+    target = paths.raw_sleep_file(day)
+    previous: bytes | None = target.read_bytes() if target.exists() else None
+    outcome: Outcome = "written"
+    if previous is not None:
+        old = json.loads(previous)
+        if old.get("payload_sha256") == digest and old.get("state") == state:
+            return "unchanged"
+        if old.get("payload_sha256") != digest:
+            stamp = str(old.get("fetched_at", "unknown")).replace(":", "")
+            revision = (
+                paths.raw_revisions_dir
+                / f"date={day.isoformat()}"
+                / f"{stamp}-{str(old.get('payload_sha256', ''))[:12]}.json"
+            )
+            if not revision.exists():
+                atomic_write_bytes(revision, previous)
+            outcome = "revised"
+    record = {
+        "date": day.isoformat(),
+        "source": source,
+        "source_ref": source_ref,
+        "fetched_at": format_fetched_at(fetched_at),
+        "payload_sha256": digest,
+        "state": state,
+        "payload": {"sleep": logs},
+    }
+    atomic_write_bytes(target, _encode(record))
+    return outcome
+
+
+def _source_ref_for(day: date, api_paths: list[str]) -> str:
+    """The API path whose date range covers ``day`` (paths look like ``/1.2/user/-/sleep/date/A/B.json``)."""
+    for api_path in api_paths:
+        m = _RANGE_RE.search(api_path)
+        if not m:
+            continue
+        first = date.fromisoformat(m.group(1))
+        last = date.fromisoformat(m.group(2)) if m.group(2) else first
+        if first <= day <= last:
+            return api_path.split("?", 1)[0]
+    return api_paths[0].split("?", 1)[0] if api_paths else ""
+
+
+def _daterange(start: date, end: date) -> Iterable[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
+    """Land every date of the fetched range, empty dates included (a range answer with no log for a date is an
+    authoritative "nothing that day"). Logs whose ``dateOfSleep`` is outside the range (or missing) are counted
+    and not landed: landing them would replace that other date's file with a partial view."""
+    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    result = LandingResult()
+    for log in fetch.logs:
+        try:
+            day = date.fromisoformat(str(log.get("dateOfSleep")))
+        except ValueError:
+            day = None
+        if day is None or not fetch.start <= day <= fetch.end:
+            result.out_of_range_logs += 1
+            continue
+        by_day[day].append(log)
+    for day in _daterange(fetch.start, fetch.end):
+        logs = by_day.get(day, [])
+        pending = day in fetch.pending_dates
+        outcome = land_day(
+            paths,
+            day,
+            logs,
+            source="api",
+            source_ref=_source_ref_for(day, list(fetch.api_paths)),
+            fetched_at=fetch.fetched_at,
+            pending=pending,
+        )
+        result.dates.append(day)
+        result.logs += len(logs)
+        result.pending += pending
+        result.empty += not logs and not pending
+        if outcome == "unchanged":
+            result.unchanged += 1
+        else:
+            result.changed_dates.append(day)
+            if outcome == "revised":
+                result.revised += 1
+            else:
+                result.written += 1
+    return result
