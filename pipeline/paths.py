@@ -25,6 +25,11 @@ class StoragePaths:
         return self.root / "state"
 
     @property
+    def quota_file(self) -> Path:
+        """The last rate-limit headers seen (no secrets); lets `plan` estimate an ETA without an API call."""
+        return self.state_dir / "quota.json"
+
+    @property
     def profile_file(self) -> Path:
         """The profile saved at login (user id, IANA time zone); read by partitions and the transform."""
         return self.state_dir / "profile.json"
@@ -40,6 +45,11 @@ class StoragePaths:
     @property
     def raw_revisions_dir(self) -> Path:
         return self.root / "raw" / "sleep_revisions"
+
+    @property
+    def raw_sleep_scores_dir(self) -> Path:
+        """Landed ``sleep_score.csv`` rows, one JSON file per imported archive (export-only data)."""
+        return self.root / "raw" / "sleep_scores"
 
     # --- tables ---------------------------------------------------------------------------------------------------
     @property

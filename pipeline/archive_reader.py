@@ -1,0 +1,304 @@
+"""Read a Fitbit account export or a Google Takeout archive in place, as a zip or as a folder.
+
+Why a reader of its own: the archive layouts differ between generations (``MyFitbitData/<Name>/Sleep/…``,
+``Takeout/Fitbit/Global Export Data/…``, ``Takeout/Google Health/…``), so files are found by *name pattern*, never
+by a fixed path. A zip is read member by member with :mod:`zipfile` (one member in memory at a time); nothing is
+ever extracted to disk. The sleep files are JSON arrays that are parsed record by record, so a truncated or corrupt
+file still yields the records before the damage, and the damage is reported instead of aborting the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pipeline.errors import ArchiveError
+
+# `sleep-2024-03-01.json` anywhere in the tree; the date in the name is only a hint (records may not match it).
+SLEEP_FILE_RE = re.compile(r"(?:^|/)sleep-(\d{4}-\d{2}-\d{2})\.json$", re.IGNORECASE)
+SCORE_FILE_NAME = "sleep_score.csv"
+PROFILE_FILE_NAMES = ("profile.csv", "profile.json", "user-profile.json")
+# The newer Google-format sleep CSVs, which this importer does not read (yet); named in the error message.
+GOOGLE_SLEEP_CSV_RE = re.compile(r"(?:^|/)UserSleep[A-Za-z]*_[^/]*\.csv$", re.IGNORECASE)
+_DATE_OF_SLEEP_RE = re.compile(rb'"dateOfSleep"\s*:\s*"(\d{4}-\d{2}-\d{2})"')
+_WS_RE = re.compile(r"[ \t\n\r]*")
+
+
+class UnreadableMember(Exception):
+    """One member of the archive cannot be read (bad CRC, truncated data, unsupported compression)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file inside the archive: its POSIX path relative to the archive root, size and modification time."""
+
+    name: str
+    size: int
+    modified: datetime  # UTC; zip timestamps carry no zone and are taken as UTC
+
+    @property
+    def basename(self) -> str:
+        return PurePosixPath(self.name).name
+
+
+class Archive:
+    """A zip or a folder seen as a sorted list of members that can be read one at a time."""
+
+    def __init__(self, path: Path, members: list[Member]) -> None:
+        self.path = path
+        self.members = sorted(members, key=lambda m: m.name)
+
+    def read(self, member: Member) -> bytes:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file handle (a folder holds none)."""
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ZipArchive(Archive):
+    def __init__(self, path: Path) -> None:
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+            raise ArchiveError(
+                f"{path.name} is not a readable zip archive ({exc}). If the download was interrupted, download the "
+                "archive again; if you unzipped it already, pass the unzipped folder instead."
+            ) from None
+        members = [
+            Member(info.filename, info.file_size, datetime(*info.date_time, tzinfo=UTC))
+            for info in self._zip.infolist()
+            if not info.is_dir() and _is_content(info.filename)
+        ]
+        super().__init__(path, members)
+
+    def read(self, member: Member) -> bytes:
+        try:
+            with self._zip.open(member.name) as handle:
+                return handle.read()
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+            raise UnreadableMember(f"cannot be read from the zip ({exc})") from None
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+class FolderArchive(Archive):
+    def __init__(self, path: Path) -> None:
+        members: list[Member] = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for filename in filenames:
+                full = Path(dirpath) / filename
+                rel = full.relative_to(path).as_posix()
+                if not _is_content(rel):
+                    continue
+                stat = full.stat()
+                members.append(Member(rel, stat.st_size, datetime.fromtimestamp(int(stat.st_mtime), tz=UTC)))
+        super().__init__(path, members)
+
+    def read(self, member: Member) -> bytes:
+        try:
+            return (self.path / member.name).read_bytes()
+        except OSError as exc:
+            raise UnreadableMember(f"cannot be read ({exc.strerror})") from None
+
+
+def _is_content(name: str) -> bool:
+    """Skip macOS resource forks and Finder litter that zip tools add next to real files."""
+    parts = PurePosixPath(name).parts
+    return not (any(p == "__MACOSX" for p in parts) or parts[-1].startswith("._") or parts[-1] == ".DS_Store")
+
+
+def open_archive(path: Path) -> Archive:
+    """Open PATH as a zip (any file) or a folder; raise :class:`ArchiveError` with what to do otherwise."""
+    if path.is_dir():
+        return FolderArchive(path)
+    if path.is_file():
+        return ZipArchive(path)
+    raise ArchiveError(
+        f"{path} does not exist. Pass the MyFitbitData.zip / Takeout zip you downloaded, or its unzipped folder."
+    )
+
+
+@dataclass(frozen=True)
+class ArchiveContents:
+    """The members this importer uses, found by pattern, and what they say about the archive."""
+
+    sleep_files: list[Member]
+    score_files: list[Member]
+    profile_files: list[Member]
+    layout: str
+    exported_at: datetime  # newest sleep/score member time: a deterministic stand-in for "fetched at"
+
+
+def discover(archive: Archive) -> ArchiveContents:
+    """Find the sleep JSON files, ``sleep_score.csv`` and the profile, whatever the folder layout."""
+    sleep = [m for m in archive.members if SLEEP_FILE_RE.search(m.name)]
+    scores = [m for m in archive.members if m.basename.lower() == SCORE_FILE_NAME]
+    profiles = [m for m in archive.members if m.basename.lower() in PROFILE_FILE_NAMES]
+    if not sleep:
+        google_csvs = [m.name for m in archive.members if GOOGLE_SLEEP_CSV_RE.search(m.name)]
+        hint = (
+            f" It holds only the newer Google-format sleep CSVs ({google_csvs[0]}, …), which this version cannot "
+            "import yet."
+            if google_csvs
+            else ""
+        )
+        raise ArchiveError(
+            f"No Fitbit sleep files (sleep-YYYY-MM-DD.json) were found in {archive.path.name} "
+            f"({len(archive.members)} files looked at).{hint} Use the archive from fitbit.com "
+            "(Settings → Data export → 'Export your account archive', MyFitbitData.zip) or a Google Takeout "
+            "export with 'Fitbit' selected, and pass the zip or its unzipped folder."
+        )
+    exported_at = max(m.modified for m in (*sleep, *scores))
+    return ArchiveContents(sleep, scores, profiles, _layout_name(sleep[0].name), exported_at)
+
+
+def _layout_name(sample: str) -> str:
+    lowered = sample.lower()
+    if "google health/" in lowered:
+        return "Google Takeout (Google Health)"
+    if "takeout/" in lowered or "global export data/" in lowered:
+        return "Google Takeout (Fitbit)"
+    if "/sleep/" in lowered or lowered.startswith("sleep/") or "myfitbitdata/" in lowered:
+        return "Fitbit account export (MyFitbitData)"
+    return "unrecognised folder layout (sleep files found by name)"
+
+
+def scan_dates(data: bytes) -> set[date]:
+    """The ``dateOfSleep`` values in a sleep file, found without parsing it.
+
+    Why: the import lands a date only once every file that mentions it has been read (the same logId and date can
+    sit in two adjacent files). A regex pass is far cheaper than a JSON parse and, being an over-approximation,
+    can only delay a date's landing, never lose a record.
+    """
+    found: set[date] = set()
+    for match in _DATE_OF_SLEEP_RE.finditer(data):
+        try:
+            found.add(date.fromisoformat(match.group(1).decode()))
+        except ValueError:
+            continue
+    return found
+
+
+class JsonArrayError(ValueError):
+    """The file is not a complete JSON array; ``parsed`` records before the damage were yielded."""
+
+    def __init__(self, message: str, parsed: int) -> None:
+        super().__init__(message)
+        self.parsed = parsed
+
+
+def iter_json_array(data: bytes) -> Iterator[Any]:
+    """Yield the elements of a top-level JSON array one at a time, then raise :class:`JsonArrayError` on damage.
+
+    Why not ``json.loads``: a truncated download or a corrupt file would lose every record in it; decoding element
+    by element keeps the ones before the damage and says where the damage is.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JsonArrayError(f"is not UTF-8 text (byte {exc.start})", 0) from None
+    decoder = json.JSONDecoder()
+    pos = _skip_ws(text, 0)
+    if not text.startswith("[", pos):
+        raise JsonArrayError("does not hold a JSON array (expected '[')", 0)
+    pos = _skip_ws(text, pos + 1)
+    if text.startswith("]", pos):
+        _expect_end(text, pos + 1, 0)
+        return
+    count = 0
+    while True:
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            where = "the file ends" if exc.pos >= len(text) else f"{exc.msg} at line {exc.lineno}"
+            raise JsonArrayError(
+                f"is damaged after {count} records: {where} (truncated or corrupt)", count
+            ) from None
+        yield item
+        count += 1
+        pos = _skip_ws(text, pos)
+        if pos >= len(text):
+            raise JsonArrayError(f"is damaged after {count} records: the file ends (truncated)", count)
+        if text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+        elif text[pos] == "]":
+            _expect_end(text, pos + 1, count)
+            return
+        else:
+            raise JsonArrayError(f"is damaged after {count} records: unexpected {text[pos]!r}", count)
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    match = _WS_RE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _expect_end(text: str, pos: int, count: int) -> None:
+    if _skip_ws(text, pos) != len(text):
+        raise JsonArrayError(f"has extra data after the array of {count} records", count)
+
+
+@dataclass(frozen=True)
+class ArchiveProfile:
+    """What the archive says about its owner; the time zone is what the transform needs."""
+
+    user_id: str | None
+    timezone: str | None
+
+
+def read_profile(archive: Archive, members: list[Member]) -> ArchiveProfile | None:
+    """Read the first profile (``Profile.csv`` or a profile JSON) that names a time zone."""
+    for member in members:
+        try:
+            data = archive.read(member)
+        except UnreadableMember:
+            continue
+        profile = (
+            _profile_from_csv(data) if member.basename.lower().endswith(".csv") else _profile_from_json(data)
+        )
+        if profile and profile.timezone:
+            return profile
+    return None
+
+
+def _profile_from_csv(data: bytes) -> ArchiveProfile | None:
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    if not rows:
+        return None
+    row = {(k or "").strip().lower(): (v or "").strip() for k, v in rows[0].items()}
+    return ArchiveProfile(row.get("id") or row.get("encoded_id") or None, row.get("timezone") or None)
+
+
+def _profile_from_json(data: bytes) -> ArchiveProfile | None:
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("user"), dict):
+        doc = doc["user"]
+    if not isinstance(doc, dict):
+        return None
+    tz = doc.get("timezone") or doc.get("timeZone")
+    user = doc.get("encodedId") or doc.get("id")
+    return ArchiveProfile(str(user) if user else None, str(tz) if tz else None)

@@ -1,0 +1,393 @@
+"""Import a Fitbit account export (``MyFitbitData.zip``) or a Google Takeout archive into the landing.
+
+Why through the landing: the archive's sleep files hold the same v1.2 log objects as the API (with ``mainSleep``
+instead of ``isMainSleep``), so they are normalised and landed per ``dateOfSleep`` with ``land_day`` exactly like an
+API fetch, and the transform, its validation and its quarantine treat both sources the same way. Provenance is
+``source="export"`` and ``source_ref`` = the archive's file (or folder) name.
+
+How the archive is read (see ``archive_reader``): files are found by name pattern in any layout; a zip is streamed
+member by member, never extracted. Each sleep file covers ~30 days, the same ``logId`` can sit in two adjacent
+files and the file name's date need not match its records. So a cheap first pass lists the dates each file
+mentions, files are then parsed in date order, and a date is landed as soon as the last file that mentions it has
+been read. Memory therefore holds about two files' worth of logs, whatever the archive's length.
+
+Conflict policy (also in the README, "Importing your Fitbit archive"):
+
+1. **The API wins.** A date whose raw file came from the API (``source="api"``) is never overwritten by an export:
+   the API data is the most recently fetched. (A later API fetch overwrites an export day through the landing as
+   usual.) A log that the API already landed on another date is dropped from the export, so each ``logId`` ends up
+   in one place.
+2. **The export fills history** the API never fetched: every date between the archive's first and last night is
+   landed; dates without records are landed as fetched-and-empty (only when every sleep file read cleanly, since a
+   damaged file could hide records).
+3. **A newer archive replaces an older one**, never the reverse: export days are compared by ``fetched_at``, which
+   for an archive is its export time (the newest sleep/score member's timestamp), not the time of the import.
+4. **Re-importing the same archive changes nothing**: ``fetched_at`` is derived from the archive itself and the
+   logs of a date are sorted by (``startTime``, ``logId``), so the landing sees identical payloads and answers
+   ``"unchanged"``; nothing downstream is rebuilt.
+
+Records are deduplicated by ``logId`` (the first copy read is kept; copies are counted as duplicates dropped). A
+record that is not an object or has no valid ``dateOfSleep`` cannot be placed on a date; it is counted as
+quarantined and listed in the summary's problems. Other malformed records are landed as they are, and the
+transform quarantines them like any bad API record. A file that is truncated or corrupt yields the records before
+the damage; the rest of the archive imports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline import archive_reader as reader
+from pipeline.errors import ArchiveError
+from pipeline.paths import StoragePaths
+from pipeline.sleep_scores import build_scores_table, land_scores
+
+SOURCE = "export"
+MAX_PROBLEMS = 50  # problems listed individually in a summary; the counts stay exact
+
+# progress(phase, done, total): phase "scan" (finding dates) then "import" (parsing + landing), in sleep files.
+Progress = Callable[[str, int, int], None]
+
+_LOG_ID_RE = re.compile(rb'"logId"\s*:\s*(\d+)')
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; plain fields so the CLI can print it and Dagster can put it in metadata."""
+
+    archive: str
+    layout: str = ""
+    files: int = 0  # sleep files found
+    files_damaged: int = 0  # truncated/corrupt/unreadable sleep files (their intact records were kept)
+    logs: int = 0  # unique logs read from the archive
+    nights: int = 0  # dates (dateOfSleep) with at least one log
+    first_date: date | None = None
+    last_date: date | None = None
+    duplicates_dropped: int = 0
+    duplicates_conflicting: int = 0  # duplicates whose content differed from the copy kept
+    records_quarantined: int = 0  # records that could not be placed on a date
+    days_written: int = 0
+    days_revised: int = 0
+    days_unchanged: int = 0
+    days_empty: int = 0  # dates in the archive's span without records, landed as empty
+    days_kept_api: int = 0  # dates already landed from the API, left as they are
+    days_kept_newer: int = 0  # dates landed from a newer archive, left as they are
+    logs_superseded_by_api: int = 0
+    scores: int = 0  # sleep score rows in the archive
+    scores_state: str = "none"
+    timezone: str | None = None
+    fetched_at: datetime | None = None
+    changed_dates: list[date] = field(default_factory=list)  # dates whose raw file changed: rebuild these
+    problems: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(message)
+        elif len(self.problems) == MAX_PROBLEMS:
+            self.problems.append("… further problems not listed")
+
+
+def import_archive(paths: StoragePaths, path: Path | str, progress: Progress | None = None) -> ImportSummary:
+    """Land every sleep log (and the sleep scores) of the archive at PATH; see the module docstring for the rules.
+
+    Tables and the warehouse are not touched: rebuild ``summary.changed_dates`` with ``update_tables`` (the CLI and
+    the Dagster asset do). The scores table, which has no daily partitions, is rebuilt here.
+    Raises :class:`ArchiveError` when PATH is not a readable archive or holds no sleep files.
+    """
+    path = Path(path)
+    with reader.open_archive(path) as archive:
+        contents = reader.discover(archive)
+        summary = ImportSummary(archive=path.name, layout=contents.layout, files=len(contents.sleep_files))
+        summary.fetched_at = contents.exported_at
+        _Importer(paths, archive, contents, summary, progress).run()
+        _import_scores(paths, archive, contents, summary)
+        _import_profile(paths, archive, contents, summary)
+    return summary
+
+
+class _Importer:
+    """One import run: plan (which file completes which date), then parse, dedupe, group and land."""
+
+    def __init__(
+        self,
+        paths: StoragePaths,
+        archive: reader.Archive,
+        contents: reader.ArchiveContents,
+        summary: ImportSummary,
+        progress: Progress | None,
+    ) -> None:
+        self.paths = paths
+        self.archive = archive
+        self.contents = contents
+        self.summary = summary
+        self.progress = progress or (lambda phase, done, total: None)
+        self.buffer: dict[date, dict[Any, dict[str, Any]]] = {}
+        self.seen: dict[int, date] = {}
+        self.landed: set[date] = set()
+        self.api_log_ids: dict[int, date] = {}
+
+    def run(self) -> None:
+        from pipeline.landing import land_day  # the landing module owns the raw file format
+
+        self.land_day = land_day
+        order, last_file = self._plan()
+        self.api_log_ids = _api_log_ids(self.paths)
+        total = len(order)
+        self.progress("import", 0, total)
+        for index, member in enumerate(order):
+            self._read_file(member)
+            for day in sorted(d for d, last in last_file.items() if last == index and d in self.buffer):
+                self._flush(day)
+            self.progress("import", index + 1, total)
+        for day in sorted(self.buffer):  # dates the plan did not foresee (not expected; kept safe)
+            self._flush(day)
+        self._land_empty_days()
+
+    def _plan(self) -> tuple[list[reader.Member], dict[date, int]]:
+        """Order the files by the dates they mention and note, per date, the last file that mentions it."""
+        dates_of: list[tuple[reader.Member, set[date]]] = []
+        total = len(self.contents.sleep_files)
+        self.progress("scan", 0, total)
+        for done, member in enumerate(self.contents.sleep_files, start=1):
+            try:
+                dates_of.append((member, reader.scan_dates(self.archive.read(member))))
+            except reader.UnreadableMember:
+                dates_of.append((member, set()))  # reported when it is parsed
+            self.progress("scan", done, total)
+        dates_of.sort(key=lambda item: (min(item[1]) if item[1] else date.max, item[0].name))
+        last_file: dict[date, int] = {}
+        for index, (_, dates) in enumerate(dates_of):
+            for day in dates:
+                last_file[day] = index
+        return [member for member, _ in dates_of], last_file
+
+    def _read_file(self, member: reader.Member) -> None:
+        try:
+            data = self.archive.read(member)
+        except reader.UnreadableMember as exc:
+            self.summary.files_damaged += 1
+            self.summary.note(f"{member.name} {exc}; its records are missing from the import")
+            return
+        try:
+            for position, record in enumerate(reader.iter_json_array(data)):
+                self._add(member, position, record)
+        except reader.JsonArrayError as exc:
+            self.summary.files_damaged += 1
+            self.summary.note(f"{member.name} {exc}; the {exc.parsed} intact records were imported")
+
+    def _add(self, member: reader.Member, position: int, record: Any) -> None:
+        where = f"{member.name} record {position + 1}"
+        if not isinstance(record, dict):
+            self._quarantine(f"{where} is not a JSON object ({type(record).__name__})")
+            return
+        day = _date_of_sleep(record.get("dateOfSleep"))
+        if day is None:
+            self._quarantine(f"{where} (logId {record.get('logId')}) has no valid dateOfSleep")
+            return
+        log = normalise(record)
+        log_id = log.get("logId")
+        if isinstance(log_id, int) and not isinstance(log_id, bool):
+            if log_id in self.seen:
+                self.summary.duplicates_dropped += 1
+                kept = self.buffer.get(self.seen[log_id], {}).get(log_id)
+                if kept is not None and kept != log:
+                    self.summary.duplicates_conflicting += 1
+                    self.summary.note(
+                        f"{where}: logId {log_id} differs from its earlier copy; the first was kept"
+                    )
+                return
+            self.seen[log_id] = day
+            key: Any = log_id
+        else:
+            key = ("no-log-id", member.name, position)  # landed as is; the transform quarantines it
+        if day in self.landed:
+            self.summary.note(
+                f"{where}: {day} was already landed; this record arrived late and is landed again"
+            )
+            self.landed.discard(day)
+            self.buffer.setdefault(day, {}).update(self._reload(day))
+        self.buffer.setdefault(day, {})[key] = log
+        self.summary.logs += 1
+
+    def _reload(self, day: date) -> dict[Any, dict[str, Any]]:
+        raw = self.paths.raw_sleep_file(day)
+        try:
+            logs = json.loads(raw.read_text(encoding="utf-8"))["payload"]["sleep"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+        return {log.get("logId", ("reloaded", i)): log for i, log in enumerate(logs)}
+
+    def _quarantine(self, message: str) -> None:
+        self.summary.records_quarantined += 1
+        self.summary.note(message)
+
+    def _flush(self, day: date) -> None:
+        logs = sorted(self.buffer.pop(day).values(), key=_log_order)
+        kept = [log for log in logs if self.api_log_ids.get(log.get("logId"), day) == day]  # type: ignore[arg-type]
+        self.summary.logs_superseded_by_api += len(logs) - len(kept)
+        logs = kept
+        self.landed.add(day)
+        self.summary.nights = len(self.landed)
+        self.summary.first_date = min(self.summary.first_date or day, day)
+        self.summary.last_date = max(self.summary.last_date or day, day)
+        self._land(day, logs)
+
+    def _land_empty_days(self) -> None:
+        first, last = self.summary.first_date, self.summary.last_date
+        if first is None or last is None:
+            return
+        if self.summary.files_damaged:
+            self.summary.note(
+                "dates without records were not landed as empty, because a sleep file was damaged"
+            )
+            return
+        day = first
+        while day <= last:
+            if day not in self.landed:
+                self.summary.days_empty += 1
+                self._land(day, [])
+            day += timedelta(days=1)
+
+    def _land(self, day: date, logs: list[dict[str, Any]]) -> None:
+        existing = _raw_provenance(self.paths.raw_sleep_file(day))
+        assert self.summary.fetched_at is not None
+        if existing is not None:
+            source, fetched_at = existing
+            if source != SOURCE:
+                self.summary.days_kept_api += 1
+                return
+            if fetched_at is not None and fetched_at > self.summary.fetched_at:
+                self.summary.days_kept_newer += 1
+                return
+        outcome = self.land_day(
+            self.paths,
+            day,
+            logs,
+            source=SOURCE,
+            source_ref=self.summary.archive,
+            fetched_at=self.summary.fetched_at,
+        )
+        if outcome == "unchanged":
+            self.summary.days_unchanged += 1
+            return
+        if outcome == "revised":
+            self.summary.days_revised += 1
+        else:
+            self.summary.days_written += 1
+        self.summary.changed_dates.append(day)
+
+
+def normalise(record: dict[str, Any]) -> dict[str, Any]:
+    """Map an export record to the API's shape: ``mainSleep`` → ``isMainSleep`` (everything else is identical)."""
+    if "mainSleep" not in record:
+        return record
+    log = {("isMainSleep" if key == "mainSleep" else key): value for key, value in record.items()}
+    if "isMainSleep" in record:  # both present: the API's name wins
+        log["isMainSleep"] = record["isMainSleep"]
+    return log
+
+
+def _log_order(log: dict[str, Any]) -> tuple[str, str]:
+    return (str(log.get("startTime", "")), str(log.get("logId", "")))
+
+
+def _date_of_sleep(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _raw_provenance(raw_file: Path) -> tuple[str, datetime | None] | None:
+    """(source, fetched_at) of a landed day, from the head of its raw file; None if never landed."""
+    from pipeline.landing import read_header
+
+    try:
+        header = read_header(raw_file)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError):
+        return ("unknown", None)  # a damaged raw file is not the export's to judge; leave it alone
+    try:
+        fetched_at: datetime | None = datetime.fromisoformat(header.fetched_at)
+    except ValueError:
+        fetched_at = None
+    if fetched_at is not None and fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    return header.source, fetched_at
+
+
+def _api_log_ids(paths: StoragePaths) -> dict[int, date]:
+    """logId → date for every log the API landed, so the export does not place a second copy on another date."""
+    from pipeline.landing import landed_files, read_header
+
+    found: dict[int, date] = {}
+    for day, raw_file in landed_files(paths):
+        try:
+            if read_header(raw_file).source == SOURCE:
+                continue
+            data = raw_file.read_bytes()
+        except (OSError, ValueError, KeyError):
+            continue
+        for match in _LOG_ID_RE.finditer(data):
+            found[int(match.group(1))] = day
+    return found
+
+
+def _import_scores(
+    paths: StoragePaths, archive: reader.Archive, contents: reader.ArchiveContents, summary: ImportSummary
+) -> None:
+    if not contents.score_files:
+        summary.note("no sleep_score.csv in the archive; the sleep_scores table is unchanged")
+        return
+    blobs: list[bytes] = []
+    for member in contents.score_files:
+        try:
+            blobs.append(archive.read(member))
+        except reader.UnreadableMember as exc:
+            summary.note(f"{member.name} {exc}")
+    assert summary.fetched_at is not None
+    landed = land_scores(paths, blobs, source_ref=summary.archive, fetched_at=summary.fetched_at)
+    summary.scores, summary.scores_state = landed.rows, landed.state
+    for problem in landed.problems:
+        summary.note(problem)
+    table = build_scores_table(paths)
+    for problem in table.problems:
+        summary.note(problem)
+
+
+def _import_profile(
+    paths: StoragePaths, archive: reader.Archive, contents: reader.ArchiveContents, summary: ImportSummary
+) -> None:
+    """Keep the archive's time zone; write the profile file only when no login wrote one (export-only users)."""
+    profile = reader.read_profile(archive, contents.profile_files)
+    if profile is None or not profile.timezone:
+        return
+    try:
+        zone = ZoneInfo(profile.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        summary.note(f"the profile's time zone {profile.timezone!r} is unknown; it was ignored")
+        return
+    summary.timezone = profile.timezone
+    if paths.profile_file.exists():
+        return
+    offset = datetime.now(zone).utcoffset() or timedelta(0)
+    doc = {
+        "user_id": profile.user_id,
+        "timezone": profile.timezone,
+        "offset_from_utc_millis": int(offset.total_seconds() * 1000),
+    }
+    paths.profile_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.profile_file.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+__all__ = ["ArchiveError", "ImportSummary", "Progress", "import_archive", "normalise"]
