@@ -1,0 +1,143 @@
+"""`fitbit-sleep login | logout | status`: set up the connection once, and see whether it is healthy.
+
+Why errors become one line: every failure here is something the user fixes (a secret, a port, a revoked grant, the
+API shutdown), so the command prints the typed error's advice and exits non-zero instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.command()
+@click.option("--no-browser", is_flag=True, help="Print the authorization URL instead of opening a browser.")
+@click.option(
+    "--auto",
+    is_flag=True,
+    help="Complete the flow without a person (this command acts as the browser). Loopback sandbox only.",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Loopback callback port (default 8189; register http://127.0.0.1:PORT/callback in your Fitbit app). "
+    "0 picks a free port, which only suits the sandbox.",
+)
+@click.option(
+    "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the callback."
+)
+def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> None:
+    """Authorise fitbit-sleep to read your sleep data (OAuth2 with PKCE) and save the tokens."""
+    from pipeline.config import ConfigError, Settings
+    from pipeline.errors import FitbitSleepError
+    from pipeline.login import DEFAULT_PORT
+    from pipeline.login import login as run_login
+    from pipeline.paths import StoragePaths
+
+    try:
+        settings = Settings.from_env()
+        paths = StoragePaths(settings.home)
+        if port is None:
+            port = 0 if auto else DEFAULT_PORT
+
+        def show(url: str) -> None:
+            click.echo("Open this URL in a browser and allow access:")
+            click.echo(url)
+
+        result = run_login(
+            settings, paths, port=port, open_browser=not no_browser, auto=auto, timeout=timeout, show_url=show
+        )
+    except (ConfigError, FitbitSleepError) as exc:
+        _fail(exc)
+    click.echo(f"Logged in as {result.user_id} (scopes: {result.scope}; time zone: {result.timezone}).")
+    click.echo(f"Tokens saved to {result.token_file} (mode 0600).")
+
+
+@click.command()
+def logout() -> None:
+    """Revoke the saved grant at Fitbit (best effort) and delete the local token file."""
+    import requests
+    from requests.auth import HTTPBasicAuth
+
+    from pipeline.config import ConfigError, Settings
+    from pipeline.errors import FitbitSleepError
+    from pipeline.paths import StoragePaths
+    from pipeline.redact import install
+    from pipeline.tokens import TokenStore
+
+    install()
+    try:
+        settings = Settings.from_env()
+        store = TokenStore(settings, StoragePaths(settings.home))
+        data = store.load()
+        client_id, client_secret = settings.require_client()
+    except (ConfigError, FitbitSleepError) as exc:
+        _fail(exc)
+    try:
+        response = requests.post(
+            f"{settings.api_url}/oauth2/revoke",
+            data={"token": data["refresh_token"]},
+            auth=HTTPBasicAuth(client_id, client_secret),
+            timeout=(5, 20),
+        )
+        revoked = response.status_code == 200
+        note = "" if revoked else f" (Fitbit answered HTTP {response.status_code})"
+    except requests.RequestException as exc:
+        revoked, note = False, f" ({type(exc).__name__})"
+    store.delete()
+    if revoked:
+        click.echo(f"Revoked the grant of {store.user_id} and deleted {store.path}.")
+    else:
+        click.echo(
+            f"Deleted {store.path}; the revoke at Fitbit did not succeed{note}. Remove the app's access in "
+            "your Fitbit account settings if you want it gone there too."
+        )
+
+
+@click.command()
+def status() -> None:
+    """Show the signed-in user, token expiry, last refresh, quota and data coverage (one API call)."""
+    from pipeline.client import FitbitClient
+    from pipeline.config import ConfigError, Settings
+    from pipeline.errors import FitbitSleepError
+    from pipeline.paths import StoragePaths
+    from pipeline.tokens import token_health
+
+    try:
+        settings = Settings.from_env()
+        paths = StoragePaths(settings.home)
+        token_health(paths)  # fail early and clearly on a missing or corrupt token file
+        with FitbitClient.from_settings(settings) as client:
+            user = client.profile()
+            quota = client.last_quota
+        health = token_health(paths)
+    except (ConfigError, FitbitSleepError) as exc:
+        _fail(exc)
+    raw = sorted(paths.raw_sleep_dir.glob("date=*.json")) if paths.raw_sleep_dir.is_dir() else []
+    coverage = f"{len(raw)} days landed" + (f" ({raw[0].stem[5:]} .. {raw[-1].stem[5:]})" if raw else "")
+    rows = [
+        ("user", f"{health['user_id']} ({user.get('displayName', '?')}, {user.get('timezone', '?')})"),
+        ("scopes", health["scope"] or "?"),
+        ("access token expires", f"{health['access_expires_at']} (in {health['access_expires_in_s']} s)"),
+        ("refresh token last used", health["last_refresh_at"] or "never (fresh from login)"),
+        ("refresh token age", f"{health['refresh_token_age_days']} days"),
+        ("last refresh error", health["last_refresh_error"] or "none"),
+        (
+            "quota",
+            f"{quota.remaining}/{quota.limit} left, resets in {quota.reset_s:.0f} s"
+            if quota and quota.reset_s is not None
+            else "unknown",
+        ),
+        ("data coverage", coverage),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")

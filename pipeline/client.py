@@ -1,0 +1,275 @@
+"""A quota-aware client for the parts of the Fitbit Web API v1.2 this product uses.
+
+Why it looks like this:
+- the sleep range endpoint allows 100 days inclusive, so N days cost ceil(N/100) calls and no more;
+- every response's ``Fitbit-Rate-Limit-*`` headers feed a budget (pipeline/quota.py); a spent budget or a 429 means
+  waiting until ``-Reset`` plus a margin, reported through ``on_wait`` and a log line so CLI and Dagster can show it;
+- 5xx, timeouts, connection resets and truncated bodies are retried with bounded exponential backoff and jitter
+  (tenacity); the final error names the date range;
+- 401 refreshes the token once (single-flight, pipeline/tokens.py) and retries; 403/400/410 become typed errors
+  and are never retried;
+- a ``meta.state == "pending"`` answer marks data as not final, never as "no sleep".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import requests
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from pipeline.config import Settings
+from pipeline.errors import (
+    FitbitApiGone,
+    FitbitSleepError,
+    FitbitUnavailable,
+    FitbitValidationError,
+    InsufficientScope,
+    ReauthRequired,
+)
+from pipeline.oauth import fitbit_errors
+from pipeline.paths import StoragePaths
+from pipeline.quota import QuotaBudget, QuotaSnapshot
+from pipeline.redact import install as install_redaction
+from pipeline.redact import redact
+from pipeline.tokens import TokenStore
+
+log = logging.getLogger("pipeline.client")
+
+MAX_DAYS_PER_CALL = 100
+MAX_429_WAITS = 8
+WaitCallback = Callable[[float, str], None]
+
+
+@dataclass
+class SleepFetch:
+    """The result of one ``sleep(start, end)``; ``logs`` are exactly as the API returned them."""
+
+    start: date
+    end: date
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    pending_dates: set[date] = field(default_factory=set)
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    api_paths: list[str] = field(default_factory=list)
+    calls: int = 0
+
+
+class _Transient(Exception):
+    """A failure worth retrying (server error, timeout, reset, truncated body)."""
+
+
+def chunk_range(start: date, end: date, max_days: int = MAX_DAYS_PER_CALL) -> list[tuple[date, date]]:
+    """Split an inclusive range into the fewest inclusive chunks of at most ``max_days`` days."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    chunks = []
+    cursor = start
+    while cursor <= end:
+        chunk_end = min(end, cursor + timedelta(days=max_days - 1))
+        chunks.append((cursor, chunk_end))
+        cursor = chunk_end + timedelta(days=1)
+    return chunks
+
+
+class FitbitClient:
+    def __init__(
+        self,
+        settings: Settings,
+        store: TokenStore,
+        *,
+        paths: StoragePaths | None = None,
+        on_wait: WaitCallback | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        attempts: int = 6,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        reset_margin: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        install_redaction()
+        self.settings = settings
+        self.store = store
+        self.paths = paths
+        self.on_wait = on_wait
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.quota = QuotaBudget(reset_margin=reset_margin)
+        self.calls_made = 0
+        self.waited_s = 0.0
+        self._last_token: str | None = None
+        self._sleep = sleep
+        self._http = requests.Session()
+        self._http.headers.update({"Accept": "application/json", "Accept-Language": "en_US"})
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, on_wait: WaitCallback | None = None, **kwargs: Any
+    ) -> FitbitClient:
+        paths = StoragePaths(settings.home)
+        return cls(settings, TokenStore(settings, paths), paths=paths, on_wait=on_wait, **kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> FitbitClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def last_quota(self) -> QuotaSnapshot | None:
+        """Latest (limit, remaining, reset seconds) seen, or None before the first response."""
+        return self.quota.last
+
+    # --- endpoints ----------------------------------------------------------------------------------------------
+    def profile(self) -> dict[str, Any]:
+        body = self._get("/1/user/-/profile.json", what="profile")
+        user = body.get("user")
+        if not isinstance(user, dict):
+            raise FitbitSleepError("The profile response has no `user` object.")
+        return user
+
+    def sleep(self, start: date, end: date) -> SleepFetch:
+        """All sleep logs whose ``dateOfSleep`` is in ``[start, end]``, in ceil(days/100) range calls."""
+        result = SleepFetch(start=start, end=end)
+        calls_before = self.calls_made
+        for chunk_start, chunk_end in chunk_range(start, end):
+            path = f"/1.2/user/-/sleep/date/{chunk_start.isoformat()}/{chunk_end.isoformat()}.json"
+            body = self._get(path, what=f"sleep {chunk_start}..{chunk_end}")
+            result.api_paths.append(path)
+            logs = body.get("sleep") or []
+            if not isinstance(logs, list):
+                raise FitbitSleepError(f"sleep {chunk_start}..{chunk_end}: `sleep` is not a list.")
+            result.logs.extend(logs)
+            meta = body.get("meta")
+            if isinstance(meta, dict) and meta.get("state") == "pending":
+                result.pending_dates.add(chunk_end)
+        result.calls = self.calls_made - calls_before
+        result.fetched_at = datetime.now(UTC)
+        return result
+
+    # --- the request loop ----------------------------------------------------------------------------------------
+    def _get(self, path: str, *, what: str) -> dict[str, Any]:
+        refreshed = False
+        waits_429 = 0
+        try:
+            while True:
+                response, body = self._send_with_retries(path, what)
+                status = response.status_code
+                if status == 200:
+                    return body
+                error_type, message = fitbit_errors(response)
+                if status == 401 and not refreshed:
+                    log.info("%s: access token rejected (%s); refreshing once.", what, error_type or "401")
+                    self.store.refresh(rejected_access_token=self._last_token)
+                    refreshed = True
+                    continue
+                if status == 429:
+                    waits_429 += 1
+                    if waits_429 > MAX_429_WAITS:
+                        raise FitbitUnavailable(
+                            f"{what}: still rate limited (429) after {MAX_429_WAITS} waits."
+                        )
+                    continue  # the budget now says 0 remaining; _send_with_retries waits for the reset
+                raise self._typed_error(status, error_type, message, path, what)
+        finally:
+            if self.paths is not None and self.quota.last is not None:
+                try:
+                    self.quota.last.save(self.paths.quota_file)
+                except OSError:
+                    log.debug("could not save the quota snapshot", exc_info=True)
+
+    def _typed_error(self, status: int, error_type: str, message: str, path: str, what: str) -> Exception:
+        if status == 410:
+            return FitbitApiGone(path)
+        if status == 401:
+            return ReauthRequired(
+                f"the API rejected a freshly refreshed access token ({error_type or 'HTTP 401'})"
+            )
+        if status == 403:
+            return InsufficientScope(message or error_type)
+        if status in (400, 404, 422):
+            return FitbitValidationError(
+                f"{what}: Fitbit said {status} {error_type}: {message or 'no message'}"
+            )
+        return FitbitSleepError(f"{what}: unexpected HTTP {status} {error_type}: {message}")
+
+    def _send_with_retries(self, path: str, what: str) -> tuple[requests.Response, dict[str, Any]]:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential_jitter(
+                initial=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+            ),
+            sleep=self._sleep,
+            before_sleep=lambda rs: log.warning(
+                "%s: %s; retry %d of %d.",
+                what,
+                rs.outcome.exception() if rs.outcome else "?",
+                rs.attempt_number,
+                self.attempts - 1,
+            ),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._send_once(path, what)
+        except _Transient as exc:
+            raise FitbitUnavailable(
+                f"{what}: the Fitbit API kept failing after {self.attempts} tries (last: {exc}). "
+                "Try this date range again later."
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, path: str, what: str) -> tuple[requests.Response, dict[str, Any]]:
+        self._wait_for_budget(what)
+        token = self.store.access_token()
+        self._last_token = token
+        self.quota.reserve()
+        self.calls_made += 1
+        try:
+            response = self._http.get(
+                self.settings.api_url + path,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.timeout,
+            )
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            raise _Transient(redact(f"{type(exc).__name__}")) from None
+        self.quota.observe(response.headers, response.status_code)
+        if response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            return response, {}
+        try:
+            body = response.json()
+        except ValueError:
+            raise _Transient("truncated or unreadable JSON body") from None
+        if not isinstance(body, dict):
+            raise _Transient("JSON body is not an object")
+        return response, body
+
+    def _wait_for_budget(self, what: str) -> None:
+        wait = self.quota.wait_needed()
+        if wait <= 0:
+            return
+        reason = f"{what}: hourly quota spent (limit {self.quota.limit}); waiting {wait:.0f} s for the reset"
+        log.warning("%s.", reason)
+        if self.on_wait is not None:
+            self.on_wait(wait, reason)
+        self._sleep(wait)
+        self.waited_s += wait
+        self.quota.after_wait()
