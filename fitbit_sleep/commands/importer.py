@@ -1,0 +1,124 @@
+"""``fitbit-sleep import PATH``: import a Fitbit account export or Google Takeout archive.
+
+Why a thin command: the work is ``pipeline.export_archive.import_archive`` (also used by Dagster); this module only
+shows progress, rebuilds the tables and the warehouse for the dates that changed, and prints the summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from pipeline.export_archive import ImportSummary
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--no-build",
+    is_flag=True,
+    help="Only land the archive; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
+)
+def import_archive(path: Path, no_build: bool) -> None:
+    """Import PATH, a MyFitbitData.zip / Google Takeout zip or its unzipped folder.
+
+    Dates already fetched from the API keep the API's data; the archive fills the rest of the history. Importing
+    the same archive again changes nothing.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.config import Settings
+    from pipeline.errors import FitbitSleepError
+    from pipeline.export_archive import import_archive as run_import
+    from pipeline.paths import StoragePaths
+
+    console = Console(stderr=True)
+    paths = StoragePaths(Settings.from_env().home)
+    labels = {"scan": "Scanning sleep files", "import": "Importing sleep files"}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        try:
+            summary = run_import(paths, path, progress=progress)
+        except FitbitSleepError as exc:
+            raise click.ClickException(str(exc)) from None
+    quarantined_by_tables = None
+    if not no_build:
+        quarantined_by_tables = _build(paths, summary, console)
+    _print_summary(summary, quarantined_by_tables)
+
+
+def _build(paths: Any, summary: ImportSummary, console: Any) -> int | None:
+    """Update the tables for the changed dates and rebuild the warehouse; return the tables' quarantine count."""
+    from pipeline.tables import update_tables
+    from pipeline.warehouse import build_warehouse
+
+    quarantined = None
+    if summary.changed_dates:
+        with console.status(f"Updating tables for {len(summary.changed_dates)} dates…"):
+            result = update_tables(paths, summary.changed_dates)
+        quarantined = _quarantine_count(result)
+    if summary.changed_dates or summary.scores_state == "written" or not paths.warehouse_file.exists():
+        with console.status("Rebuilding the warehouse…"):
+            build_warehouse(paths)
+    return quarantined
+
+
+def _quarantine_count(result: Any) -> int | None:
+    for name in ("quarantined", "quarantine_rows", "quarantined_rows"):
+        value = getattr(result, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) -> None:
+    span = (
+        f"{summary.first_date.isoformat()} … {summary.last_date.isoformat()}"
+        if summary.first_date and summary.last_date
+        else "none"
+    )
+    quarantined = summary.records_quarantined + (quarantined_by_tables or 0)
+    lines = [
+        f"Imported {summary.archive} ({summary.layout})",
+        f"  files               {summary.files} sleep files"
+        + (f", {summary.files_damaged} damaged" if summary.files_damaged else ""),
+        f"  logs                {summary.logs}",
+        f"  nights              {summary.nights}",
+        f"  date range          {span}",
+        f"  duplicates dropped  {summary.duplicates_dropped}",
+        f"  records quarantined {quarantined}",
+        f"  days                {summary.days_written} new, {summary.days_revised} revised, "
+        f"{summary.days_unchanged} unchanged, {summary.days_empty} empty in span",
+        f"  kept from the API   {summary.days_kept_api} days"
+        + (
+            f" ({summary.logs_superseded_by_api} logs already landed by the API)"
+            if summary.logs_superseded_by_api
+            else ""
+        ),
+        f"  sleep scores        {summary.scores} rows ({summary.scores_state})",
+        f"  time zone           {summary.timezone or 'not in the archive'}",
+    ]
+    if summary.days_kept_newer:
+        lines.append(f"  kept from a newer archive: {summary.days_kept_newer} days")
+    click.echo("\n".join(lines))
+    if summary.problems:
+        click.echo("Problems:")
+        for problem in summary.problems:
+            click.echo(f"  - {problem}")
