@@ -1,0 +1,725 @@
+"""Sleep figures rendered from the warehouse with matplotlib (Agg, no pyplot state, no Dagster).
+
+Why this shape:
+- Every figure reads two SQL files from ``sql/queries/``: ``plot_<name>.sql`` gives the rows that are drawn and
+  ``plot_<name>_stats.sql`` gives one row of numbers that are *printed* on the figure. The printed numbers therefore
+  are exactly what a user gets by running that SQL in ``fitbit-sleep sql``; Python never recomputes them.
+- Each figure prints its numbers in one stats box, one line per stat, from ``FigureSpec.labels``; the drawn strings
+  are returned in ``FigureResult.texts`` so tests can check the picture says what the SQL says.
+- Figures are drawn on ``matplotlib.figure.Figure`` objects (the Agg canvas), so rendering is thread-safe and never
+  touches a GUI backend; files are written to a temp name and ``os.replace``d, so a reader never sees half a PNG.
+- Empty or tiny data never crashes: the figure says "No data for this range".
+- Long histories are aggregated where per-night marks would be sub-pixel (the stacked bar), which keeps render time
+  nearly flat from 1 to 10 years.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from cycler import cycler
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
+
+from pipeline.paths import StoragePaths
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
+NO_DATA_TEXT = "No data for this range"
+
+Stat = float | int | str
+Stats = dict[str, Stat]
+
+# Okabe & Ito (2008) palette: distinguishable with every common colour-vision deficiency.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#999999",
+}
+STAGE_COLOURS = {
+    "deep": OKABE_ITO["blue"],
+    "light": OKABE_ITO["sky_blue"],
+    "rem": OKABE_ITO["purple"],
+    "wake": OKABE_ITO["orange"],
+    "asleep": OKABE_ITO["green"],
+    "restless": OKABE_ITO["yellow"],
+    "awake": OKABE_ITO["vermillion"],
+}
+SHORT_WAKE_COLOUR = OKABE_ITO["vermillion"]
+
+# One style for every figure (applied with rc_context, so importing this module changes no global state).
+STYLE: dict[str, Any] = {
+    "figure.figsize": (11.0, 5.5),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "font.size": 10,
+    "axes.titlesize": 13,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": cycler(
+        color=[
+            OKABE_ITO[k] for k in ("blue", "orange", "green", "purple", "sky_blue", "vermillion", "yellow")
+        ]
+    ),
+    "legend.frameon": False,
+    "legend.fontsize": 9.5,
+    "svg.fonttype": "none",
+}
+
+
+@dataclass(frozen=True)
+class FigureResult:
+    """One rendered figure. ``stats`` are the printed numbers (from the stats SQL); ``texts`` every drawn string."""
+
+    name: str
+    png: Path
+    svg: Path | None
+    stats: Stats
+    texts: tuple[str, ...] = field(default=(), repr=False)
+
+
+Draw = Callable[[Figure, pd.DataFrame], Axes]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A registered figure: its draw function (returns the axes that carries the stats box) and what it prints.
+
+    ``labels`` maps each stat column of ``plot_<name>_stats.sql`` to the line drawn for it (``{}`` = the value).
+    """
+
+    name: str
+    description: str
+    draw: Draw
+    labels: dict[str, str]
+    svg: bool = False
+    box_loc: str = "right"
+    figsize: tuple[float, float] | None = None
+
+
+def format_stat(value: Stat) -> str:
+    """The one way a number is printed: SQL rounds, this only drops trailing zeros (87.50 -> 87.5, 7.0 -> 7)."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def stat_lines(spec: FigureSpec, stats: Stats) -> list[str]:
+    """The exact stats-box lines for ``stats``; missing (NULL) stats are left out rather than printed as 'None'."""
+    return [label.format(format_stat(stats[key])) for key, label in spec.labels.items() if key in stats]
+
+
+# --- SQL ----------------------------------------------------------------------------------------------------------
+
+
+def query_path(name: str) -> Path:
+    return QUERIES_DIR / name
+
+
+def run_query(con: duckdb.DuckDBPyConnection, filename: str) -> pd.DataFrame:
+    """Run one file of ``sql/queries`` and return a DataFrame."""
+    return con.execute(query_path(filename).read_text(encoding="utf-8")).df()
+
+
+def run_stats(con: duckdb.DuckDBPyConnection, filename: str) -> Stats:
+    """Run a one-row stats query; NULL columns are dropped, numpy scalars become Python numbers."""
+    cur = con.execute(query_path(filename).read_text(encoding="utf-8"))
+    row = cur.fetchone()
+    if row is None:
+        return {}
+    names = [d[0] for d in cur.description]
+    out: Stats = {}
+    for key, value in zip(names, row, strict=True):
+        if value is None:
+            continue
+        if isinstance(value, bool | np.bool_):
+            out[key] = str(bool(value))
+        elif isinstance(value, int | np.integer):
+            out[key] = int(value)
+        elif isinstance(value, float | np.floating):
+            if np.isnan(value):
+                continue
+            out[key] = float(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def open_warehouse(paths: StoragePaths) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection, or None when no warehouse has been built yet (every figure then says 'no data')."""
+    if not paths.warehouse_file.exists():
+        return None
+    try:
+        from pipeline.warehouse import connect_readonly
+    except ImportError:  # TEMP until pipeline/warehouse.py lands
+        return duckdb.connect(str(paths.warehouse_file), read_only=True)
+    return connect_readonly(paths)
+
+
+# --- shared drawing helpers -----------------------------------------------------------------------------------------
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _clock(hours_after_noon: float) -> str:
+    """11.5 -> '23:30', 19 -> '07:00' (hours after noon of the night's evening)."""
+    minutes = int(round(hours_after_noon * 60)) % (24 * 60)
+    return f"{(12 + minutes // 60) % 24:02d}:{minutes % 60:02d}"
+
+
+def _clock_axis(ax: Axes) -> None:
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _clock(v)))
+
+
+def _dates(series: pd.Series) -> np.ndarray:
+    return pd.to_datetime(series).to_numpy(dtype="datetime64[ns]")
+
+
+def _draw_stats_box(ax: Axes, lines: list[str], loc: str) -> None:
+    if not lines:
+        return
+    x, y, ha, va = {
+        "right": (1.02, 1.0, "left", "top"),
+        "upper left": (0.02, 0.98, "left", "top"),
+        "upper right": (0.98, 0.98, "right", "top"),
+    }[loc]
+    ax.text(
+        x,
+        y,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        ha=ha,
+        va=va,
+        fontsize=9.5,
+        family="monospace",
+        bbox={"boxstyle": "round,pad=0.5", "facecolor": "#F7F7F7", "edgecolor": "#BBBBBB"},
+    )
+
+
+def _draw_no_data(fig: Figure, title: str) -> Axes:
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(
+        0.5, 0.5, NO_DATA_TEXT, ha="center", va="center", fontsize=18, color="#555555", transform=ax.transAxes
+    )
+    return ax
+
+
+# --- the figures ------------------------------------------------------------------------------------------------------
+
+
+def draw_hist_asleep_vs_in_bed(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    values = np.concatenate([data["asleep_h"].to_numpy(float), data["in_bed_h"].to_numpy(float)])
+    lo, hi = np.floor(values.min() * 4) / 4, np.ceil(values.max() * 4) / 4
+    bins = list(np.arange(lo, max(hi, lo + 0.25) + 0.25, 0.25))
+    ax.hist(data["in_bed_h"], bins=bins, alpha=0.55, color=OKABE_ITO["orange"], label="Time in bed")
+    ax.hist(data["asleep_h"], bins=bins, alpha=0.55, color=OKABE_ITO["blue"], label="Time asleep")
+    ax.set_title("Sleeping hours: time asleep vs time in bed (main sleeps)")
+    ax.set_xlabel("Hours per night (h)")
+    ax.set_ylabel("Main sleeps (count)")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def draw_scatter_efficiency(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    main = data[data["is_main_sleep"].astype(bool)]
+    naps = data[~data["is_main_sleep"].astype(bool)]
+    ax.scatter(
+        main["time_in_bed"],
+        main["minutes_asleep"],
+        s=14,
+        alpha=0.5,
+        color=OKABE_ITO["blue"],
+        label="Main sleep",
+    )
+    if len(naps):
+        ax.scatter(
+            naps["time_in_bed"], naps["minutes_asleep"], s=26, marker="^", alpha=0.7, color=OKABE_ITO["orange"],
+            label="Nap",
+        )  # fmt: skip
+    top = float(max(data["time_in_bed"].max(), data["minutes_asleep"].max(), 1)) * 1.05
+    ax.plot(
+        [0, top], [0, top], linestyle="--", color=OKABE_ITO["black"], linewidth=1, label="1:1 (no time lost)"
+    )
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_title("Sleep efficiency: time in bed vs minutes asleep")
+    ax.set_xlabel("Time in bed (min)")
+    ax.set_ylabel("Minutes asleep (min)")
+    ax.legend(loc="lower right")
+    return ax
+
+
+STAGE_ORDER = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+
+
+def draw_stages_stacked(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    frame = data.set_index(pd.to_datetime(data["night_date"]))[list(STAGE_ORDER)].astype(float)
+    days = (frame.index.max() - frame.index.min()).days + 1
+    # Per-night bars below ~1.5 px are unreadable and slow; aggregate to weekly or monthly means per night instead.
+    if days > 1500:
+        frame, width, unit = frame.resample("MS").mean().dropna(how="all"), 25.0, "monthly mean per night"
+        frame.index = frame.index + pd.Timedelta(days=14)
+    elif days > 400:
+        frame, width, unit = (
+            frame.resample("W-MON", label="left", closed="left").mean().dropna(how="all"),
+            6.0,
+            ("weekly mean per night"),
+        )
+        frame.index = frame.index + pd.Timedelta(days=3)
+    else:
+        width, unit = 0.8, "per night"
+    x = mdates.date2num(pd.DatetimeIndex(frame.index).to_numpy())
+    bottom = np.zeros(len(frame))
+    for stage in STAGE_ORDER:
+        values = frame[stage].fillna(0).to_numpy()
+        if not values.any():
+            continue
+        ax.bar(x, values, width=width, bottom=bottom, color=STAGE_COLOURS[stage], label=stage, align="center")
+        bottom += values
+    ax.xaxis_date()
+    _date_axis(ax)
+    ax.set_title(f"Sleep stages of the main sleep ({unit})")
+    ax.set_xlabel("Night (evening date)")
+    ax.set_ylabel("Minutes (min)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.35), title="Stage")
+    return ax
+
+
+def draw_rolling_means(fig: Figure, data: pd.DataFrame) -> Axes:
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    x = _dates(data["night_date"])
+    marker = "o" if len(data) < 60 else None
+    for ax, col, label, unit in (
+        (top, "asleep_h", "Time asleep", "Time asleep (h)"),
+        (bottom, "efficiency_pct", "Efficiency", "Efficiency (%)"),
+    ):
+        ax.plot(x, data[col], color=OKABE_ITO["grey"], alpha=0.45, linewidth=0.8, marker=marker, markersize=3,
+                label=f"{label}, nightly")  # fmt: skip
+        ax.plot(x, data[f"{col}_7d"], color=OKABE_ITO["blue"], linewidth=1.6, label="7-day mean")
+        ax.plot(x, data[f"{col}_30d"], color=OKABE_ITO["vermillion"], linewidth=2.2, label="30-day mean")
+        ax.set_ylabel(unit)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45) if ax is top else (1.02, 1.0))
+    _date_axis(bottom)
+    bottom.set_xlabel("Night (evening date)")
+    top.set_title("Rolling 7- and 30-day means of time asleep and efficiency (main sleeps)")
+    return top
+
+
+def draw_weekday_weekend(fig: Figure, data: pd.DataFrame) -> Axes:
+    axes = fig.subplots(1, 3)
+    groups = [("Weekday", False, OKABE_ITO["blue"]), ("Weekend", True, OKABE_ITO["orange"])]
+    weekend = data["is_weekend"].astype(bool)
+    for ax, col, title, ylabel in (
+        (axes[0], "bed_h", "Bedtime", "Clock time (HH:MM)"),
+        (axes[1], "wake_h", "Wake time", "Clock time (HH:MM)"),
+        (axes[2], "asleep_h", "Time asleep", "Time asleep (h)"),
+    ):
+        present = [(name, flag, colour) for name, flag, colour in groups if (weekend == flag).any()]
+        series = [data.loc[weekend == flag, col].to_numpy(float) for _, flag, _ in present]
+        parts = ax.boxplot(
+            series, patch_artist=True, widths=0.55, showmeans=True, medianprops={"color": OKABE_ITO["black"]},
+            meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": OKABE_ITO["black"]},
+        )  # fmt: skip
+        for box, (_, _, colour) in zip(parts["boxes"], present, strict=True):
+            box.set_facecolor(colour)
+            box.set_alpha(0.7)
+        ax.set_xticks(range(1, len(present) + 1), [name for name, _, _ in present])
+        ax.set_title(title, fontsize=11)
+        ax.set_ylabel(ylabel)
+        if col != "asleep_h":
+            _clock_axis(ax)
+    fig.suptitle("Weekday vs weekend nights (main sleeps)", fontweight="bold", fontsize=13)
+    axes[2].legend(
+        handles=[Patch(facecolor=c, alpha=0.7, label=n) for n, _, c in groups]
+        + [Line2D([], [], color=OKABE_ITO["black"], label="median"),
+           Line2D([], [], marker="D", linestyle="", markerfacecolor="white", markeredgecolor="black", label="mean")],
+        loc="upper left", bbox_to_anchor=(1.02, 0.35),
+    )  # fmt: skip
+    return axes[2]
+
+
+def draw_regularity(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    x = _dates(data["night_date"])
+    s = 14 if len(data) < 400 else 5
+    ax.scatter(x, data["bed_h"], s=s, alpha=0.45, color=OKABE_ITO["blue"], label="Bedtime")
+    ax.scatter(x, data["wake_h"], s=s, alpha=0.45, color=OKABE_ITO["orange"], label="Wake time")
+    if len(data) >= 3:
+        rolled = (
+            data.set_index(pd.to_datetime(data["night_date"]))[["bed_h", "wake_h"]].rolling("30D").median()
+        )
+        ax.plot(x, rolled["bed_h"], color=OKABE_ITO["blue"], linewidth=2, label="Bedtime, 30-day median")
+        ax.plot(
+            x, rolled["wake_h"], color=OKABE_ITO["vermillion"], linewidth=2, label="Wake time, 30-day median"
+        )
+    _date_axis(ax)
+    _clock_axis(ax)
+    ax.yaxis.set_major_locator(MultipleLocator(2))
+    ax.set_title("Sleep regularity: bedtime and wake time per night")
+    ax.set_xlabel("Night (evening date)")
+    ax.set_ylabel("Clock time (HH:MM)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45))
+    return ax
+
+
+HYPNOGRAM_LEVELS = {
+    "stages": ("deep", "light", "rem", "wake"),
+    "classic": ("asleep", "restless", "awake"),
+}
+
+
+def draw_hypnogram_last_night(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    log_type = str(data["type"].iloc[0])
+    long = data[~data["is_short"].astype(bool)].sort_values(["start_local", "seq"])
+    short = data[data["is_short"].astype(bool)]
+    order = list(HYPNOGRAM_LEVELS.get(log_type, HYPNOGRAM_LEVELS["stages"]))
+    order += sorted(set(long["level"]) - set(order))  # unknown levels are kept, drawn on their own row
+    y_of = {level: i for i, level in enumerate(order)}
+    starts = pd.to_datetime(long["start_local"])
+    ends = starts + pd.to_timedelta(long["seconds"], unit="s")
+    x0, x1 = mdates.date2num(starts.to_numpy()), mdates.date2num(ends.to_numpy())
+    ys = long["level"].map(y_of).to_numpy(float)
+    # The hypnogram line: a step through every segment, then a coloured band per segment.
+    ax.step(np.append(x0, x1[-1:]), np.append(ys, ys[-1:]), where="post", color="#444444", linewidth=0.8)
+    for level in order:
+        mask = long["level"].to_numpy() == level
+        if mask.any():
+            ax.hlines(ys[mask], x0[mask], x1[mask], colors=STAGE_COLOURS.get(level, OKABE_ITO["grey"]), linewidth=9,
+                      label=level)  # fmt: skip
+    if len(short):
+        wake_y = y_of.get("wake", len(order) - 1) + 0.42
+        s0 = mdates.date2num(pd.to_datetime(short["start_local"]).to_numpy())
+        s1 = s0 + short["seconds"].to_numpy(float) / 86400.0
+        ax.hlines(np.full(len(short), wake_y), s0, s1, colors=SHORT_WAKE_COLOUR, linewidth=5,
+                  label="short wake (≤ 3 min)")  # fmt: skip
+        ax.plot((s0 + s1) / 2, np.full(len(short), wake_y + 0.13), "v", color=SHORT_WAKE_COLOUR, markersize=4)
+    ax.set_yticks(range(len(order)), order)
+    ax.set_ylim(-0.6, len(order) - 0.1)
+    ax.xaxis_date()
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.set_title("Hypnogram of the most recent main sleep")
+    ax.set_xlabel("Clock time (local, HH:MM)")
+    ax.set_ylabel("Stage")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.4))
+    return ax
+
+
+def draw_naps_per_month(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    months = pd.to_datetime(data["month"]) + pd.Timedelta(days=14)
+    ax.bar(
+        mdates.date2num(months.to_numpy()), data["naps"], width=24, color=OKABE_ITO["orange"], label="Naps"
+    )
+    ax.xaxis_date()
+    _date_axis(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Naps per month")
+    ax.set_xlabel("Month")
+    ax.set_ylabel("Naps (count)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.3))
+    return ax
+
+
+COVERAGE_STATES = (
+    ("data", "sleep data", OKABE_ITO["green"]),
+    ("empty", "fetched, no sleep logged", OKABE_ITO["sky_blue"]),
+    ("pending", "pending (not final)", OKABE_ITO["yellow"]),
+    ("missing", "missing (never fetched)", OKABE_ITO["vermillion"]),
+)
+
+
+def draw_coverage_calendar(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    dates = pd.to_datetime(data["date"])
+    code_of = {state: i for i, (state, _, _) in enumerate(COVERAGE_STATES)}
+    codes = data["state"].map(lambda s: code_of.get(s, code_of["missing"])).to_numpy()
+    first = dates.min().to_period("M")
+    month_idx = (dates.dt.year - first.year) * 12 + (dates.dt.month - first.month)
+    n_months = int(month_idx.max()) + 1
+    grid = np.full((n_months, 31), np.nan)
+    grid[month_idx.to_numpy(), dates.dt.day.to_numpy() - 1] = codes
+    month_starts = pd.period_range(first, periods=n_months + 1, freq="M").to_timestamp()
+    y_edges = mdates.date2num(month_starts.to_pydatetime())
+    cmap = ListedColormap([c for _, _, c in COVERAGE_STATES])
+    cmap.set_bad("white")
+    ax.pcolormesh(np.arange(0.5, 32.5), y_edges, np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5,
+                  vmax=len(COVERAGE_STATES) - 0.5, edgecolors="white", linewidth=0.3 if n_months < 60 else 0)  # fmt: skip
+    ax.yaxis_date()
+    # Ticks mid-month so each label sits on its own row (edges would name the boundary between two rows).
+    step = 1 if n_months <= 24 else 3 if n_months <= 60 else 12
+    ax.yaxis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, step), bymonthday=15))
+    ax.yaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.set_ylim(y_edges[-1], y_edges[0])
+    ax.set_xlim(0.5, 31.5)
+    ax.set_xticks([1, 5, 10, 15, 20, 25, 31])
+    ax.grid(False)
+    ax.set_title("Data coverage per day")
+    ax.set_xlabel("Day of month")
+    ax.set_ylabel("Month")
+    ax.legend(
+        handles=[Patch(facecolor=c, label=label) for _, label, c in COVERAGE_STATES], loc="upper left",
+        bbox_to_anchor=(1.02, 0.35),
+    )  # fmt: skip
+    return ax
+
+
+# --- registry ---------------------------------------------------------------------------------------------------------
+
+FIGURES: dict[str, FigureSpec] = {
+    spec.name: spec
+    for spec in (
+        FigureSpec(
+            "hist_asleep_vs_in_bed",
+            "Overlaid histograms of hours asleep and hours in bed per main sleep (the seed's 'Sleeping Hours').",
+            draw_hist_asleep_vs_in_bed,
+            {
+                "main_sleeps": "main sleeps {}",
+                "mean_asleep_h": "mean asleep {} h",
+                "mean_in_bed_h": "mean in bed {} h",
+            },
+            box_loc="upper right",
+        ),
+        FigureSpec(
+            "scatter_efficiency",
+            "Time in bed against minutes asleep with the 1:1 line; the gap below it is time lost. Efficiency and "
+            "minutes lost are over main sleeps; naps are a separate series.",
+            draw_scatter_efficiency,
+            {
+                "efficiency_pct": "efficiency {} %",
+                "minutes_lost": "mean lost {} min/night",
+                "main_sleeps": "main sleeps {}",
+                "naps": "naps {}",
+            },
+            box_loc="upper left",
+            figsize=(8.5, 7.0),
+        ),
+        FigureSpec(
+            "stages_stacked",
+            "Stacked deep/light/REM/wake minutes of the main sleep over time (classic logs as asleep/restless/"
+            "awake); long histories are shown as weekly or monthly means per night.",
+            draw_stages_stacked,
+            {
+                "main_sleeps": "nights {}",
+                "stages_nights": "stages nights {}",
+                "classic_nights": "classic nights {}",
+                "mean_deep_min": "mean deep {} min",
+                "mean_light_min": "mean light {} min",
+                "mean_rem_min": "mean REM {} min",
+                "mean_wake_min": "mean wake {} min",
+            },
+            svg=True,
+            figsize=(13.0, 5.5),
+        ),
+        FigureSpec(
+            "rolling_means",
+            "Nightly time asleep and efficiency with calendar 7- and 30-day rolling means.",
+            draw_rolling_means,
+            {
+                "last_night": "last night {}",
+                "last_7d_asleep_h": "7-day asleep {} h",
+                "last_30d_asleep_h": "30-day asleep {} h",
+                "last_7d_efficiency_pct": "7-day eff. {} %",
+                "last_30d_efficiency_pct": "30-day eff. {} %",
+                "nights": "nights {}",
+            },
+            figsize=(13.0, 7.0),
+        ),
+        FigureSpec(
+            "weekday_weekend",
+            "Bedtime, wake time and time asleep on weekday nights against weekend nights (nights.is_weekend).",
+            draw_weekday_weekend,
+            {
+                "weekday_nights": "weekday nights {}",
+                "weekend_nights": "weekend nights {}",
+                "weekday_bedtime": "weekday bed {}",
+                "weekend_bedtime": "weekend bed {}",
+                "weekday_waketime": "weekday wake {}",
+                "weekend_waketime": "weekend wake {}",
+                "weekday_asleep_h": "weekday asleep {} h",
+                "weekend_asleep_h": "weekend asleep {} h",
+            },
+            figsize=(14.0, 5.5),
+        ),
+        FigureSpec(
+            "regularity",
+            "Bedtime and wake time per night with 30-day medians, and the Sleep Regularity Index (Phillips et al. "
+            "2017): SRI = -100 + 200/(M(N-1)) * sum_j sum_i delta(s[i,j], s[i,j+1]) over 30-s asleep/awake epochs "
+            "(M = 2880 per noon-to-noon day), counting only pairs of consecutive days that both have data; "
+            "100 = identical days, 0 = random.",
+            draw_regularity,
+            {
+                "sri": "SRI {}",
+                "sri_day_pairs": "day pairs {}",
+                "bedtime_sd_min": "bedtime SD {} min",
+                "waketime_sd_min": "wake SD {} min",
+            },
+            figsize=(13.0, 5.5),
+        ),
+        FigureSpec(
+            "hypnogram_last_night",
+            "Stages over clock time for the most recent main sleep; short wakes (≤ 3 min, overlaid on the "
+            "stages) are marked above.",
+            draw_hypnogram_last_night,
+            {
+                "night_date": "night {}",
+                "log_type": "type {}",
+                "start": "start {}",
+                "end": "end {}",
+                "minutes_asleep": "asleep {} min",
+                "time_in_bed": "in bed {} min",
+                "short_wakes": "short wakes {}",
+            },
+            figsize=(13.0, 5.0),
+        ),
+        FigureSpec(
+            "naps_per_month",
+            "Naps (logs that are not the main sleep) per calendar month, months without naps included.",
+            draw_naps_per_month,
+            {
+                "naps": "naps {}",
+                "months": "months {}",
+                "naps_per_month": "per month {}",
+                "mean_nap_asleep_min": "mean nap {} min",
+            },
+            figsize=(12.0, 5.0),
+        ),
+        FigureSpec(
+            "coverage_calendar",
+            "One cell per day: sleep data, fetched but empty, pending (fetched again later), or never fetched.",
+            draw_coverage_calendar,
+            {
+                "first_day": "from {}",
+                "last_day": "to {}",
+                "days": "days {}",
+                "data_days": "with data {}",
+                "empty_days": "empty {}",
+                "pending_days": "pending {}",
+                "missing_days": "missing {}",
+                "data_pct": "coverage {} %",
+            },
+        ),
+    )
+}
+
+
+# --- rendering --------------------------------------------------------------------------------------------------------
+
+
+def _atomic_save(fig: Figure, target: Path, fmt: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    fig.savefig(tmp, format=fmt, bbox_inches="tight")
+    os.replace(tmp, target)
+
+
+def _figure_texts(fig: Figure) -> tuple[str, ...]:
+    lines: list[str] = []
+    for artist in fig.findobj(Text):
+        text = artist.get_text()
+        if text:
+            lines.extend(text.split("\n"))
+    return tuple(lines)
+
+
+def _figure_height(spec: FigureSpec, data: pd.DataFrame) -> tuple[float, float]:
+    width, height = spec.figsize or STYLE["figure.figsize"]
+    if spec.name == "coverage_calendar" and len(data):
+        months = pd.to_datetime(data["date"]).dt.to_period("M").nunique()
+        height = float(min(16.0, max(4.0, 1.8 + 0.13 * months)))
+    return width, height
+
+
+def render_figure(
+    name: str, paths: StoragePaths, *, con: duckdb.DuckDBPyConnection | None = None
+) -> FigureResult:
+    """Render one registered figure to ``paths.plots_dir`` and return its files and printed numbers."""
+    spec = FIGURES[name]
+    own = con is None
+    if own:
+        con = open_warehouse(paths)
+    try:
+        if con is None:
+            data, stats = pd.DataFrame(), {}
+        else:
+            data = run_query(con, f"plot_{name}.sql")
+            stats = run_stats(con, f"plot_{name}_stats.sql")
+    finally:
+        if own and con is not None:
+            con.close()
+
+    paths.plots_dir.mkdir(parents=True, exist_ok=True)
+    png = paths.plots_dir / f"{name}.png"
+    svg = paths.plots_dir / f"{name}.svg" if spec.svg else None
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+        fig = Figure(figsize=_figure_height(spec, data), layout="constrained")
+        if data.empty:
+            box_ax, loc = _draw_no_data(fig, name.replace("_", " ").capitalize()), "right"
+        else:
+            box_ax, loc = spec.draw(fig, data), spec.box_loc
+        _draw_stats_box(box_ax, stat_lines(spec, stats), loc)
+        _atomic_save(fig, png, "png")
+        if svg is not None:
+            _atomic_save(fig, svg, "svg")
+        texts = _figure_texts(fig)
+    return FigureResult(name=name, png=png, svg=svg, stats=stats, texts=texts)
+
+
+def render_all(paths: StoragePaths) -> dict[str, FigureResult]:
+    """Render every figure of ``FIGURES`` from one read-only warehouse connection."""
+    con = open_warehouse(paths)
+    try:
+        return {name: render_figure(name, paths, con=con) for name in FIGURES}
+    finally:
+        if con is not None:
+            con.close()
+
+
+def thumbnail_data_uri(png: Path, max_px: int = 200) -> str:
+    """A small PNG preview as a data URI (for Dagster metadata: full-size base64 would bloat the event log)."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        image.thumbnail((max_px, max_px))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
