@@ -1,5 +1,59 @@
-"""The single Dagster ``Definitions`` for the project. Assets are added by the Dagster issue."""
+"""The single Dagster ``Definitions`` of the project (code location ``fitbit_sleep``).
 
-from dagster import Definitions
+Why a builder: the partitioning (start date, time zone), the schedule hour and the lookback come from the
+environment when the code location loads; tests build their own ``Definitions`` from an explicit
+``ProjectConfig`` and resources pointing at a temp data root and a sandbox, without reloading modules.
 
-defs = Definitions()
+Runs use the in-process executor: a run's steps are sequential anyway (one API caller, one warehouse writer), and a
+subprocess per step would cost more than most steps take. Run-level concurrency is the instance's job
+(dagster.yaml).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetSelection, Definitions, in_process_executor
+
+from dagster_project.assets.imports import build_archive_import
+from dagster_project.assets.plots import build_plots, build_report_asset
+from dagster_project.assets.raw import build_raw_sleep
+from dagster_project.assets.tables import build_sleep_tables
+from dagster_project.assets.warehouse import build_warehouse
+from dagster_project.checks import build_checks
+from dagster_project.jobs import build_jobs
+from dagster_project.partitions import ProjectConfig, build_daily_partitions
+from dagster_project.resources import default_resources
+from dagster_project.schedules import build_daily_schedule
+from dagster_project.sensors import build_automation_sensor, imports_drop_folder, token_health_sensor
+
+
+def build_defs(
+    config: ProjectConfig | None = None, resources: Mapping[str, Any] | None = None
+) -> Definitions:
+    config = config or ProjectConfig.from_env()
+    daily = build_daily_partitions(config)
+    raw_sleep = build_raw_sleep(daily)
+    sleep_tables = build_sleep_tables(daily, raw_sleep)
+    archive_import = build_archive_import(daily)
+    warehouse = build_warehouse([sleep_tables, archive_import])
+    plots = build_plots(warehouse)
+    report = build_report_asset(plots)
+    checks = build_checks(raw_sleep, sleep_tables, config.timezone, archive_import)
+    token_check = next(c for c in checks if c.check_key.name == "token_health")
+    jobs = build_jobs(raw_sleep, sleep_tables, archive_import, token_check)
+    daily_job = jobs[0]
+    whole_history = AssetSelection.assets(warehouse, plots, report)
+    return Definitions(
+        assets=[raw_sleep, sleep_tables, archive_import, warehouse, plots, report],
+        asset_checks=checks,
+        jobs=jobs,
+        schedules=[build_daily_schedule(config, daily_job)],
+        sensors=[build_automation_sensor(whole_history), imports_drop_folder, token_health_sensor],
+        resources=dict(resources) if resources is not None else default_resources(),
+        executor=in_process_executor,
+    )
+
+
+defs = build_defs()

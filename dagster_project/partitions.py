@@ -1,0 +1,122 @@
+"""The one daily partitioning shared by every daily asset, keyed by Fitbit's ``dateOfSleep``.
+
+Why one object built from configuration: every daily asset in a backfill chain must share the same start date
+(dagster#19625), and partition keys must be the user's local dates so that a key equals a ``dateOfSleep``. The time
+zone is the one Fitbit reports for the account (saved at login), unless ``FITBIT_SLEEP_TZ`` overrides it.
+``end_offset=1`` makes today's partition exist, so last night's sleep (whose ``dateOfSleep`` is today) lands the same
+morning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dagster import DailyPartitionsDefinition
+
+from pipeline.config import Settings
+from pipeline.paths import StoragePaths
+
+DEFAULT_HISTORY_DAYS = 730
+DEFAULT_LOOKBACK_DAYS = 3
+DEFAULT_SCHEDULE_HOUR = 9
+MAX_DAYS_PER_RUN = 100  # the v1.2 sleep range limit: one run = one API call
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """What the Dagster layer reads from the environment when the code location loads (nothing secret)."""
+
+    start_date: date
+    timezone: str
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    schedule_hour: int = DEFAULT_SCHEDULE_HOUR
+    data_root: str = "data"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectConfig:
+        env = os.environ if environ is None else environ
+        settings = Settings.from_env(env)
+        tz = _valid_tz(env.get("FITBIT_SLEEP_TZ")) or profile_timezone(StoragePaths(settings.home)) or "UTC"
+        raw_start = env.get("FITBIT_SLEEP_START_DATE")
+        if raw_start:
+            try:
+                start = date.fromisoformat(raw_start)
+            except ValueError:
+                raise ValueError(
+                    f"FITBIT_SLEEP_START_DATE={raw_start!r} is not a date; use YYYY-MM-DD (e.g. 2024-01-01)."
+                ) from None
+        else:
+            start = datetime.now(ZoneInfo(tz)).date() - timedelta(days=DEFAULT_HISTORY_DAYS)
+        return cls(
+            start_date=start,
+            timezone=tz,
+            lookback_days=_int_env(
+                env, "FITBIT_SLEEP_LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS, 0, MAX_DAYS_PER_RUN - 1
+            ),
+            schedule_hour=_int_env(env, "FITBIT_SLEEP_SCHEDULE_HOUR", DEFAULT_SCHEDULE_HOUR, 0, 23),
+            data_root=str(settings.home),
+        )
+
+
+def profile_timezone(paths: StoragePaths) -> str | None:
+    """The IANA zone Fitbit reported at login, or None when nobody logged in yet (or the file is unreadable)."""
+    try:
+        profile = json.loads(paths.profile_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return _valid_tz(profile.get("timezone")) if isinstance(profile, dict) else None
+
+
+def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
+    return DailyPartitionsDefinition(
+        start_date=config.start_date.isoformat(), timezone=config.timezone, end_offset=1
+    )
+
+
+def keys_to_dates(partition_keys: Sequence[str]) -> list[date]:
+    """Partition keys are ISO dates (``dateOfSleep``)."""
+    return [date.fromisoformat(k) for k in partition_keys]
+
+
+def window_dates(start: datetime, end: datetime) -> tuple[date, date]:
+    """Inclusive local dates of a partition time window (whose end is exclusive)."""
+    return start.date(), (end - timedelta(days=1)).date()
+
+
+def chunk_range(start: date, end: date, size: int = MAX_DAYS_PER_RUN) -> list[tuple[date, date]]:
+    """Split an inclusive date range into inclusive chunks of at most ``size`` days, oldest first."""
+    chunks = []
+    cur = start
+    while cur <= end:
+        last = min(end, cur + timedelta(days=size - 1))
+        chunks.append((cur, last))
+        cur = last + timedelta(days=1)
+    return chunks
+
+
+def _valid_tz(name: object) -> str | None:
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number; use a value from {lo} to {hi}.") from None
+    if not lo <= value <= hi:
+        raise ValueError(f"{name}={value} is out of range; use a value from {lo} to {hi}.")
+    return value

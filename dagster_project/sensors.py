@@ -1,0 +1,124 @@
+"""Sensors: the automation sensor for whole-history assets, the imports drop folder, and token health.
+
+Why explicit and RUNNING: Dagster's implicit automation sensor and every sensor default to STOPPED, and a user who
+has to find and flip switches in the UI before the product works will not. Each sensor's cursor is small and
+secret-free.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
+from dagster_project.checks import token_health_facts
+from dagster_project.jobs import IMPORT_JOB, TOKEN_HEALTH_JOB
+from dagster_project.resources import StorageResource
+
+ARCHIVE_SUFFIXES = (".zip",)
+
+
+def build_automation_sensor(whole_history: AssetSelection) -> AutomationConditionSensorDefinition:
+    return AutomationConditionSensorDefinition(
+        "whole_history_automation",
+        target=whole_history,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        # plain runs, not asset backfills: whole-history assets are unpartitioned and go in one run per tick
+        emit_backfills=False,
+        description="Rebuilds the warehouse, the plots and the report once after the daily run, a backfill or an "
+        "import has updated the tables.",
+    )
+
+
+def archive_candidates(imports_dir: Path) -> list[Path]:
+    """Zips and unzipped export folders in the drop folder (hidden and partial files ignored)."""
+    if not imports_dir.is_dir():
+        return []
+    found = []
+    for entry in sorted(imports_dir.iterdir()):
+        if entry.name.startswith((".", "_")) or entry.name.endswith((".part", ".tmp", ".crdownload")):
+            continue
+        if (entry.is_file() and entry.suffix.lower() in ARCHIVE_SUFFIXES) or entry.is_dir():
+            found.append(entry)
+    return found
+
+
+def archive_fingerprint(path: Path) -> str:
+    """name:mtime_ns:size; a folder's size and mtime are summed over its files so edits inside it count."""
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file()]
+        mtime = max((p.stat().st_mtime_ns for p in files), default=path.stat().st_mtime_ns)
+        size = sum(p.stat().st_size for p in files)
+    else:
+        st = path.stat()
+        mtime, size = st.st_mtime_ns, st.st_size
+    return f"{path.name}:{mtime}:{size}"
+
+
+@sensor(
+    name="imports_drop_folder",
+    job_name=IMPORT_JOB,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Imports every new or changed archive (zip or unzipped folder) dropped into <data root>/imports/. "
+    "An archive still growing is picked up once it stops changing.",
+)
+def imports_drop_folder(context: SensorEvaluationContext, storage: StorageResource) -> Iterator[Any]:
+    imports_dir = storage.paths().imports_dir
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    pending: dict[str, str] = (
+        dict(seen.get("__growing__", {})) if isinstance(seen.get("__growing__"), dict) else {}
+    )
+    done = {k: v for k, v in seen.items() if k != "__growing__"}
+    requested = 0
+    still_growing: dict[str, str] = {}
+    for path in archive_candidates(imports_dir):
+        fingerprint = archive_fingerprint(path)
+        if done.get(path.name) == fingerprint:
+            continue
+        if pending.get(path.name) != fingerprint:
+            # first sight (or still changing): wait one tick so a half-copied archive is not imported
+            still_growing[path.name] = fingerprint
+            continue
+        done[path.name] = fingerprint
+        requested += 1
+        yield RunRequest(
+            run_key=fingerprint,
+            run_config={"ops": {"archive_import": {"config": {"path": str(path)}}}},
+            tags={"fitbit_sleep/archive": path.name},
+        )
+    context.update_cursor(json.dumps({**done, "__growing__": still_growing}, sort_keys=True))
+    if not requested:
+        yield SkipReason(
+            f"No new archive in {imports_dir}"
+            + (f" ({len(still_growing)} waiting to settle)" if still_growing else "")
+        )
+
+
+@sensor(
+    name="token_health_sensor",
+    job_name=TOKEN_HEALTH_JOB,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=3600,
+    description="Hourly look at the saved Fitbit login. When it turns unhealthy (a refresh failed, or the refresh "
+    "token is unused for days) it runs the token_health check, so the warning shows on the raw_sleep asset "
+    "before the login is lost.",
+)
+def token_health_sensor(context: SensorEvaluationContext, storage: StorageResource) -> Iterator[Any]:
+    healthy, facts = token_health_facts(storage.paths())
+    state = "ok" if healthy else str(facts.get("problem"))
+    if state == (context.cursor or "ok"):
+        yield SkipReason(f"Token health unchanged: {state}")
+        return
+    context.update_cursor(state)
+    yield RunRequest(tags={"fitbit_sleep/trigger": "token_health"})
