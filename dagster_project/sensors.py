@@ -75,11 +75,10 @@ def archive_fingerprint(path: Path) -> str:
 )
 def imports_drop_folder(context: SensorEvaluationContext, storage: StorageResource) -> Iterator[Any]:
     imports_dir = storage.paths().imports_dir
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    pending: dict[str, str] = (
-        dict(seen.get("__growing__", {})) if isinstance(seen.get("__growing__"), dict) else {}
-    )
-    done = {k: v for k, v in seen.items() if k != "__growing__"}
+    cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
+    growing = cursor.get("__growing__")
+    pending: dict[str, str] = dict(growing) if isinstance(growing, dict) else {}
+    done: dict[str, str] = {k: str(v) for k, v in cursor.items() if k != "__growing__"}
     requested = 0
     still_growing: dict[str, str] = {}
     for path in archive_candidates(imports_dir):
