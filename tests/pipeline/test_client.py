@@ -1,0 +1,193 @@
+"""The v1.2 client against the real sandbox: chunking, quota waits, retries, typed errors, redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from pipeline.client import FitbitClient, chunk_range
+from pipeline.config import Settings
+from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError
+from pipeline.login import login
+from pipeline.paths import StoragePaths
+from pipeline.tokens import TokenStore, write_private_json
+
+RANGE = "GET /1.2/user/-/sleep/date/{start}/{end}.json"
+
+
+def _use(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (
+        ("FITBIT_CLIENT_ID", server.config.client_id),
+        ("FITBIT_CLIENT_SECRET", server.config.client_secret),
+        ("FITBIT_API_URL", server.base_url),
+        ("FITBIT_AUTH_URL", server.base_url),
+    ):
+        monkeypatch.setenv(name, value)
+
+
+def _logged_in_client(**kwargs: Any) -> FitbitClient:
+    settings = Settings.from_env()
+    paths = StoragePaths(settings.home)
+    result = login(settings, paths, port=0, auto=True, timeout=20)
+    return FitbitClient(settings, TokenStore(settings, paths, result.user_id), paths=paths, **kwargs)
+
+
+def _stats(server: Any) -> dict[str, dict[str, int]]:
+    return requests.get(f"{server.base_url}/_sandbox/stats", timeout=5).json()["requests"]
+
+
+def _reset_stats(server: Any) -> None:
+    requests.post(f"{server.base_url}/_sandbox/reset-stats", timeout=5).raise_for_status()
+
+
+@pytest.mark.parametrize("days", [1, 99, 100, 101, 200, 201, 730, 3650])
+def test_a_range_of_n_days_is_split_into_ceil_n_over_100_inclusive_chunks(days: int) -> None:
+    start = date(2020, 1, 1)
+    end = start + timedelta(days=days - 1)
+    chunks = chunk_range(start, end)
+    assert len(chunks) == math.ceil(days / 100)
+    assert chunks[0][0] == start and chunks[-1][1] == end
+    assert all((b - a).days + 1 <= 100 for a, b in chunks)
+    assert all(nxt[0] == prev[1] + timedelta(days=1) for prev, nxt in zip(chunks, chunks[1:], strict=False))
+
+
+def test_730_day_fetch_makes_exactly_8_range_calls(
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(days=730)
+    _use(server, monkeypatch)
+    client = _logged_in_client()
+    _reset_stats(server)
+    today = server.config.today or date.today()
+    fetch = client.sleep(today - timedelta(days=729), today)
+    assert _stats(server) == {RANGE: {"200": 8}}
+    assert fetch.calls == 8 and len(fetch.api_paths) == 8
+    days = {log["dateOfSleep"] for log in fetch.logs}
+    assert len(days) > 600  # most nights have sleep
+    assert all(fetch.start.isoformat() <= d <= fetch.end.isoformat() for d in days)
+    assert fetch.fetched_at.tzinfo is not None
+    quota = client.last_quota
+    assert (
+        quota is not None
+        and quota.limit == 150
+        and quota.remaining is not None
+        and quota.remaining <= 150 - 8
+    )
+
+
+def test_429_waits_for_the_reset_not_retry_after_and_then_succeeds(
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(quota=3, quota_window=3)
+    _use(server, monkeypatch)
+    waits: list[tuple[float, str]] = []
+    client = _logged_in_client(on_wait=lambda s, why: waits.append((s, why)), reset_margin=0.3)
+    # spend the window with a second client that the first knows nothing about
+    other = FitbitClient(client.settings, client.store, paths=client.paths, reset_margin=0.3)
+    for _ in range(3):
+        try:
+            other.profile()
+        except FitbitUnavailable:
+            break
+    _reset_stats(server)
+    today = server.config.today or date.today()
+    fetch = client.sleep(today - timedelta(days=399), today)  # 4 calls through a 3-per-3-s quota
+    assert fetch.calls >= 4 and len(fetch.api_paths) == 4
+    stats = _stats(server)[RANGE]
+    assert stats["200"] == 4
+    assert waits, "the client never reported a wait"
+    assert all(0 < seconds <= 3 + 0.3 * 2**5 for seconds, _ in waits)  # bounded by -Reset + margin, not 3600
+    assert any("quota" in why for _, why in waits)
+
+
+def test_transient_faults_are_retried_and_the_data_is_complete(
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = sandbox_factory(days=400)
+    _use(clean, monkeypatch)
+    today = clean.config.today or date.today()
+    start = today - timedelta(days=399)
+    expected = sorted(log["logId"] for log in _logged_in_client().sleep(start, today).logs)
+
+    faulty = sandbox_factory(days=400, faults="5xx=0.3,truncate=0.2,timeout=0.1,timeout_seconds=1.5")
+    _use(faulty, monkeypatch)
+    client = _logged_in_client(timeout=(2.0, 0.5), backoff_initial=0.05, backoff_max=0.3, attempts=10)
+    fetch = client.sleep(start, today)
+    assert sorted(log["logId"] for log in fetch.logs) == expected
+    stats = _stats(faulty)[RANGE]
+    assert stats["200"] >= 4 and sum(v for k, v in stats.items() if k != "200") >= 1
+
+
+def test_persistent_failure_names_the_date_range(
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(faults="5xx=1.0")
+    _use(server, monkeypatch)
+    client = _logged_in_client(backoff_initial=0.01, backoff_max=0.02, attempts=3)
+    with pytest.raises(FitbitUnavailable, match="sleep 2024-01-01..2024-01-31"):
+        client.sleep(date(2024, 1, 1), date(2024, 1, 31))
+    assert client.calls_made == 3
+
+
+def test_400_is_a_validation_error_with_fitbits_message(sandbox_env: Any) -> None:
+    client = _logged_in_client()
+    with pytest.raises(FitbitValidationError, match="400") as info:
+        client._get("/1.2/user/-/sleep/date/2024-01-01/2024-12-31.json", what="sleep 2024-01-01..2024-12-31")
+    assert "2024-01-01..2024-12-31" in str(info.value)
+    assert client.calls_made == 1
+
+
+def test_410_gone_is_one_clear_error_after_one_request(
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(gone=True)
+    _use(server, monkeypatch)
+    settings = Settings.from_env()
+    paths = StoragePaths(settings.home)
+    # a login saved before the shutdown (the gone server cannot issue one)
+    write_private_json(
+        paths.tokens_dir / "ABC123.json",
+        {
+            "user_id": "ABC123",
+            "access_token": "a" * 40,
+            "refresh_token": "b" * 64,
+            "expires_at": time.time() + 3600,
+            "expires_in": 28800,
+        },
+    )
+    client = FitbitClient.from_settings(settings)
+    with pytest.raises(FitbitApiGone, match="2 Nov 2026") as info:
+        client.sleep(date(2024, 1, 1), date(2024, 12, 31))
+    assert "import" in str(info.value)
+    assert client.calls_made == 1
+    assert sum(n for per_status in _stats(server).values() for n in per_status.values()) == 1
+
+
+def test_logs_and_output_never_contain_a_token(
+    sandbox_env: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)  # requests-oauthlib logs whole token responses at DEBUG
+    logging.getLogger("requests_oauthlib").setLevel(logging.DEBUG)
+    client = _logged_in_client()
+    first = client.store.load()
+    data = client.store.load()
+    data["expires_at"] = time.time() - 1
+    client.store.path.write_text(json.dumps(data))
+    client.sleep(date.today() - timedelta(days=30), date.today())
+    second = client.store.load()
+    secrets = {first["access_token"], first["refresh_token"], second["access_token"], second["refresh_token"]}
+    secrets.add(sandbox_env.config.client_secret)
+    assert second["refresh_token"] != first["refresh_token"]  # a refresh happened while capturing
+    out, err = capsys.readouterr()
+    text = caplog.text + out + err + "\n".join(r.getMessage() for r in caplog.records)
+    assert "oauth2/token" in text or "token" in text.lower()  # the capture really saw the token traffic
+    for secret in secrets:
+        assert secret not in text
