@@ -91,10 +91,16 @@ def format_fetched_at(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def _sort_key(log: Any) -> str:
+    """Order by ``logId``; anything malformed (kept for the quarantine) orders by its own canonical text."""
+    key = log.get("logId") if isinstance(log, dict) else log
+    return json.dumps(key, sort_keys=True, ensure_ascii=False)
+
+
 def payload_sha256(logs: list[dict[str, Any]]) -> str:
     """Hash of the canonical payload. Logs are sorted by ``logId`` first, so the same set of logs in another
     order (the API does not promise an order) is not mistaken for a change."""
-    ordered = sorted(logs, key=lambda log: json.dumps(log.get("logId"), sort_keys=True))
+    ordered = sorted(logs, key=_sort_key)
     canonical = json.dumps({"sleep": ordered}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -255,7 +261,7 @@ def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
     result = LandingResult()
     for log in fetch.logs:
         try:
-            day = date.fromisoformat(str(log.get("dateOfSleep")))
+            day = date.fromisoformat(str(log.get("dateOfSleep"))) if isinstance(log, dict) else None
         except ValueError:
             day = None
         if day is None or not fetch.start <= day <= fetch.end:

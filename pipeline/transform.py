@@ -1,0 +1,401 @@
+"""Raw landing files -> Arrow tables (sleep_logs, sleep_segments, quarantine), in DuckDB SQL over the JSON.
+
+Why SQL over the JSON: DuckDB reads the raw files in parallel and unnests ``levels.data``/``shortData`` in
+vectorised operators, so no Python code runs per log or per segment (the seed looped in pandas; see
+bench/bench_tables.py). Every field is pulled out with ``json_type`` checks and ``TRY_CAST``, so a record of the wrong
+shape never aborts the batch: it becomes a quarantine row with a reason and its raw text, and the rest lands.
+
+Rules (documented here because users see their effect):
+
+- **Validation.** Required: ``logId`` (integer), ``dateOfSleep`` (date equal to the landed date), ``startTime`` and
+  ``endTime`` (local date-times, end >= start), ``duration`` (ms, 1..48 h), ``timeInBed``/``minutesAsleep``/
+  ``minutesAwake`` (integers >= 0, asleep <= in bed), ``isMainSleep`` (or the export's ``mainSleep``) boolean,
+  ``type`` string, ``levels.data`` array of ``{dateTime, level (string), seconds (> 0)}``. Optional fields
+  (``efficiency`` 0..100, ``infoCode``, ``logType``, ``minutesToFallAsleep``, ``minutesAfterWakeup``,
+  ``shortData``) are checked only when present. A second copy of a ``logId`` in one batch is quarantined.
+- **Unknown keys** are ignored and counted (``TransformResult.unknown_keys``); **unknown level values** (e.g.
+  ``unknown``, or a future stage) are kept as given and counted (``unknown_levels``).
+- **Efficiency** is ours: ``100 * minutesAsleep / timeInBed`` (the API's value is wrong for stages logs, so it is
+  only kept as ``api_efficiency``).
+- **UTC.** Local times are converted with the profile's IANA zone. Each timestamp is converted on its own. In a
+  DST fold (an hour that happens twice) the *first* occurrence is taken (Python's ``fold=0``); in a DST gap (a
+  wall time that never happens) the time is shifted forward by the gap (02:30 on a spring-forward night in
+  Los Angeles -> 03:30 PDT = 10:30 UTC), again as Python's ``fold=0`` does.
+- **night_date** = the local date of ``startTime - night_offset_hours`` (12 h by default): the evening the night
+  began, so a sleep starting at 01:30 belongs to the previous evening's night.
+- **shortData** rows are kept with ``is_short = true``: they overlay ``data`` (short wakes inside longer stages) and
+  are never summed with it. Stage minutes come from ``levels.summary``, which Fitbit computes after the overlay.
+- ``ingested_at`` is the raw file's ``fetched_at``, not the wall clock, so rebuilding from the same landing gives
+  byte-identical tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+DEFAULT_NIGHT_OFFSET_HOURS = 12
+
+KNOWN_LOG_KEYS = (
+    "dateOfSleep",
+    "duration",
+    "efficiency",
+    "endTime",
+    "infoCode",
+    "isMainSleep",
+    "mainSleep",
+    "levels",
+    "logId",
+    "logType",
+    "minutesAfterWakeup",
+    "minutesAsleep",
+    "minutesAwake",
+    "minutesToFallAsleep",
+    "startTime",
+    "timeInBed",
+    "type",
+)
+KNOWN_LEVELS_KEYS = ("data", "shortData", "summary")
+KNOWN_SEGMENT_KEYS = ("dateTime", "level", "seconds")
+KNOWN_LEVEL_VALUES = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+
+_INT_TYPES = "('BIGINT', 'UBIGINT')"
+
+# column -> (JSON key, required); integers.
+_INT_FIELDS: dict[str, tuple[str, bool]] = {
+    "log_id": ("logId", True),
+    "duration_ms": ("duration", True),
+    "time_in_bed": ("timeInBed", True),
+    "minutes_asleep": ("minutesAsleep", True),
+    "minutes_awake": ("minutesAwake", True),
+    "minutes_to_fall_asleep": ("minutesToFallAsleep", False),
+    "minutes_after_wakeup": ("minutesAfterWakeup", False),
+    "api_efficiency": ("efficiency", False),
+    "info_code": ("infoCode", False),
+}
+_STR_FIELDS: dict[str, tuple[str, bool]] = {
+    "type": ("type", True),
+    "log_type": ("logType", False),
+    "date_of_sleep_text": ("dateOfSleep", True),
+    "start_text": ("startTime", True),
+    "end_text": ("endTime", True),
+}
+_STAGE_KEYS = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+
+
+@dataclass
+class TransformResult:
+    """Arrow tables for one batch of raw files, plus the counts a run reports."""
+
+    sleep_logs: pa.Table
+    sleep_segments: pa.Table
+    quarantine: pa.Table
+    files: int = 0
+    quarantined: int = 0
+    unknown_keys: dict[str, int] = field(default_factory=dict)
+    unknown_levels: dict[str, int] = field(default_factory=dict)
+
+
+def _q(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _path(key: str) -> str:
+    return _q(f"$.{key}")
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """``local_to_utc(ts, tz)``: DuckDB's ICU picks the *later* offset in a fold; we want the first occurrence.
+
+    ``u`` is ICU's answer. ``c`` re-applies the offset in force 3 h before ``u``; if ``c`` is earlier than ``u`` and
+    still shows the same wall time, the wall time happened twice and ``c`` is its first occurrence. Gaps keep ICU's
+    shift-forward answer.
+    """
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP MACRO _off_before(u, tzname) AS
+            timezone(tzname, u - INTERVAL 3 HOUR) - timezone('UTC', u - INTERVAL 3 HOUR);
+        CREATE OR REPLACE TEMP MACRO _utc_first(ts, tzname, u) AS
+            CASE WHEN timezone('UTC', ts - _off_before(u, tzname)) < u
+                  AND timezone(tzname, timezone('UTC', ts - _off_before(u, tzname))) = ts
+                 THEN timezone('UTC', ts - _off_before(u, tzname)) ELSE u END;
+        CREATE OR REPLACE TEMP MACRO local_to_utc(ts, tzname) AS _utc_first(ts, tzname, timezone(tzname, ts));
+        """
+    )
+
+
+def _field_sql() -> tuple[str, str]:
+    """SELECT list that extracts typed columns, and the list of reason expressions for validation."""
+    cols: list[str] = []
+    reasons: list[str] = []
+    for col, (key, required) in _INT_FIELDS.items():
+        t = f"json_type(j, {_path(key)})"
+        cols.append(
+            f"CASE WHEN {t} IN {_INT_TYPES} THEN TRY_CAST(json_extract_string(j, {_path(key)}) AS BIGINT) END AS {col}"
+        )
+        if required:
+            reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
+        reasons.append(
+            f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND {t} NOT IN {_INT_TYPES} "
+            f"THEN '{key}: expected an integer, got ' || lower({t}) END"
+        )
+    for col, (key, required) in _STR_FIELDS.items():
+        t = f"json_type(j, {_path(key)})"
+        cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string(j, {_path(key)}) END AS {col}")
+        if required:
+            reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
+        reasons.append(
+            f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND {t} <> 'VARCHAR' "
+            f"THEN '{key}: expected a string, got ' || lower({t}) END"
+        )
+    main = "coalesce(json_type(j, '$.isMainSleep'), json_type(j, '$.mainSleep'))"
+    cols.append(
+        "CASE WHEN " + main + " = 'BOOLEAN' THEN "
+        "TRY_CAST(coalesce(json_extract_string(j, '$.isMainSleep'), json_extract_string(j, '$.mainSleep')) "
+        "AS BOOLEAN) END AS is_main_sleep"
+    )
+    reasons.append(f"CASE WHEN {main} IS NULL OR {main} = 'NULL' THEN 'missing isMainSleep' END")
+    reasons.append(
+        f"CASE WHEN {main} NOT IN ('NULL', 'BOOLEAN') THEN 'isMainSleep: expected a boolean, got ' || lower({main}) END"
+    )
+    for key, want in (("levels", "OBJECT"), ("levels.data", "ARRAY")):
+        t = f"json_type(j, {_path(key)})"
+        reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
+        reasons.append(
+            f"CASE WHEN {t} NOT IN ('NULL', '{want}') THEN '{key}: expected {want.lower()}, got ' || lower({t}) END"
+        )
+    t = "json_type(j, '$.levels.shortData')"
+    reasons.append(f"CASE WHEN {t} NOT IN ('NULL', 'ARRAY') THEN 'levels.shortData: expected array' END")
+    for stage in _STAGE_KEYS:
+        for what in ("minutes", "count"):
+            cols.append(
+                f"TRY_CAST(json_extract_string(j, '$.levels.summary.{stage}.{what}') AS INTEGER) AS {stage}_{what}"
+            )
+    return ",\n    ".join(cols), ",\n        ".join(reasons)
+
+
+_FIELDS_SQL, _REASONS_SQL = _field_sql()
+
+_VALUE_REASONS = [
+    "CASE WHEN date_of_sleep_text IS NOT NULL AND TRY_CAST(date_of_sleep_text AS DATE) IS NULL "
+    "THEN 'dateOfSleep: not a date' END",
+    "CASE WHEN TRY_CAST(date_of_sleep_text AS DATE) <> day "
+    "THEN 'dateOfSleep ' || date_of_sleep_text || ' differs from the landed date ' || day END",
+    "CASE WHEN start_text IS NOT NULL AND start_local IS NULL THEN 'startTime: not a local date-time' END",
+    "CASE WHEN end_text IS NOT NULL AND end_local IS NULL THEN 'endTime: not a local date-time' END",
+    "CASE WHEN end_local < start_local THEN 'endTime is before startTime' END",
+    "CASE WHEN duration_ms <= 0 OR duration_ms > 172800000 THEN 'duration out of range (1 ms .. 48 h)' END",
+    "CASE WHEN time_in_bed < 0 OR minutes_asleep < 0 OR minutes_awake < 0 "
+    "OR minutes_to_fall_asleep < 0 OR minutes_after_wakeup < 0 THEN 'negative minutes' END",
+    "CASE WHEN minutes_asleep > time_in_bed THEN 'minutesAsleep exceeds timeInBed' END",
+    "CASE WHEN api_efficiency < 0 OR api_efficiency > 100 THEN 'efficiency out of range (0..100)' END",
+]
+
+
+def _sql(tz: str, night_offset_hours: int) -> list[str]:
+    """The statements of one batch, in order. ``$files`` is the list of raw file paths."""
+    tzq = _q(tz)
+    known_log = "[" + ", ".join(_q(k) for k in KNOWN_LOG_KEYS) + "]"
+    known_levels = "[" + ", ".join(_q(k) for k in KNOWN_LEVELS_KEYS) + "]"
+    known_seg = "[" + ", ".join(_q(k) for k in KNOWN_SEGMENT_KEYS) + "]"
+    known_values = "[" + ", ".join(_q(k) for k in KNOWN_LEVEL_VALUES) + "]"
+    return [
+        # 1. raw files -> one row per file; the payload stays JSON text.
+        """
+        CREATE OR REPLACE TEMP TABLE t_raw AS
+        SELECT TRY_CAST(date AS DATE) AS day, source, TRY_CAST(fetched_at AS TIMESTAMPTZ) AS ingested_at,
+               json_extract(payload, '$.sleep[*]') AS js
+        FROM read_json($files, format = 'auto', maximum_object_size = 1073741824,
+                       columns = {date: 'VARCHAR', source: 'VARCHAR', fetched_at: 'VARCHAR', payload: 'JSON'})
+        """,
+        # 2. one row per log (still JSON), with its position in the file.
+        """
+        CREATE OR REPLACE TEMP TABLE t_lj AS
+        SELECT row_number() OVER (ORDER BY day, ord) AS rid, *
+        FROM (SELECT day, source, ingested_at, unnest(js) AS j, unnest(range(len(js))) AS ord FROM t_raw)
+        """,
+        # 3. one row per segment (data and shortData), still JSON.
+        """
+        CREATE OR REPLACE TEMP TABLE t_sj AS
+        WITH x AS (
+            SELECT rid, false AS is_short, json_extract(j, '$.levels.data[*]') AS ss
+            FROM t_lj WHERE json_type(j) = 'OBJECT'
+            UNION ALL
+            SELECT rid, true AS is_short, json_extract(j, '$.levels.shortData[*]') AS ss
+            FROM t_lj WHERE json_type(j) = 'OBJECT'
+        )
+        SELECT rid, is_short, unnest(ss) AS s, unnest(range(len(ss))) AS seq FROM x
+        """,
+        # 4. typed segments with a reason when one is unusable.
+        """
+        CREATE OR REPLACE TEMP TABLE t_seg AS
+        SELECT rid, is_short, seq,
+               json_extract_string(s, '$.level') AS level,
+               CASE WHEN json_type(s, '$.seconds') IN ('BIGINT', 'UBIGINT')
+                    THEN TRY_CAST(json_extract_string(s, '$.seconds') AS BIGINT) END AS seconds,
+               TRY_CAST(json_extract_string(s, '$.dateTime') AS TIMESTAMP) AS start_local,
+               CASE WHEN json_type(s) <> 'OBJECT' THEN 'not an object'
+                    WHEN json_type(s, '$.level') IS DISTINCT FROM 'VARCHAR' THEN 'level missing or not a string'
+                    WHEN json_type(s, '$.seconds') NOT IN ('BIGINT', 'UBIGINT') OR json_type(s, '$.seconds') IS NULL
+                        THEN 'seconds missing or not an integer'
+                    WHEN TRY_CAST(json_extract_string(s, '$.seconds') AS BIGINT) <= 0 THEN 'seconds must be > 0'
+                    WHEN TRY_CAST(json_extract_string(s, '$.dateTime') AS TIMESTAMP) IS NULL
+                        THEN 'dateTime missing or not a local date-time'
+               END AS bad,
+               CASE WHEN json_type(s) = 'OBJECT' THEN json_keys(s) END AS keys
+        FROM t_sj
+        """,
+        # 5. typed logs with every reason they fail validation.
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_typed AS
+        SELECT rid, day, ord, source, ingested_at, j, json_type(j) = 'OBJECT' AS is_obj,
+               {_FIELDS_SQL},
+               list_filter([
+                   CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END,
+                   {_REASONS_SQL}
+               ], lambda x: x IS NOT NULL) AS field_reasons
+        FROM t_lj
+        """,
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_checked AS
+        WITH seg_bad AS (
+            SELECT rid, arg_min(CASE WHEN is_short THEN 'levels.shortData[' ELSE 'levels.data[' END
+                                || seq || ']: ' || bad, (is_short, seq)) AS reason
+            FROM t_seg WHERE bad IS NOT NULL GROUP BY rid
+        ), typed AS (
+            SELECT *, TRY_CAST(start_text AS TIMESTAMP) AS start_local, TRY_CAST(end_text AS TIMESTAMP) AS end_local,
+                   TRY_CAST(date_of_sleep_text AS DATE) AS date_of_sleep
+            FROM t_typed
+        ), reasons AS (
+            SELECT typed.*,
+                   list_concat(field_reasons,
+                               CASE WHEN is_obj THEN list_filter([{", ".join(_VALUE_REASONS)}], lambda x: x IS NOT NULL)
+                                    ELSE [] END,
+                               CASE WHEN seg_bad.reason IS NOT NULL THEN [seg_bad.reason] ELSE [] END) AS reasons
+            FROM typed LEFT JOIN seg_bad USING (rid)
+        )
+        SELECT *,
+               CASE WHEN len(reasons) = 0 AND row_number() OVER (
+                        PARTITION BY log_id, len(reasons) = 0 ORDER BY day, ord) > 1
+                    THEN ['duplicate logId ' || log_id || ' in the same batch'] ELSE reasons END AS all_reasons
+        FROM reasons
+        """,
+        # 6. outputs.
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_logs AS
+        WITH unk AS (
+            SELECT rid, sum(seconds) / 60.0 AS unknown_minutes
+            FROM t_seg WHERE NOT is_short AND level = 'unknown' GROUP BY rid
+        )
+        SELECT log_id::BIGINT AS log_id, date_of_sleep,
+               CAST(start_local - INTERVAL {int(night_offset_hours)} HOUR AS DATE) AS night_date,
+               start_local, end_local, {tzq} AS tz,
+               local_to_utc(start_local, {tzq}) AS start_utc, local_to_utc(end_local, {tzq}) AS end_utc,
+               is_main_sleep, type, log_type, info_code::INTEGER AS info_code, duration_ms::BIGINT AS duration_ms,
+               time_in_bed::INTEGER AS time_in_bed, minutes_asleep::INTEGER AS minutes_asleep,
+               minutes_awake::INTEGER AS minutes_awake,
+               minutes_to_fall_asleep::INTEGER AS minutes_to_fall_asleep,
+               minutes_after_wakeup::INTEGER AS minutes_after_wakeup,
+               CASE WHEN time_in_bed > 0 THEN round(100.0 * minutes_asleep / time_in_bed, 2) END AS efficiency,
+               api_efficiency::INTEGER AS api_efficiency,
+               {", ".join(f"{s}_minutes" for s in _STAGE_KEYS)},
+               {", ".join(f"{s}_count" for s in _STAGE_KEYS)},
+               coalesce(unk.unknown_minutes, 0)::DOUBLE AS unknown_minutes,
+               source, ingested_at
+        FROM t_checked LEFT JOIN unk USING (rid)
+        WHERE len(all_reasons) = 0
+        ORDER BY date_of_sleep, start_local, log_id
+        """,
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_segments AS
+        SELECT c.log_id::BIGINT AS log_id, c.date_of_sleep, s.seq::INTEGER AS seq, s.level, s.start_local,
+               local_to_utc(s.start_local, {tzq}) AS start_utc, s.seconds::INTEGER AS seconds, s.is_short
+        FROM t_seg s JOIN t_checked c USING (rid)
+        WHERE len(c.all_reasons) = 0
+        ORDER BY c.date_of_sleep, log_id, is_short, seq
+        """,
+        """
+        CREATE OR REPLACE TEMP TABLE t_quarantine AS
+        SELECT day AS date, log_id::BIGINT AS log_id, ord::INTEGER AS position,
+               array_to_string(all_reasons, '; ') AS reason, j::VARCHAR AS raw, source, ingested_at
+        FROM t_checked WHERE len(all_reasons) > 0
+        ORDER BY day, ord
+        """,
+        # 7. what we did not recognise (reported, never fatal).
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_unknown AS
+        SELECT 'key' AS kind, k AS name, count(*) AS n
+        FROM (SELECT unnest(json_keys(j)) AS k FROM t_lj WHERE json_type(j) = 'OBJECT')
+        WHERE NOT list_contains({known_log}, k) GROUP BY k
+        UNION ALL
+        SELECT 'key', 'levels.' || k, count(*)
+        FROM (SELECT unnest(json_keys(j, '$.levels')) AS k FROM t_lj WHERE json_type(j, '$.levels') = 'OBJECT')
+        WHERE NOT list_contains({known_levels}, k) GROUP BY k
+        UNION ALL
+        SELECT 'key', 'levels.data[].' || k, count(*)
+        FROM (SELECT unnest(keys) AS k FROM t_seg) WHERE NOT list_contains({known_seg}, k) GROUP BY k
+        UNION ALL
+        SELECT 'level', level, count(*) FROM t_seg
+        WHERE level IS NOT NULL AND NOT list_contains({known_values}, level) GROUP BY level
+        """,
+    ]
+
+
+def validate_tz(tz: str) -> str:
+    """Fail early, with the name in the message, on a zone name the system does not know."""
+    try:
+        ZoneInfo(tz)
+    except Exception as exc:  # ZoneInfoNotFoundError, ValueError for malformed keys
+        raise ValueError(f"unknown time zone {tz!r} (expected an IANA name like 'Europe/Berlin')") from exc
+    return tz
+
+
+def transform_files(
+    files: Sequence[Path],
+    *,
+    tz: str,
+    night_offset_hours: int = DEFAULT_NIGHT_OFFSET_HOURS,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> TransformResult:
+    """Transform raw landing files (any number of dates) into Arrow tables, sorted deterministically."""
+    validate_tz(tz)
+    own = con is None
+    db = duckdb.connect() if con is None else con
+    try:
+        install_macros(db)
+        if not files:
+            db.execute("CREATE OR REPLACE TEMP TABLE t_dummy AS SELECT 1")
+        statements = _sql(tz, night_offset_hours)
+        file_list = [str(p) for p in files]
+        if file_list:
+            db.execute(statements[0], {"files": file_list})
+        else:
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE t_raw AS SELECT NULL::DATE AS day, NULL::VARCHAR AS source, "
+                "NULL::TIMESTAMPTZ AS ingested_at, NULL::JSON[] AS js WHERE false"
+            )
+        for statement in statements[1:]:
+            db.execute(statement)
+        logs = db.sql("FROM t_logs").to_arrow_table()
+        segments = db.sql("FROM t_segments").to_arrow_table()
+        quarantine = db.sql("FROM t_quarantine").to_arrow_table()
+        unknown = db.sql("FROM t_unknown ORDER BY kind, name").fetchall()
+    finally:
+        if own:
+            db.close()
+    return TransformResult(
+        sleep_logs=logs,
+        sleep_segments=segments,
+        quarantine=quarantine,
+        files=len(file_list),
+        quarantined=quarantine.num_rows,
+        unknown_keys={name: int(n) for kind, name, n in unknown if kind == "key"},
+        unknown_levels={name: int(n) for kind, name, n in unknown if kind == "level"},
+    )
