@@ -42,9 +42,9 @@ def build_defs(
     report = build_report_asset(plots)
     checks = build_checks(raw_sleep, sleep_tables, config.timezone, archive_import)
     token_check = next(c for c in checks if c.check_key.name == "token_health")
-    jobs = build_jobs(raw_sleep, sleep_tables, archive_import, token_check)
-    daily_job = jobs[0]
     whole_history = AssetSelection.assets(warehouse, plots, report)
+    jobs = build_jobs(raw_sleep, sleep_tables, archive_import, token_check, whole_history)
+    daily_job = jobs[0]
     return Definitions(
         assets=[raw_sleep, sleep_tables, archive_import, warehouse, plots, report],
         asset_checks=checks,

@@ -13,9 +13,16 @@ from dagster import AssetSelection, define_asset_job
 DAILY_JOB = "sleep_daily_job"
 IMPORT_JOB = "archive_import_job"
 TOKEN_HEALTH_JOB = "token_health_job"
+WHOLE_HISTORY_JOB = "whole_history_job"
 
 
-def build_jobs(raw_sleep: Any, sleep_tables: Any, archive_import: Any, token_health_check: Any) -> list[Any]:
+def build_jobs(
+    raw_sleep: Any,
+    sleep_tables: Any,
+    archive_import: Any,
+    token_health_check: Any,
+    whole_history: AssetSelection,
+) -> list[Any]:
     daily = define_asset_job(
         DAILY_JOB,
         selection=AssetSelection.assets(raw_sleep, sleep_tables),
@@ -32,4 +39,10 @@ def build_jobs(raw_sleep: Any, sleep_tables: Any, archive_import: Any, token_hea
         selection=AssetSelection.checks(token_health_check),
         description="Only the token-health check (launched by the token-health sensor).",
     )
-    return [daily, imports, token]
+    rebuild = define_asset_job(
+        WHOLE_HISTORY_JOB,
+        selection=whole_history,
+        description="Warehouse, plots and report in one run (the CLI backfill runs it once at the end; automation "
+        "does the same by itself).",
+    )
+    return [daily, imports, token, rebuild]

@@ -1,0 +1,142 @@
+"""Backfill without the UI: ≤100-day partition-range runs executed in this process, recorded in the UI's instance.
+
+Why not ``dagster asset materialize --partition-range``: it only accepts assets whose backfill policy is
+``single_run()`` (one run for the whole range), while the landing uses ``multi_run(100)`` so a run is one API call.
+And why not submit a backfill for the daemon: the daemon may not be running, and the user wants a progress bar in
+the terminal. So each chunk is executed in-process with ``execute_in_process(instance=DagsterInstance.get())``,
+tagged ``dagster/asset_partition_range_start|end`` exactly like the runs of a UI backfill: the runs, their partitions,
+events and check results show up in the same instance the UI reads. The chunks are the ones the UI would make
+(consecutive 100-day windows from the start). A final run rebuilds the warehouse, the plots and the report once.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dagster import DagsterInstance, Definitions
+
+from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
+from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
+from dagster_project.partitions import MAX_DAYS_PER_RUN, chunk_range
+
+BACKFILL_TAG = "fitbit_sleep/cli_backfill"
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class ChunkOutcome:
+    start: date
+    end: date
+    run_id: str
+    success: bool
+    calls: int = 0
+    quota_wait_s: float = 0.0
+    logs: int = 0
+    error: str = ""
+
+
+@dataclass
+class BackfillOutcome:
+    backfill_id: str
+    chunks: list[ChunkOutcome] = field(default_factory=list)
+    downstream_run_id: str | None = None
+    downstream_success: bool | None = None
+
+    @property
+    def success(self) -> bool:
+        return all(c.success for c in self.chunks) and self.downstream_success is not False
+
+    @property
+    def calls(self) -> int:
+        return sum(c.calls for c in self.chunks)
+
+
+def partition_bounds(defs: Definitions) -> tuple[date, date]:
+    """First and last (today's) partition of the daily partitioning."""
+    job = defs.resolve_job_def(DAILY_JOB)
+    partitions_def = job.partitions_def
+    assert partitions_def is not None
+    keys = partitions_def.get_partition_keys()
+    return date.fromisoformat(keys[0]), date.fromisoformat(keys[-1])
+
+
+def run_backfill(
+    defs: Definitions,
+    instance: DagsterInstance,
+    start: date,
+    end: date,
+    *,
+    downstream: bool = True,
+    on_chunk_start: Callable[[date, date], None] | None = None,
+    on_chunk_done: Callable[[ChunkOutcome], None] | None = None,
+    chunk_days: int = MAX_DAYS_PER_RUN,
+) -> BackfillOutcome:
+    """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
+    ``downstream``) the whole-history assets once. Stops at the first failed chunk; re-running is safe (the
+    landing and the tables are idempotent)."""
+    first, last = partition_bounds(defs)
+    if start < first or end > last or end < start:
+        raise ValueError(
+            f"{start}..{end} is outside the partitions {first}..{last}; set FITBIT_SLEEP_START_DATE to go further back."
+        )
+    outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
+    job = defs.resolve_job_def(DAILY_JOB)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for chunk_start, chunk_end in chunk_range(start, end, chunk_days):
+            if on_chunk_start:
+                on_chunk_start(chunk_start, chunk_end)
+            result = job.execute_in_process(
+                instance=instance,
+                run_config=QUIET_LOGS,
+                tags={
+                    RANGE_START_TAG: chunk_start.isoformat(),
+                    RANGE_END_TAG: chunk_end.isoformat(),
+                    BACKFILL_TAG: outcome.backfill_id,
+                },
+                raise_on_error=False,
+            )
+            chunk = ChunkOutcome(chunk_start, chunk_end, result.run_id, result.success)
+            _read_raw_metadata(result, chunk)
+            if not result.success:
+                chunk.error = _first_failure(result)
+            outcome.chunks.append(chunk)
+            if on_chunk_done:
+                on_chunk_done(chunk)
+            if not result.success:
+                return outcome
+        if downstream:
+            result = defs.resolve_job_def(WHOLE_HISTORY_JOB).execute_in_process(
+                instance=instance,
+                run_config=QUIET_LOGS,
+                tags={BACKFILL_TAG: outcome.backfill_id},
+                raise_on_error=False,
+            )
+            outcome.downstream_run_id = result.run_id
+            outcome.downstream_success = result.success
+    return outcome
+
+
+def _read_raw_metadata(result: Any, chunk: ChunkOutcome) -> None:
+    """API calls, quota wait and logs of the chunk, from the raw_sleep materialization (run-scoped keys)."""
+    events = result.asset_materializations_for_node("raw_sleep")
+    if not events:
+        return
+    metadata = events[0].metadata
+    chunk.calls = int(metadata["run_api_calls"].value) if "run_api_calls" in metadata else 0
+    chunk.quota_wait_s = (
+        float(metadata["run_quota_wait_seconds"].value) if "run_quota_wait_seconds" in metadata else 0
+    )
+    chunk.logs = int(metadata["run_logs"].value) if "run_logs" in metadata else 0
+
+
+def _first_failure(result: Any) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            return f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+    return "the run failed (see it in the Dagster UI)"

@@ -1,0 +1,126 @@
+"""`fitbit-sleep backfill --start D --end D`: fill history through Dagster without opening the UI.
+
+Why through Dagster and not a plain fetch: the runs land in the same instance the UI shows ($DAGSTER_HOME), so the
+partitions, check results and run history are the same whichever way the user backfilled. How it runs is in
+``dagster_project/backfill.py``: ≤100-day partition-range runs (one API call each) executed in this process, then
+one warehouse/plots/report run.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import click
+
+
+def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2024-01-31") from None
+
+
+@click.command()
+@click.option(
+    "--start", required=True, callback=_parse_day, help="First dateOfSleep (inclusive), YYYY-MM-DD."
+)
+@click.option("--end", required=True, callback=_parse_day, help="Last dateOfSleep (inclusive), YYYY-MM-DD.")
+@click.option(
+    "--no-downstream",
+    is_flag=True,
+    help="Only land and table the dates; skip the warehouse/plots/report run.",
+)
+def backfill(start: date, end: date, no_downstream: bool) -> None:
+    """Materialize START..END in runs of at most 100 days (one API call each), recorded in $DAGSTER_HOME.
+
+    Progress shows the days done, API calls made and any wait for the hourly quota. Re-running a range is safe.
+    """
+    if end < start:
+        raise click.BadParameter("--end is before --start")
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.ClickException(
+            "DAGSTER_HOME is not set. Point it at the instance the Dagster UI uses (`make dev` uses ./.dagster_home) "
+            "so these runs show up there."
+        )
+    from dagster import DagsterInstance
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dagster_project.backfill import ChunkOutcome, run_backfill
+    from dagster_project.definitions import defs
+    from dagster_project.resources import WAIT_LISTENERS
+
+    console = Console(stderr=True)
+    total_days = (end - start).days + 1
+    with (
+        DagsterInstance.get() as instance,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("days  calls {task.fields[calls]}  quota waits {task.fields[waits]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar,
+    ):
+        task = bar.add_task("Backfilling", total=total_days, calls=0, waits="none")
+        waited = {"n": 0, "s": 0.0}
+
+        def on_wait(seconds: float, reason: str) -> None:
+            waited["n"] += 1
+            waited["s"] += seconds
+            bar.update(
+                task, description=f"Waiting {seconds:.0f} s for the Fitbit quota", waits=_waits(waited)
+            )
+
+        def on_start(chunk_start: date, chunk_end: date) -> None:
+            bar.update(task, description=f"Fetching {chunk_start}..{chunk_end}")
+
+        def on_done(chunk: ChunkOutcome) -> None:
+            done = bar.tasks[0].completed + ((chunk.end - chunk.start).days + 1 if chunk.success else 0)
+            bar.update(
+                task, completed=done, calls=bar.tasks[0].fields["calls"] + chunk.calls, waits=_waits(waited)
+            )
+            if not no_downstream and done >= total_days:
+                bar.update(task, description="Rebuilding warehouse, plots, report")
+
+        WAIT_LISTENERS.append(on_wait)
+        try:
+            outcome = run_backfill(
+                defs,
+                instance,
+                start,
+                end,
+                downstream=not no_downstream,
+                on_chunk_start=on_start,
+                on_chunk_done=on_done,
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            WAIT_LISTENERS.remove(on_wait)
+        bar.update(task, description="Done" if outcome.success else "Failed")
+
+    runs = len(outcome.chunks) + (outcome.downstream_run_id is not None)
+    for chunk in outcome.chunks:
+        if not chunk.success:
+            console.print(f"[red]Run {chunk.run_id} for {chunk.start}..{chunk.end} failed:[/] {chunk.error}")
+            raise click.ClickException(
+                f"Backfill stopped at {chunk.start}. Fix the cause, then resume with "
+                f"`fitbit-sleep backfill --start {chunk.start} --end {end}`."
+            )
+    if outcome.downstream_success is False:
+        raise click.ClickException(
+            f"The dates were landed, but the warehouse/plots/report run {outcome.downstream_run_id} failed; "
+            "see it in the Dagster UI."
+        )
+    click.echo(
+        f"Backfilled {start}..{end}: {total_days} days in {len(outcome.chunks)} run(s) ({runs} with the rebuild), "
+        f"{outcome.calls} API call(s), quota waits: {_waits(waited)}. Tag {outcome.backfill_id} in the Dagster UI "
+        f"(fitbit_sleep/cli_backfill)."
+    )
+
+
+def _waits(waited: dict[str, float]) -> str:
+    return "none" if not waited["n"] else f"{int(waited['n'])} ({waited['s']:.0f} s)"
