@@ -190,10 +190,16 @@ def open_warehouse(paths: StoragePaths) -> duckdb.DuckDBPyConnection | None:
 # --- shared drawing helpers -----------------------------------------------------------------------------------------
 
 
-def _date_axis(ax: Axes) -> None:
+def _date_axis(ax: Axes, x: Any = None, *, pad_days: float = 3.0) -> None:
+    """mdates ticks; a span of under a week is padded, or matplotlib would zoom out to several years."""
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if x is not None and len(x):
+        nums = mdates.date2num(np.asarray(x))
+        lo, hi = float(np.min(nums)), float(np.max(nums))
+        if hi - lo < 7:
+            ax.set_xlim(lo - pad_days, hi + pad_days)
 
 
 def _clock(hours_after_noon: float) -> str:
@@ -317,7 +323,7 @@ def draw_stages_stacked(fig: Figure, data: pd.DataFrame) -> Axes:
         ax.bar(x, values, width=width, bottom=bottom, color=STAGE_COLOURS[stage], label=stage, align="center")
         bottom += values
     ax.xaxis_date()
-    _date_axis(ax)
+    _date_axis(ax, frame.index.to_numpy())
     ax.set_title(f"Sleep stages of the main sleep ({unit})")
     ax.set_xlabel("Night (evening date)")
     ax.set_ylabel("Minutes (min)")
@@ -339,7 +345,7 @@ def draw_rolling_means(fig: Figure, data: pd.DataFrame) -> Axes:
         ax.plot(x, data[f"{col}_30d"], color=OKABE_ITO["vermillion"], linewidth=2.2, label="30-day mean")
         ax.set_ylabel(unit)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45) if ax is top else (1.02, 1.0))
-    _date_axis(bottom)
+    _date_axis(bottom, x)
     bottom.set_xlabel("Night (evening date)")
     top.set_title("Rolling 7- and 30-day means of time asleep and efficiency (main sleeps)")
     return top
@@ -392,7 +398,7 @@ def draw_regularity(fig: Figure, data: pd.DataFrame) -> Axes:
         ax.plot(
             x, rolled["wake_h"], color=OKABE_ITO["vermillion"], linewidth=2, label="Wake time, 30-day median"
         )
-    _date_axis(ax)
+    _date_axis(ax, x)
     _clock_axis(ax)
     ax.yaxis.set_major_locator(MultipleLocator(2))
     ax.set_title("Sleep regularity: bedtime and wake time per night")
@@ -452,7 +458,10 @@ def draw_naps_per_month(fig: Figure, data: pd.DataFrame) -> Axes:
         mdates.date2num(months.to_numpy()), data["naps"], width=24, color=OKABE_ITO["orange"], label="Naps"
     )
     ax.xaxis_date()
-    _date_axis(ax)
+    _date_axis(ax, months.to_numpy(), pad_days=31)
+    if len(data) <= 18:
+        ax.xaxis.set_major_locator(mdates.MonthLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Naps per month")
     ax.set_xlabel("Month")
@@ -481,8 +490,7 @@ def draw_coverage_calendar(fig: Figure, data: pd.DataFrame) -> Axes:
     grid[month_idx.to_numpy(), dates.dt.day.to_numpy() - 1] = codes
     month_starts = pd.period_range(first, periods=n_months + 1, freq="M").to_timestamp()
     y_edges = mdates.date2num(month_starts.to_pydatetime())
-    cmap = ListedColormap([c for _, _, c in COVERAGE_STATES])
-    cmap.set_bad("white")
+    cmap = ListedColormap([c for _, _, c in COVERAGE_STATES]).with_extremes(bad="white")
     ax.pcolormesh(np.arange(0.5, 32.5), y_edges, np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5,
                   vmax=len(COVERAGE_STATES) - 0.5, edgecolors="white", linewidth=0.3 if n_months < 60 else 0)  # fmt: skip
     ax.yaxis_date()

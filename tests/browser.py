@@ -1,0 +1,94 @@
+"""Headless-browser helpers shared by the report test and the Dagster UI test: Debian's chromium, installed on demand.
+
+Why a helper module (not a fixture only): both test suites need the same install logic and the same flags; the flags
+keep chromium off the network (no QUIC, no background networking, no component updates, no sync) and give each
+screenshot a throwaway profile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+_install_error: list[str] = []
+
+
+def install_error() -> str:
+    """Why chromium could not be installed (for the skip reason), or ''."""
+    return _install_error[0] if _install_error else ""
+
+
+def find_chromium() -> str | None:
+    for candidate in CHROMIUM_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium")
+
+
+def ensure_chromium(timeout: float = 600) -> str | None:
+    """Return the chromium binary, running `apt-get install -y chromium` once if it is missing; None if impossible."""
+    found = find_chromium()
+    if found or _install_error:
+        return found
+    apt = shutil.which("apt-get")
+    if apt is None:
+        _install_error.append("apt-get not available")
+        return None
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if prefix is None:
+        _install_error.append("not root and no sudo to run apt-get")
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in ([*prefix, apt, "install", "-y", "--no-install-recommends", "chromium"],):
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if result.returncode != 0:
+            # The package lists may be empty on a fresh image: update once, then retry.
+            subprocess.run([*prefix, apt, "update"], capture_output=True, text=True, timeout=timeout, env=env)
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["unknown error"]
+            _install_error.append(f"apt-get install chromium failed: {tail[0]}")
+            return None
+    return find_chromium()
+
+
+def screenshot(
+    url_or_file: str | Path,
+    out: Path,
+    *,
+    chromium: str | None = None,
+    window: str = "1280,2000",
+    timeout: float = 120,
+) -> Path:
+    """Screenshot a URL or a local file with headless chromium; returns ``out`` (raises if nothing was written)."""
+    binary = chromium or ensure_chromium()
+    if binary is None:
+        raise RuntimeError(f"chromium unavailable: {install_error()}")
+    target = str(url_or_file)
+    if isinstance(url_or_file, Path) or not target.startswith(("http://", "https://", "file://")):
+        target = Path(target).resolve().as_uri()
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        cmd = [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--screenshot={out}",
+            f"--window-size={window}",
+            target,
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if not out.exists() or out.stat().st_size == 0:
+        raise RuntimeError(f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-500:]}")
+    return out
