@@ -1,0 +1,31 @@
+"""Settings of one sandbox server.
+
+Why a plain dataclass: tests, the bench and the ``fitbit-sleep sandbox`` command all build the server from the same
+object, so a default changed here changes it everywhere (the README documents these defaults).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass
+class SandboxConfig:
+    """Options of ``fitbit-sleep sandbox``; field names follow the command-line options."""
+
+    port: int = 0
+    seed: int = 42
+    days: int = 730
+    client_id: str = "sandbox-client-id"
+    client_secret: str = "sandbox-client-secret"
+    auto_approve: bool = False
+    access_token_ttl: int = 28800
+    quota: int = 150
+    quota_window: int = 3600
+    faults: str = ""
+    gone: bool = False
+    today: date | None = None
+    timezone: str = "America/Los_Angeles"
+    # Extension (not a command-line option): how long a "timeout" fault stalls a response before answering.
+    timeout_seconds: float = 12.0

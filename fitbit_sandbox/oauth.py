@@ -1,0 +1,303 @@
+"""OAuth 2.0 state of the sandbox: authorization codes, access tokens, the refresh-token chain.
+
+Why it is strict: a client that passes here must pass on Fitbit. So codes are one-time and live 10 minutes,
+PKCE verifiers are checked with S256, the redirect URI must match, refresh tokens are single-use with Fitbit's
+replay rule (the last used refresh token returns the *identical* pair until that pair is used, then
+``invalid_grant``), and revoking any token revokes every token of the user and client.
+
+Error messages copy Fitbit's, which echo the token; that is upstream behaviour a client must redact itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+DOCS = "Visit https://dev.fitbit.com/docs/oauth2 for more information on the Fitbit Web API authorization process."
+KNOWN_SCOPES = ["activity", "cardio_fitness", "electrocardiogram", "heartrate", "irregular_rhythm_notifications", "location", "nutrition", "oxygen_saturation", "profile", "respiratory_rate", "settings", "sleep", "social", "temperature", "weight"]
+CODE_TTL = 600.0
+_SCOPE_CODES = {
+    "activity": "act", "cardio_fitness": "cf", "electrocardiogram": "ecg", "heartrate": "hr",
+    "irregular_rhythm_notifications": "irn", "location": "loc", "nutrition": "nut", "oxygen_saturation": "oxy",
+    "profile": "pro", "respiratory_rate": "res", "settings": "set", "sleep": "sle", "social": "soc",
+    "temperature": "tem", "weight": "wei",
+}  # fmt: skip
+
+
+class OAuthError(Exception):
+    """An error answer: HTTP status plus Fitbit's ``errorType`` and message."""
+
+    def __init__(self, status: int, error_type: str, message: str, *, basic_challenge: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+        self.basic_challenge = basic_challenge
+
+
+@dataclass
+class AccessToken:
+    token: str
+    client_id: str
+    user_id: str
+    scopes: tuple[str, ...]
+    issued: float
+    expires: float
+    revoked: bool = False
+
+
+@dataclass
+class Grant:
+    code: str
+    client_id: str
+    redirect_uri: str | None
+    scopes: tuple[str, ...]
+    challenge: str | None
+    issued: float
+    used: bool = False
+
+
+@dataclass
+class Chain:
+    """The refresh-token chain of one (client, user)."""
+
+    active: str | None = None
+    scopes: tuple[str, ...] = ()
+    last_used: str | None = None
+    last_response: dict[str, Any] | None = None
+    last_response_used: bool = True
+
+
+@dataclass
+class OAuthState:
+    client_id: str
+    client_secret: str
+    user_id: str
+    access_ttl: int
+    extra_redirects: tuple[str, ...] = ()
+    codes: dict[str, Grant] = field(default_factory=dict)
+    tokens: dict[str, AccessToken] = field(default_factory=dict)
+    chains: dict[tuple[str, str], Chain] = field(default_factory=dict)
+    refresh_owner: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    # --- authorize -------------------------------------------------------------------------------------------
+    def redirect_allowed(self, uri: str) -> bool:
+        """Registered redirect URIs: any loopback http(s) URI (RFC 8252) plus configured extras."""
+        if uri in self.extra_redirects:
+            return True
+        parts = urlsplit(uri)
+        return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+    def check_authorize(self, params: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+        """Validate an authorize request; returns (redirect_uri, scopes) or raises with the page's error text."""
+        if not params.get("client_id"):
+            raise OAuthError(400, "invalid_request", "Missing parameters: client_id")
+        if params["client_id"] != self.client_id:
+            raise OAuthError(400, "unauthorized_client", "Invalid client_id")
+        redirect = params.get("redirect_uri")
+        if not redirect:
+            raise OAuthError(400, "invalid_request", "Missing redirect_uri parameter value")
+        if not self.redirect_allowed(redirect):
+            raise OAuthError(400, "invalid_request", "Invalid redirect_uri parameter value")
+        if params.get("response_type") != "code":
+            raise OAuthError(400, "unsupported_response_type", "The response type must be code")
+        scopes = tuple(s for s in params.get("scope", "").replace("+", " ").split() if s)
+        if not scopes:
+            raise OAuthError(400, "invalid_request", "Missing parameters: scope")
+        unknown = [s for s in scopes if s not in KNOWN_SCOPES]
+        if unknown:
+            raise OAuthError(400, "invalid_scope", f"The requested scopes are invalid: {' '.join(unknown)}")
+        challenge = params.get("code_challenge")
+        method = params.get("code_challenge_method")
+        if challenge is not None and not 43 <= len(challenge) <= 128:
+            raise OAuthError(
+                400, "invalid_request", "The code_challenge parameter length must be between 43 and 128"
+            )
+        if method is not None and method != "S256":
+            raise OAuthError(400, "invalid_request", "Unsupported code_challenge_method")
+        if challenge is not None and method is None:
+            raise OAuthError(400, "invalid_request", "The code_challenge_method parameter is required")
+        return redirect, scopes
+
+    def issue_code(self, params: dict[str, str], scopes: tuple[str, ...], now: float) -> str:
+        code = secrets.token_hex(20)
+        self.codes[code] = Grant(
+            code, params["client_id"], params.get("redirect_uri"), scopes, params.get("code_challenge"), now
+        )
+        return code
+
+    # --- token endpoint --------------------------------------------------------------------------------------
+    def authenticate_client(self, authorization: str | None, form: dict[str, str]) -> bool:
+        """Basic auth (server app, returns True) or ``client_id`` in the body (public client, returns False)."""
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            try:
+                client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                client_id, secret = "", ""
+            if scheme.lower() != "basic" or not client_id:
+                raise OAuthError(
+                    401, "invalid_client",
+                    "Invalid authorization header format. The client id was not provided in proper format inside "
+                    f"Authorization Header. Received authorization header = {authorization}. {DOCS}",
+                    basic_challenge=True,
+                )  # fmt: skip
+            if client_id != self.client_id or not hmac.compare_digest(secret, self.client_secret):
+                raise OAuthError(401, "invalid_client", f"Invalid authorization header. Client id invalid {DOCS}",
+                                 basic_challenge=True)  # fmt: skip
+            return True
+        if form.get("client_id") == self.client_id:
+            return False
+        raise OAuthError(
+            401, "invalid_client",
+            "Authorization header required or a client_id was not specified in case of a public client "
+            f"Received header = undefined. {DOCS}",
+            basic_challenge=True,
+        )  # fmt: skip
+
+    def exchange_code(self, form: dict[str, str], confidential: bool, now: float) -> dict[str, Any]:
+        code = form.get("code")
+        if not code:
+            raise OAuthError(400, "invalid_request", f"Missing parameters: code {DOCS}")
+        grant = self.codes.get(code)
+        if grant is None or grant.used or now - grant.issued > CODE_TTL or grant.client_id != self.client_id:
+            raise OAuthError(400, "invalid_grant", f"Authorization code invalid: {code} {DOCS}")
+        if grant.redirect_uri is not None and form.get("redirect_uri") != grant.redirect_uri:
+            raise OAuthError(400, "invalid_request", f"Invalid redirect_uri parameter value {DOCS}")
+        verifier = form.get("code_verifier")
+        if grant.challenge is not None:
+            if not verifier:
+                raise OAuthError(400, "invalid_request", f"Missing parameters: code_verifier {DOCS}")
+            digest = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            )
+            if not hmac.compare_digest(digest, grant.challenge):
+                raise OAuthError(400, "invalid_grant", f"The code_verifier is invalid {DOCS}")
+        elif verifier:
+            raise OAuthError(400, "invalid_grant", f"The code_verifier is invalid {DOCS}")
+        elif not confidential:
+            raise OAuthError(400, "invalid_request", f"Missing parameters: code_verifier {DOCS}")
+        grant.used = True
+        return self._issue_pair(grant.client_id, grant.scopes, now)
+
+    def refresh(self, form: dict[str, str], now: float) -> dict[str, Any]:
+        token = form.get("refresh_token")
+        if not token:
+            raise OAuthError(400, "invalid_request", f"Missing parameters: refresh_token {DOCS}")
+        owner = self.refresh_owner.get(token)
+        chain = self.chains.get(owner) if owner else None
+        if chain is None or owner is None:
+            raise OAuthError(400, "invalid_grant", f"Refresh token invalid: {token}. {DOCS}")
+        if token == chain.active:
+            response = self._issue_pair(owner[0], chain.scopes, now)
+            chain.last_used = token
+            chain.last_response = response
+            chain.last_response_used = False
+            return response
+        if token == chain.last_used and not chain.last_response_used and chain.last_response is not None:
+            return chain.last_response  # Fitbit's replay rule: identical answer until the new pair is used
+        raise OAuthError(400, "invalid_grant", f"Refresh token invalid: {token}. {DOCS}")
+
+    def _issue_pair(self, client_id: str, scopes: tuple[str, ...], now: float) -> dict[str, Any]:
+        key = (client_id, self.user_id)
+        chain = self.chains.setdefault(key, Chain())
+        if chain.active is not None:
+            self.refresh_owner.pop(chain.active, None)
+        access = self._jwt(client_id, scopes, now)
+        refresh = secrets.token_hex(32)
+        chain.active, chain.scopes = refresh, scopes
+        self.refresh_owner[refresh] = key
+        self.tokens[access] = AccessToken(access, client_id, self.user_id, scopes, now, now + self.access_ttl)
+        if chain.last_used is not None:
+            # The pair handed out for the replayed token is superseded: keep replay only for the newest pair.
+            chain.last_response_used = True
+        return {
+            "access_token": access,
+            "expires_in": self.access_ttl,
+            "refresh_token": refresh,
+            "scope": " ".join(scopes),
+            "token_type": "Bearer",
+            "user_id": self.user_id,
+        }
+
+    def _jwt(self, client_id: str, scopes: tuple[str, ...], now: float) -> str:
+        """An HS256 JWT shaped like Fitbit's (clients must treat it as opaque)."""
+
+        def b64(raw: bytes) -> str:
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        header = b64(b'{"alg":"HS256"}')
+        claims = {
+            "aud": client_id, "sub": self.user_id, "iss": "Fitbit", "typ": "access_token",
+            "scopes": " ".join("r" + _SCOPE_CODES[s] for s in scopes),
+            "exp": int(now + self.access_ttl), "iat": int(now), "jti": secrets.token_hex(8),
+        }  # fmt: skip
+        payload = b64(json.dumps(claims, separators=(",", ":")).encode())
+        sig = b64(hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        return f"{header}.{payload}.{sig}"
+
+    # --- bearer use, revoke, introspect ----------------------------------------------------------------------
+    def check_bearer(self, authorization: str | None, scope: str | None, now: float) -> AccessToken:
+        """The access token of an API call, or the 401/403 Fitbit would answer."""
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise OAuthError(401, "invalid_client", f"Invalid authorization header format. {DOCS}")
+        record = self.tokens.get(token)
+        if record is None or record.revoked:
+            raise OAuthError(401, "invalid_token", f"Access token invalid: {token}. {DOCS}")
+        if now >= record.expires:
+            raise OAuthError(401, "expired_token", f"Access token expired: {token}. {DOCS}")
+        if scope is not None and scope not in record.scopes:
+            raise OAuthError(
+                403, "insufficient_scope",
+                f"This application does not have permission to access {scope} data. {DOCS}",
+            )  # fmt: skip
+        chain = self.chains.get((record.client_id, record.user_id))
+        if (
+            chain is not None
+            and chain.last_response is not None
+            and chain.last_response["access_token"] == token
+        ):
+            chain.last_response_used = True  # the new pair is in use: the old refresh token stops replaying
+        return record
+
+    def revoke(self, token: str) -> None:
+        """Revoking any access or refresh token revokes every token of that user and client."""
+        owner: tuple[str, str] | None = self.refresh_owner.get(token)
+        if owner is None:
+            record = self.tokens.get(token)
+            if record is not None:
+                owner = (record.client_id, record.user_id)
+        if owner is None:
+            chain_hit = [k for k, c in self.chains.items() if c.last_used == token]
+            owner = chain_hit[0] if chain_hit else None
+        if owner is None:
+            return
+        for record in self.tokens.values():
+            if (record.client_id, record.user_id) == owner:
+                record.revoked = True
+        chain = self.chains.pop(owner, None)
+        if chain is not None and chain.active is not None:
+            self.refresh_owner.pop(chain.active, None)
+
+    def introspect(self, token: str, now: float) -> dict[str, Any]:
+        record = self.tokens.get(token)
+        if record is None or record.revoked or now >= record.expires:
+            return {"active": False}
+        return {
+            "active": True,
+            "scope": "{" + ", ".join(f"{s.upper()}=READ" for s in record.scopes) + "}",
+            "client_id": record.client_id,
+            "user_id": record.user_id,
+            "token_type": "access_token",
+            "exp": int(record.expires * 1000),
+            "iat": int(record.issued * 1000),
+        }

@@ -1,0 +1,73 @@
+"""``fitbit-sleep sandbox``: run the offline Fitbit Web API v1.2 simulator in the foreground.
+
+Why the client secret is an option here: the sandbox *is* the server, and its secret is a sandbox value, so it may
+be given on the command line and printed (the pipeline's own secret only ever comes from the environment or a file).
+"""
+
+from __future__ import annotations
+
+import click
+
+DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-client-secret"
+
+
+@click.command(epilog=DEFAULTS_HELP)
+@click.option("--port", type=int, default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = pick one).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated history.")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=730, show_default=True, help="History length ending today."
+)
+@click.option("--client-id", default="sandbox-client-id", show_default=True)
+@click.option("--client-secret", default="sandbox-client-secret", show_default=True)
+@click.option("--auto-approve", is_flag=True, help="The consent page approves by itself.")
+@click.option(
+    "--access-token-ttl", type=click.IntRange(min=1), default=28800, show_default=True, help="Seconds."
+)
+@click.option("--quota", type=click.IntRange(min=0), default=150, show_default=True, help="Calls per window.")
+@click.option("--quota-window", type=click.IntRange(min=1), default=3600, show_default=True, help="Seconds.")
+@click.option(
+    "--faults", default="", help="Fault spec, e.g. 5xx=0.1,timeout=0.02,truncate=0.01,token5xx=0.2."
+)
+@click.option("--gone", is_flag=True, help="Every endpoint answers 410 Gone.")
+def sandbox(
+    port: int,
+    seed: int,
+    days: int,
+    client_id: str,
+    client_secret: str,
+    auto_approve: bool,
+    access_token_ttl: int,
+    quota: int,
+    quota_window: int,
+    faults: str,
+    gone: bool,
+) -> None:
+    """Serve the Fitbit sandbox (www + api paths) until Ctrl-C."""
+    from fitbit_sandbox.config import SandboxConfig
+    from fitbit_sandbox.faults import Faults
+    from fitbit_sandbox.server import SandboxServer
+
+    try:
+        Faults.parse(faults, seed=seed, timeout_seconds=12.0)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--faults") from None
+    config = SandboxConfig(
+        port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
+        auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
+        faults=faults, gone=gone,
+    )  # fmt: skip
+    try:
+        server = SandboxServer(config).start()
+    except OSError as err:
+        raise click.ClickException(
+            f"cannot listen on 127.0.0.1:{port}: {err.strerror}; pick another --port"
+        ) from None
+    click.echo(
+        f"Fitbit sandbox on {server.base_url} client_id={client_id} client_secret={client_secret}", nl=True
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
