@@ -1,0 +1,120 @@
+"""The warehouse: contents, coverage, and a reader in another process that neither blocks nor sees a half build."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from landing_fixtures import land_all_fixtures, land_fixture
+
+from pipeline.landing import land_day
+from pipeline.paths import StoragePaths
+from pipeline.tables import update_tables
+from pipeline.warehouse import build_warehouse, connect_readonly
+
+LA = "America/Los_Angeles"
+
+READER = """
+import sys
+from pathlib import Path
+from pipeline.paths import StoragePaths
+from pipeline.warehouse import connect_readonly
+con = connect_readonly(StoragePaths(Path(sys.argv[1])))
+def count():
+    return con.execute("SELECT count(*) FROM sleep_logs").fetchall()[0][0]
+print("ready", count(), flush=True)
+for line in sys.stdin:          # one query per line received, on the same (old) connection
+    print("count", count(), flush=True)
+"""
+
+
+def test_contents_and_coverage(tmp_path: Path) -> None:
+    paths = StoragePaths(tmp_path)
+    land_all_fixtures(paths)
+    land_day(
+        paths,
+        date(2024, 3, 16),
+        [],
+        source="api",
+        source_ref="/t",
+        fetched_at=datetime(2024, 3, 17, tzinfo=UTC),
+    )
+    land_day(
+        paths,
+        date(2024, 3, 17),
+        [],
+        source="api",
+        source_ref="/t",
+        fetched_at=datetime(2024, 3, 17, tzinfo=UTC),
+        pending=True,
+    )
+    update_tables(paths, tz=LA)
+    result = build_warehouse(paths)
+    assert result.rows == {
+        "sleep_logs": 9,
+        "sleep_segments": 66,
+        "nights": 8,
+        "quarantine": 5,
+        "sleep_scores": 0,
+        "coverage": 9,
+    }
+    con = connect_readonly(paths)
+    states = dict(con.execute("SELECT date, state FROM coverage").fetchall())
+    assert states[date(2024, 3, 16)] == "empty" and states[date(2024, 3, 17)] == "pending"
+    assert states[date(2024, 3, 15)] == "final" and date(2024, 3, 18) not in states
+    # the API's efficiency is kept apart; ours is asleep / in bed.
+    [(ours, api)] = con.execute(
+        "SELECT efficiency, api_efficiency FROM sleep_logs WHERE log_id = 40000000101"
+    ).fetchall()
+    assert api == 93 and ours != api
+    assert (
+        con.execute("SELECT count(*) FROM main_sleeps").fetchall()[0][0] == 7
+    )  # 9 logs - nap - first part of the split night
+    con.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".warehouse")) == []
+
+
+def test_empty_landing_builds_an_empty_warehouse(tmp_path: Path) -> None:
+    result = build_warehouse(StoragePaths(tmp_path))
+    assert set(result.rows.values()) == {0}
+    con = connect_readonly(StoragePaths(tmp_path))
+    columns = [r[0] for r in con.execute("DESCRIBE nights").fetchall()]
+    assert {"night_date", "main_log_id", "efficiency", "minutes_lost", "deep_share", "is_weekend"} <= set(
+        columns
+    )
+
+
+def test_reader_in_another_process_keeps_its_snapshot_while_an_update_runs(tmp_path: Path) -> None:
+    paths = StoragePaths(tmp_path)
+    land_fixture(paths, "nap_and_main.json")
+    update_tables(paths, tz=LA)
+    build_warehouse(paths)
+    root = Path(__file__).parents[2]
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline().split() == ["ready", "2"]
+        # the reader holds the file read-only; the update and the build must not fail or wait on it.
+        dates = land_fixture(paths, "split_night.json")
+        update_tables(paths, dates, tz=LA)
+        built = build_warehouse(paths)
+        assert built.rows["sleep_logs"] == 4
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().split() == ["count", "2"]  # its snapshot, whole and unchanged
+        fresh = connect_readonly(paths)
+        assert fresh.execute("SELECT count(*) FROM sleep_logs").fetchall()[0][0] == 4
+        fresh.close()
+    finally:
+        if reader.stdin:
+            reader.stdin.close()
+        reader.wait(timeout=30)
+    assert reader.returncode == 0
