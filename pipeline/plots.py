@@ -180,10 +180,8 @@ def open_warehouse(paths: StoragePaths) -> duckdb.DuckDBPyConnection | None:
     """A read-only connection, or None when no warehouse has been built yet (every figure then says 'no data')."""
     if not paths.warehouse_file.exists():
         return None
-    try:
-        from pipeline.warehouse import connect_readonly
-    except ImportError:  # TEMP until pipeline/warehouse.py lands
-        return duckdb.connect(str(paths.warehouse_file), read_only=True)
+    from pipeline.warehouse import connect_readonly
+
     return connect_readonly(paths)
 
 

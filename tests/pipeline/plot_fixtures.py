@@ -1,4 +1,4 @@
-"""Warehouses for the plot and report tests: v1.2 log builders for edge cases, landed through the real pipeline.
+"""Warehouses for the plot and report tests: sandbox history and v1.2 edge-case logs, through the real pipeline.
 
 Why builders here: the edge cases (one night, naps only, classic only, a gap of months, pending days) are easier to
 state as a handful of v1.2 log objects than to find in generated history. They follow the invariants of the API
@@ -7,13 +7,17 @@ reference (segments contiguous, 30-s/60-s multiples, short wakes overlaid on sta
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.landing import land_day
 from pipeline.paths import StoragePaths
+from pipeline.tables import update_tables
+from pipeline.warehouse import build_warehouse
 
 ISO = "%Y-%m-%dT%H:%M:%S.000"
 _next_log_id = [40_000_000_000]
@@ -164,18 +168,6 @@ def land_and_build(
     landed = set(days) if days is not None else set(by_day)
     landed |= set(by_day)
     pending_days = set(pending)
-    try:
-        from pipeline.tables import update_tables
-        from pipeline.warehouse import build_warehouse
-    except ImportError:  # interim, until the tables/warehouse modules land
-        _synthetic_warehouse(
-            paths,
-            logs,
-            {d: ("pending" if d in pending_days else "final" if d in by_day else "empty") for d in landed},
-        )
-        return paths
-    from pipeline.landing import land_day
-
     fetched_at = datetime(2025, 1, 1, tzinfo=UTC)
     for day in sorted(landed):
         land_day(
@@ -194,8 +186,6 @@ def land_and_build(
 
 
 def write_profile(paths: StoragePaths, tz: str) -> None:
-    import json
-
     paths.profile_file.parent.mkdir(parents=True, exist_ok=True)
     paths.profile_file.write_text(
         json.dumps({"user_id": "SANDBOX", "timezone": tz, "offset_from_utc_millis": -28800000}),
@@ -203,75 +193,10 @@ def write_profile(paths: StoragePaths, tz: str) -> None:
     )
 
 
-def _synthetic_warehouse(paths: StoragePaths, logs: list[dict[str, Any]], coverage: dict[date, str]) -> None:
-    import duckdb
-    import pandas as pd
+def sandbox_history(
+    days: int, *, today: date, seed: int = 42, tz: str = "America/Los_Angeles"
+) -> list[dict[str, Any]]:
+    """Realistic history from the sandbox's deterministic generator (the same one the simulator serves)."""
+    from fitbit_sandbox.generator import generate_history
 
-    rows, segs = [], []
-    for log in logs:
-        start = datetime.strptime(log["startTime"], ISO)
-        summ = log["levels"]["summary"]
-        row = {
-            "log_id": log["logId"],
-            "date_of_sleep": date.fromisoformat(log["dateOfSleep"]),
-            "night_date": (start - timedelta(hours=12)).date(),
-            "start_local": start,
-            "end_local": datetime.strptime(log["endTime"], ISO),
-            "is_main_sleep": log["isMainSleep"],
-            "type": log["type"],
-            "time_in_bed": log["timeInBed"],
-            "minutes_asleep": log["minutesAsleep"],
-            "minutes_awake": log["minutesAwake"],
-            "efficiency": log["minutesAsleep"] / log["timeInBed"],
-        }
-        for k in ("deep", "light", "rem", "wake", "asleep", "restless", "awake"):
-            row[f"{k}_minutes"] = summ.get(k, {}).get("minutes")
-        rows.append(row)
-        for short, key in ((False, "data"), (True, "shortData")):
-            for i, s in enumerate(log["levels"].get(key, [])):
-                segs.append(
-                    {
-                        "log_id": log["logId"],
-                        "seq": i,
-                        "level": s["level"],
-                        "start_local": datetime.strptime(s["dateTime"], ISO),
-                        "seconds": s["seconds"],
-                        "is_short": short,
-                    }
-                )
-    cols = [
-        "log_id",
-        "date_of_sleep",
-        "night_date",
-        "start_local",
-        "end_local",
-        "is_main_sleep",
-        "type",
-        "time_in_bed",
-        "minutes_asleep",
-        "minutes_awake",
-        "efficiency",
-    ] + [f"{k}_minutes" for k in ("deep", "light", "rem", "wake", "asleep", "restless", "awake")]
-    logs_df = pd.DataFrame(rows, columns=cols)
-    segs_df = pd.DataFrame(segs, columns=["log_id", "seq", "level", "start_local", "seconds", "is_short"])
-    cov_df = pd.DataFrame(sorted(coverage.items()), columns=["date", "state"])
-    paths.root.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(paths.warehouse_file))
-    con.register("logs_df", logs_df)
-    con.register("segs_df", segs_df)
-    con.register("cov_df", cov_df)
-    con.execute("""
-        CREATE TABLE sleep_logs AS SELECT log_id, date_of_sleep::DATE AS date_of_sleep, night_date::DATE AS night_date,
-            start_local::TIMESTAMP AS start_local, end_local::TIMESTAMP AS end_local, is_main_sleep::BOOLEAN AS is_main_sleep,
-            type::VARCHAR AS type, time_in_bed::INT AS time_in_bed, minutes_asleep::INT AS minutes_asleep,
-            minutes_awake::INT AS minutes_awake, efficiency::DOUBLE AS efficiency,
-            deep_minutes::INT AS deep_minutes, light_minutes::INT AS light_minutes, rem_minutes::INT AS rem_minutes,
-            wake_minutes::INT AS wake_minutes, asleep_minutes::INT AS asleep_minutes,
-            restless_minutes::INT AS restless_minutes, awake_minutes::INT AS awake_minutes FROM logs_df;
-        CREATE TABLE sleep_segments AS SELECT log_id::BIGINT AS log_id, seq::INT AS seq, level::VARCHAR AS level,
-            start_local::TIMESTAMP AS start_local, seconds::INT AS seconds, is_short::BOOLEAN AS is_short FROM segs_df;
-        CREATE TABLE nights AS SELECT night_date, dayofweek(night_date) IN (5, 6) AS is_weekend,
-            sum(minutes_asleep) AS minutes_asleep FROM sleep_logs GROUP BY night_date;
-        CREATE TABLE coverage AS SELECT date::DATE AS date, state::VARCHAR AS state FROM cov_df;
-    """)
-    con.close()
+    return [dict(log) for log in generate_history(seed, days, today, tz)]

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import duckdb
 import pytest
 from PIL import Image, ImageStat
-from plot_fixtures import ISO, classic_log, history, land_and_build, stages_log
+from plot_fixtures import ISO, classic_log, history, land_and_build, sandbox_history, stages_log
 
 from pipeline.paths import StoragePaths
 from pipeline.plots import (
@@ -43,6 +43,13 @@ def _case_history(root: Path) -> Case:
     logs = history(FIRST, 120, nap_every=4, skip=[date(2024, 2, 10)])
     days = [d for d in _days(FIRST, 122) if d != date(2024, 3, 3)]
     return land_and_build(root, logs, days=days, pending=[date(2024, 4, 30)]), logs
+
+
+def _case_sandbox(root: Path) -> Case:
+    """Seven months from the sandbox generator: stages and classic logs, naps, short wakes, whatever it produces."""
+    logs = sandbox_history(210, today=date(2024, 6, 30))
+    first = min(date.fromisoformat(log["dateOfSleep"]) for log in logs)
+    return land_and_build(root, logs, days=_days(first, (date(2024, 6, 30) - first).days + 1)), logs
 
 
 def _case_one_night(root: Path) -> Case:
@@ -79,6 +86,7 @@ def _case_no_warehouse(root: Path) -> Case:
 
 CASES: dict[str, Callable[[Path], Case]] = {
     "history": _case_history,
+    "sandbox": _case_sandbox,
     "one_night": _case_one_night,
     "no_nights": _case_no_nights,
     "naps_only": _case_naps_only,
@@ -185,9 +193,10 @@ def test_gap_of_months_is_shown_as_missing_days(rendered: Any) -> None:
     assert results["naps_per_month"].stats["months"] == 7
 
 
-def test_printed_efficiency_and_minutes_lost_match_the_logs(rendered: Any) -> None:
+@pytest.mark.parametrize("case", ["history", "sandbox"])
+def test_printed_efficiency_and_minutes_lost_match_the_logs(rendered: Any, case: str) -> None:
     """Independent of SQL: recompute the seed's two numbers from the v1.2 logs that were landed."""
-    (_, logs), results = rendered["history"]
+    (_, logs), results = rendered[case]
     main = [log for log in logs if log["isMainSleep"]]
     eff = 100 * statistics.fmean(log["minutesAsleep"] / log["timeInBed"] for log in main)
     lost = statistics.fmean(log["timeInBed"] - log["minutesAsleep"] for log in main)
@@ -225,8 +234,9 @@ def _sri_from_logs(logs: list[dict[str, Any]]) -> float:
     return -100 + 200 * agree / (2880 * len(pairs))
 
 
-def test_sri_matches_an_independent_implementation(rendered: Any) -> None:
-    (_, logs), results = rendered["history"]
+@pytest.mark.parametrize("case", ["history", "sandbox", "gap_of_months"])
+def test_sri_matches_an_independent_implementation(rendered: Any, case: str) -> None:
+    (_, logs), results = rendered[case]
     stats = results["regularity"].stats
     assert stats["sri"] == round(_sri_from_logs(logs), 1)
     assert 0 < float(stats["sri"]) < 100
