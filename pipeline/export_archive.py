@@ -131,6 +131,8 @@ class _Importer:
         self.buffer: dict[date, dict[Any, dict[str, Any]]] = {}
         self.seen: dict[int, date] = {}
         self.landed: set[date] = set()
+        self.late: dict[date, dict[Any, Any]] = {}
+        self.nights: set[date] = set()  # dates with at least one datable log
         self.api_log_ids: dict[int, date] = {}
 
     def run(self) -> None:
@@ -146,9 +148,14 @@ class _Importer:
             for day in sorted(d for d, last in last_file.items() if last == index and d in self.buffer):
                 self._flush(day)
             self.progress("import", index + 1, total)
-        for day in sorted(self.buffer):  # dates the plan did not foresee (not expected; kept safe)
+        for day in sorted(self.buffer):  # dates no file mentioned (records placed by a guessed date)
             self._flush(day)
+        self._land_late()
+        if self.nights:
+            self.summary.nights = len(self.nights)
+            self.summary.first_date, self.summary.last_date = min(self.nights), max(self.nights)
         self._land_empty_days()
+        self.summary.changed_dates = sorted(set(self.summary.changed_dates))
 
     def _plan(self) -> tuple[list[reader.Member], dict[date, int]]:
         """Order the files by the dates they mention and note, per date, the last file that mentions it."""
@@ -184,15 +191,23 @@ class _Importer:
 
     def _add(self, member: reader.Member, position: int, record: Any) -> None:
         where = f"{member.name} record {position + 1}"
-        if not isinstance(record, dict):
-            self._quarantine(f"{where} is not a JSON object ({type(record).__name__})")
-            return
-        day = _date_of_sleep(record.get("dateOfSleep"))
+        day = _date_of_sleep(record.get("dateOfSleep")) if isinstance(record, dict) else None
         if day is None:
-            self._quarantine(f"{where} (logId {record.get('logId')}) has no valid dateOfSleep")
+            # It cannot be placed by its own date. Land it on the best guess (its endTime's date, else the file
+            # name's date) so the transform quarantines it with its reason and raw text, like a bad API record.
+            day = _fallback_day(record, member)
+            what = (
+                f"(logId {record.get('logId')}) has no valid dateOfSleep"
+                if isinstance(record, dict)
+                else f"is not a JSON object ({type(record).__name__})"
+            )
+            self.summary.records_quarantined += 1
+            self.summary.note(f"{where} {what}; landed on {day} for the quarantine")
+            self._put(day, ("undatable", member.name, position), record)
             return
         log = normalise(record)
         log_id = log.get("logId")
+        key: Any
         if isinstance(log_id, int) and not isinstance(log_id, bool):
             if log_id in self.seen:
                 self.summary.duplicates_dropped += 1
@@ -204,40 +219,39 @@ class _Importer:
                     )
                 return
             self.seen[log_id] = day
-            key: Any = log_id
+            key = log_id
         else:
             key = ("no-log-id", member.name, position)  # landed as is; the transform quarantines it
-        if day in self.landed:
-            self.summary.note(
-                f"{where}: {day} was already landed; this record arrived late and is landed again"
-            )
-            self.landed.discard(day)
-            self.buffer.setdefault(day, {}).update(self._reload(day))
-        self.buffer.setdefault(day, {})[key] = log
         self.summary.logs += 1
+        self.nights.add(day)
+        self._put(day, key, log)
 
-    def _reload(self, day: date) -> dict[Any, dict[str, Any]]:
-        raw = self.paths.raw_sleep_file(day)
-        try:
-            logs = json.loads(raw.read_text(encoding="utf-8"))["payload"]["sleep"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return {}
-        return {log.get("logId", ("reloaded", i)): log for i, log in enumerate(logs)}
+    def _put(self, day: date, key: Any, log: Any) -> None:
+        if day in self.landed:  # only a record placed by a guessed date can arrive after its date was landed
+            self.late.setdefault(day, {})[key] = log
+        else:
+            self.buffer.setdefault(day, {})[key] = log
 
-    def _quarantine(self, message: str) -> None:
-        self.summary.records_quarantined += 1
-        self.summary.note(message)
+    def _land_late(self) -> None:
+        """Land again the dates that received records after they were landed (merged with what was landed)."""
+        from pipeline.landing import read_day
+
+        for day in sorted(self.late):
+            landed = read_day(self.paths, day)
+            logs: dict[Any, Any] = {}
+            if landed is not None and landed.get("source") == SOURCE:
+                for i, log in enumerate(landed.get("payload", {}).get("sleep", [])):
+                    log_id = _log_id(log)
+                    logs[log_id if isinstance(log_id, int) else ("landed", i)] = log
+            logs.update(self.late[day])
+            self._land(day, sorted(logs.values(), key=_log_order), count=False)
 
     def _flush(self, day: date) -> None:
         logs = sorted(self.buffer.pop(day).values(), key=_log_order)
-        kept = [log for log in logs if self.api_log_ids.get(log.get("logId"), day) == day]  # type: ignore[arg-type]
+        kept = [log for log in logs if self.api_log_ids.get(_log_id(log), day) == day]
         self.summary.logs_superseded_by_api += len(logs) - len(kept)
-        logs = kept
         self.landed.add(day)
-        self.summary.nights = len(self.landed)
-        self.summary.first_date = min(self.summary.first_date or day, day)
-        self.summary.last_date = max(self.summary.last_date or day, day)
-        self._land(day, logs)
+        self._land(day, kept)
 
     def _land_empty_days(self) -> None:
         first, last = self.summary.first_date, self.summary.last_date
@@ -255,16 +269,16 @@ class _Importer:
                 self._land(day, [])
             day += timedelta(days=1)
 
-    def _land(self, day: date, logs: list[dict[str, Any]]) -> None:
+    def _land(self, day: date, logs: list[dict[str, Any]], *, count: bool = True) -> None:
         existing = _raw_provenance(self.paths.raw_sleep_file(day))
         assert self.summary.fetched_at is not None
         if existing is not None:
             source, fetched_at = existing
             if source != SOURCE:
-                self.summary.days_kept_api += 1
+                self.summary.days_kept_api += count
                 return
             if fetched_at is not None and fetched_at > self.summary.fetched_at:
-                self.summary.days_kept_newer += 1
+                self.summary.days_kept_newer += count
                 return
         outcome = self.land_day(
             self.paths,
@@ -274,14 +288,16 @@ class _Importer:
             source_ref=self.summary.archive,
             fetched_at=self.summary.fetched_at,
         )
+        if outcome != "unchanged":
+            self.summary.changed_dates.append(day)
+        if not count:
+            return
         if outcome == "unchanged":
             self.summary.days_unchanged += 1
-            return
-        if outcome == "revised":
+        elif outcome == "revised":
             self.summary.days_revised += 1
         else:
             self.summary.days_written += 1
-        self.summary.changed_dates.append(day)
 
 
 def normalise(record: dict[str, Any]) -> dict[str, Any]:
@@ -294,8 +310,25 @@ def normalise(record: dict[str, Any]) -> dict[str, Any]:
     return log
 
 
-def _log_order(log: dict[str, Any]) -> tuple[str, str]:
+def _log_order(log: Any) -> tuple[str, str]:
+    """Deterministic order of a date's logs (by start, then logId); a non-object record sorts last."""
+    if not isinstance(log, dict):
+        return ("~", json.dumps(log, sort_keys=True))
     return (str(log.get("startTime", "")), str(log.get("logId", "")))
+
+
+def _log_id(log: Any) -> Any:
+    return log.get("logId") if isinstance(log, dict) else None
+
+
+def _fallback_day(record: Any, member: reader.Member) -> date:
+    """Where a record without a usable dateOfSleep is landed: its endTime's date, else the file name's date."""
+    if isinstance(record, dict) and isinstance(record.get("endTime"), str):
+        day = _date_of_sleep(record["endTime"][:10])
+        if day is not None:
+            return day
+    match = reader.SLEEP_FILE_RE.search(member.name)
+    return date.fromisoformat(match.group(1)) if match else date(1970, 1, 1)
 
 
 def _date_of_sleep(value: Any) -> date | None:

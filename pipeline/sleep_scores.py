@@ -28,7 +28,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +77,6 @@ class ScoreTableResult:
     problems: list[str] = field(default_factory=list)
 
 
-def raw_scores_dir(paths: StoragePaths) -> Path:
-    return paths.raw_sleep_scores_dir
-
-
 def land_scores(
     paths: StoragePaths, csv_bytes: list[bytes], *, source_ref: str, fetched_at: datetime
 ) -> ScoreLanding:
@@ -114,7 +110,9 @@ def land_scores(
         "payload_sha256": hashlib.sha256(body.encode()).hexdigest(),
         "payload": payload,
     }
-    target = raw_scores_dir(paths) / f"{_slug(source_ref)}@{fetched_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    # Content-addressed: the same archive as a zip or unzipped (or renamed) lands the same file once.
+    stamp = fetched_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = paths.raw_sleep_scores_dir / f"export-{stamp}-{str(doc['payload_sha256'])[:16]}.json"
     result.rows = len(rows)
     if target.exists():
         try:
@@ -136,7 +134,7 @@ def build_scores_table(paths: StoragePaths) -> ScoreTableResult:
     """
     result = ScoreTableResult()
     best: dict[int, tuple[tuple[str, str], dict[str, Any]]] = {}
-    directory = raw_scores_dir(paths)
+    directory = paths.raw_sleep_scores_dir
     for raw_file in sorted(directory.glob("*.json")) if directory.exists() else []:
         try:
             doc = json.loads(raw_file.read_text(encoding="utf-8"))
@@ -165,15 +163,12 @@ def build_scores_table(paths: StoragePaths) -> ScoreTableResult:
         table = pa.Table.from_pylist(month_rows, schema=SCHEMA)
         target = table_dir / f"month={month}" / "part-0.parquet"
         result.rows += table.num_rows
-        if target.exists():
-            try:
-                if pq.read_table(target).equals(table):
-                    continue
-            except (OSError, pa.ArrowInvalid):
-                pass
         buffer = pa.BufferOutputStream()
-        pq.write_table(table, buffer, compression="zstd")
-        _atomic_write(target, buffer.getvalue().to_pybytes())
+        pq.write_table(table, buffer, compression="zstd", compression_level=3)  # fixed options: stable bytes
+        data = buffer.getvalue().to_pybytes()
+        if target.exists() and target.stat().st_size == len(data) and target.read_bytes() == data:
+            continue
+        _atomic_write(target, data)
         result.months_written.append(month)
     if table_dir.exists():
         for month_dir in sorted(table_dir.glob("month=*")):
@@ -217,10 +212,6 @@ def _number(text: str, *, integral: bool) -> int | float | None:
     if integral:
         return int(round(value))
     return value
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "archive"
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
