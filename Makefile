@@ -34,6 +34,11 @@ test: lint typecheck pytest
 sandbox: install
 	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
 
+# Installs dagster.yaml into $(DAGSTER_HOME), starts the sandbox (unless FITBIT_API_URL is set) and `dagster dev`
+# (schedule and sensors RUNNING), prints the UI URL; Ctrl-C stops everything.
+dev: install
+	$(BIN)/python -m dagster_project.devserver
+
 bench: install
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 

@@ -42,3 +42,45 @@ def project_defs(
         auth_url=sandbox.base_url if sandbox else "http://127.0.0.1:9",
     )
     return build_defs(config, resources={"storage": StorageResource(root=str(home)), "fitbit": fitbit})
+
+
+def login_to(sandbox: Any, home: Path) -> str:
+    """Log in against the sandbox the way `fitbit-sleep login --auto` does; returns the user id."""
+    from pipeline.config import Settings
+    from pipeline.login import login
+    from pipeline.paths import StoragePaths
+
+    settings = Settings(
+        client_id=sandbox.config.client_id,
+        client_secret=sandbox.config.client_secret,
+        api_url=sandbox.base_url,
+        auth_url=sandbox.base_url,
+        home=home,
+    )
+    return login(settings, StoragePaths(home), port=0, auto=True, timeout=20, show_url=lambda _u: None).user_id
+
+
+def sleep_calls(sandbox: Any) -> int:
+    """Sleep range requests the sandbox answered (any status)."""
+    import requests
+
+    stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=5).json()["requests"]
+    return sum(sum(v.values()) for k, v in stats.items() if "/sleep/date/" in k)
+
+
+def range_tags(start: date, end: date) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": start.isoformat(), "dagster/asset_partition_range_end": end.isoformat()}
+
+
+def table_rows(home: Path, name: str, exclude: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+    """All rows of a Parquet table, sorted, without the ``exclude`` columns (e.g. ingestion timestamps)."""
+    import duckdb
+
+    files = sorted(str(p) for p in (home / "tables" / name).glob("month=*/*.parquet"))
+    if not files:
+        return []
+    con = duckdb.connect()
+    cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall() if r[0] not in exclude]
+    rows = con.execute(f"SELECT {', '.join(cols)} FROM read_parquet(?) ORDER BY ALL", [files]).fetchall()
+    con.close()
+    return rows

@@ -1,0 +1,147 @@
+"""The daily chain (raw_sleep -> sleep_tables + checks) and the whole-history chain, with the real sandbox."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from tests.dagster_project.dagster_helpers import (
+    login_to,
+    project_defs,
+    range_tags,
+    sleep_calls,
+    table_rows,
+    today_in,
+)
+
+
+@pytest.fixture
+def env(sandbox: Any, tmp_path: Path) -> tuple[Any, Path, Any]:
+    home = tmp_path / "home"
+    login_to(sandbox, home)
+    return sandbox, home, project_defs(home, sandbox)
+
+
+def _run(defs: Any, instance: DagsterInstance, tags: dict[str, str] | None = None, partition: str | None = None) -> Any:
+    job = defs.resolve_job_def("sleep_daily_job")
+    result = job.execute_in_process(instance=instance, tags=tags, partition_key=partition, raise_on_error=False)
+    assert result.success
+    return result
+
+
+def _checks(result: Any) -> dict[str, Any]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def _raw_log_ids(home: Path, start: date, end: date) -> set[int]:
+    ids: set[int] = set()
+    for i in range((end - start).days + 1):
+        record = json.loads((home / "raw" / "sleep" / f"date={start + timedelta(days=i)}.json").read_text())
+        ids.update(log["logId"] for log in record["payload"]["sleep"])
+    return ids
+
+
+def _tables_digest(home: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((home / "tables").rglob("*.parquet")):
+        digest.update(str(path.relative_to(home)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_one_partition_lands_one_day_and_passes_the_checks(env: tuple[Any, Path, Any]) -> None:
+    sandbox, home, defs = env
+    day = today_in() - timedelta(days=2)
+    with DagsterInstance.ephemeral() as instance:
+        result = _run(defs, instance, partition=day.isoformat())
+    assert sorted(p.name for p in (home / "raw" / "sleep").iterdir()) == [f"date={day}.json"]
+    assert sleep_calls(sandbox) == 1
+    logs = {row[0] for row in table_rows(home, "sleep_logs") if True}
+    assert logs  # the sandbox sleeps every night
+    checks = _checks(result)
+    assert {"log_id_unique", "segments_add_up", "minutes_add_up", "no_overlapping_logs"} <= set(checks)
+    assert all(c.passed for name, c in checks.items() if name not in {"recent_nights_present", "token_health"})
+    metadata = result.asset_materializations_for_node("raw_sleep")[0].metadata
+    assert metadata["run_api_calls"].value == 1
+    assert metadata["run_days"].value == 1
+    assert "token" not in json.dumps({k: str(v.value) for k, v in metadata.items()}).lower()
+
+
+def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs(env: tuple[Any, Path, Any]) -> None:
+    sandbox, home, defs = env
+    end = today_in() - timedelta(days=1)
+    start = end - timedelta(days=99)
+    with DagsterInstance.ephemeral() as instance:
+        result = _run(defs, instance, tags=range_tags(start, end))
+        assert sleep_calls(sandbox) == 1
+        partitions = {m.partition for m in result.asset_materializations_for_node("sleep_tables")}
+        assert len(partitions) == 100
+        checks = _checks(result)
+        assert checks["table_dates_inside_run_window"].passed
+        assert checks["table_dates_inside_run_window"].metadata["window"].value == f"{start}..{end}"
+        assert checks["raw_dates_inside_run_window"].metadata["dates_checked"].value == 100
+        blocking = ["log_id_unique", "segments_add_up", "minutes_add_up", "no_overlapping_logs"]
+        assert all(checks[name].passed for name in blocking), {n: checks[n].metadata for n in blocking}
+
+        raw_ids = _raw_log_ids(home, start, end)
+        con = duckdb.connect()
+        files = [str(p) for p in (home / "tables" / "sleep_logs").glob("month=*/*.parquet")]
+        table_ids = {r[0] for r in con.execute("SELECT log_id FROM read_parquet(?)", [files]).fetchall()}
+        assert table_ids == raw_ids and len(raw_ids) >= 100
+
+        rebuild = defs.resolve_job_def("whole_history_job").execute_in_process(instance=instance)
+        assert rebuild.success
+    wh = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert wh.execute("SELECT count(*), count(DISTINCT log_id) FROM sleep_logs").fetchone() == (len(raw_ids),) * 2
+    wh.close()
+    metadata = rebuild.asset_materializations_for_node("plots")
+    assert metadata and all("preview" in m.metadata and "path" in m.metadata for m in metadata)
+    assert all(Path(m.metadata["path"].value).exists() for m in metadata)
+    assert all(len(m.metadata["preview"].value) < 60_000 for m in metadata)  # a thumbnail, not the full PNG
+
+
+def test_re_running_a_range_leaves_the_tables_byte_identical(env: tuple[Any, Path, Any]) -> None:
+    sandbox, home, defs = env
+    end = today_in() - timedelta(days=5)
+    start = end - timedelta(days=39)
+    with DagsterInstance.ephemeral() as instance:
+        _run(defs, instance, tags=range_tags(start, end))
+        first = _tables_digest(home)
+        _run(defs, instance, tags=range_tags(start, end))
+        assert _tables_digest(home) == first
+        _run(defs, instance, tags=range_tags(start, end))
+        assert _tables_digest(home) == first
+
+
+def test_overlapping_backfills_leave_no_duplicates(env: tuple[Any, Path, Any]) -> None:
+    sandbox, home, defs = env
+    end = today_in() - timedelta(days=1)
+    with DagsterInstance.ephemeral() as instance:
+        _run(defs, instance, tags=range_tags(end - timedelta(days=79), end - timedelta(days=30)))
+        _run(defs, instance, tags=range_tags(end - timedelta(days=49), end))
+        result = _run(defs, instance, tags=range_tags(end - timedelta(days=59), end - timedelta(days=20)))
+    assert _checks(result)["log_id_unique"].passed
+    ids = [row[0] for row in table_rows(home, "sleep_logs")]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == _raw_log_ids(home, end - timedelta(days=79), end)
+
+
+def test_the_schedule_request_runs_as_one_call_over_today_and_the_lookback(env: tuple[Any, Path, Any]) -> None:
+    from dagster import build_schedule_context
+
+    sandbox, home, defs = env
+    schedule = defs.resolve_schedule_def("sleep_daily_schedule")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(instance=instance, resources={"storage": defs.resources["storage"]})
+        (request,) = schedule.evaluate_tick(context).run_requests or []
+        result = _run(defs, instance, tags=dict(request.tags))
+    keys = sorted(m.partition for m in result.asset_materializations_for_node("raw_sleep"))
+    today = today_in()
+    assert keys == [(today - timedelta(days=d)).isoformat() for d in range(3, -1, -1)]
+    assert sleep_calls(sandbox) == 1
