@@ -81,11 +81,8 @@ def _build(paths: Any, summary: ImportSummary, console: Any) -> int | None:
 
 
 def _quarantine_count(result: Any) -> int | None:
-    for name in ("quarantined", "quarantine_rows", "quarantined_rows"):
-        value = getattr(result, name, None)
-        if isinstance(value, int):
-            return value
-    return None
+    value = getattr(result, "quarantined", None)
+    return value if isinstance(value, int) else None
 
 
 def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) -> None:
@@ -94,7 +91,9 @@ def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) ->
         if summary.first_date and summary.last_date
         else "none"
     )
-    quarantined = summary.records_quarantined + (quarantined_by_tables or 0)
+    # The tables' count (rows quarantined in the rebuilt months) includes the records the import could not date,
+    # which it landed for the transform to quarantine; without a build only the import's own count is known.
+    quarantined = summary.records_quarantined if quarantined_by_tables is None else quarantined_by_tables
     lines = [
         f"Imported {summary.archive} ({summary.layout})",
         f"  files               {summary.files} sleep files"
@@ -105,7 +104,7 @@ def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) ->
         f"  duplicates dropped  {summary.duplicates_dropped}",
         f"  records quarantined {quarantined}",
         f"  days                {summary.days_written} new, {summary.days_revised} revised, "
-        f"{summary.days_unchanged} unchanged, {summary.days_empty} empty in span",
+        f"{summary.days_unchanged} unchanged ({summary.days_empty} of them without sleep)",
         f"  kept from the API   {summary.days_kept_api} days"
         + (
             f" ({summary.logs_superseded_by_api} logs already landed by the API)"
