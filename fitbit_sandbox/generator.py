@@ -106,7 +106,7 @@ def build_stages(
 ) -> Log:
     """One ``stages`` log starting at ``start`` with ``tib_min`` minutes in bed (ids and flags set by caller)."""
     total = tib_min * 60
-    awake_sec = max(120, min(int(awake_min * 60), total // 3))
+    awake_sec = _q30(max(120, min(awake_min * 60, total / 3)))
     long_total = _q30(awake_sec * rng.uniform(0.5, 0.7))
     short_budget = max(0, awake_sec - long_total)
     unknown_sec = _q30(rng.uniform(20, 60) * 60) if unknown and total > 4 * 3600 else 0

@@ -20,7 +20,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DOCS = "Visit https://dev.fitbit.com/docs/oauth2 for more information on the Fitbit Web API authorization process."
-KNOWN_SCOPES = ["activity", "cardio_fitness", "electrocardiogram", "heartrate", "irregular_rhythm_notifications", "location", "nutrition", "oxygen_saturation", "profile", "respiratory_rate", "settings", "sleep", "social", "temperature", "weight"]
+KNOWN_SCOPES = [
+    "activity",
+    "cardio_fitness",
+    "electrocardiogram",
+    "heartrate",
+    "irregular_rhythm_notifications",
+    "location",
+    "nutrition",
+    "oxygen_saturation",
+    "profile",
+    "respiratory_rate",
+    "settings",
+    "sleep",
+    "social",
+    "temperature",
+    "weight",
+]
 CODE_TTL = 600.0
 _SCOPE_CODES = {
     "activity": "act", "cardio_fitness": "cf", "electrocardiogram": "ecg", "heartrate": "hr",
@@ -208,8 +224,6 @@ class OAuthState:
     def _issue_pair(self, client_id: str, scopes: tuple[str, ...], now: float) -> dict[str, Any]:
         key = (client_id, self.user_id)
         chain = self.chains.setdefault(key, Chain())
-        if chain.active is not None:
-            self.refresh_owner.pop(chain.active, None)
         access = self._jwt(client_id, scopes, now)
         refresh = secrets.token_hex(32)
         chain.active, chain.scopes = refresh, scopes
