@@ -57,8 +57,9 @@ def tables_connection(paths: StoragePaths) -> Iterator[duckdb.DuckDBPyConnection
         for name in ("sleep_logs", "sleep_segments", "nights", "quarantine"):
             files = sorted(str(p) for p in paths.table_dir(name).glob("month=*/*.parquet"))
             if files:
+                listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
                 con.execute(
-                    f"CREATE VIEW {name} AS SELECT * FROM read_parquet(?, union_by_name = true)", [files]
+                    f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
                 )
             else:
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM (SELECT 1 AS _empty) WHERE false")

@@ -57,7 +57,9 @@ def login_to(sandbox: Any, home: Path) -> str:
         auth_url=sandbox.base_url,
         home=home,
     )
-    return login(settings, StoragePaths(home), port=0, auto=True, timeout=20, show_url=lambda _u: None).user_id
+    return login(
+        settings, StoragePaths(home), port=0, auto=True, timeout=20, show_url=lambda _u: None
+    ).user_id
 
 
 def sleep_calls(sandbox: Any) -> int:
@@ -69,7 +71,10 @@ def sleep_calls(sandbox: Any) -> int:
 
 
 def range_tags(start: date, end: date) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": start.isoformat(), "dagster/asset_partition_range_end": end.isoformat()}
+    return {
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+    }
 
 
 def table_rows(home: Path, name: str, exclude: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
@@ -80,7 +85,11 @@ def table_rows(home: Path, name: str, exclude: tuple[str, ...] = ()) -> list[tup
     if not files:
         return []
     con = duckdb.connect()
-    cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall() if r[0] not in exclude]
+    cols = [
+        r[0]
+        for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()
+        if r[0] not in exclude
+    ]
     rows = con.execute(f"SELECT {', '.join(cols)} FROM read_parquet(?) ORDER BY ALL", [files]).fetchall()
     con.close()
     return rows
