@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
-from fitbit_sandbox.server import SandboxServer  # noqa: E402
 
 from fitbit_sandbox.config import SandboxConfig  # noqa: E402
+from fitbit_sandbox.server import SandboxServer  # noqa: E402
 from pipeline.client import FitbitClient  # noqa: E402
 from pipeline.config import Settings  # noqa: E402
 from pipeline.login import login  # noqa: E402

@@ -207,7 +207,7 @@ class FitbitClient:
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(
-                initial=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+                multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
             ),
             sleep=self._sleep,
             before_sleep=lambda rs: log.warning(

@@ -148,7 +148,7 @@ class _FormParser(HTMLParser):
         super().__init__()
         self.action: str | None = None
         self.method = "post"
-        self.fields: dict[str, str] = {}
+        self.fields: list[tuple[str, str]] = []  # repeated names (checkbox groups) are kept
         self.buttons: list[tuple[str, str]] = []
         self._in_form = False
         self._done = False
@@ -165,8 +165,8 @@ class _FormParser(HTMLParser):
             kind = a.get("type", "submit" if tag == "button" else "text").lower()
             if kind == "submit":
                 self.buttons.append((a.get("name", ""), a.get("value", "")))
-            elif a.get("name") and kind in ("hidden", "text", "checkbox"):
-                self.fields[a["name"]] = a.get("value") or ("on" if kind == "checkbox" else "")
+            elif a.get("name") and (kind in ("hidden", "text") or kind == "checkbox" and "checked" in a):
+                self.fields.append((a["name"], a.get("value") or ("on" if kind == "checkbox" else "")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self._in_form:
@@ -190,7 +190,8 @@ def _page_text(response: requests.Response) -> str:
 def auto_browse(authorize_url: str, redirect_uri: str, *, approve: bool = True, max_steps: int = 6) -> None:
     """Act as the user's browser: follow redirects, submit the consent form, stop at our own callback."""
     http_session = requests.Session()
-    url, method, data = authorize_url, "GET", None
+    url, method = authorize_url, "GET"
+    data: list[tuple[str, str]] | None = None
     for _ in range(max_steps):
         target = urldefrag(url)[0]  # a browser never sends the fragment (Fitbit appends #_=_)
         if target.startswith(redirect_uri):
@@ -213,12 +214,12 @@ def auto_browse(authorize_url: str, redirect_uri: str, *, approve: bool = True, 
         form.feed(response.text)
         if form.action is None:
             raise LoginError(f"The authorization page shows no consent form: {_page_text(response)}")
-        fields = dict(form.fields)
+        fields = list(form.fields)
         wanted = ("allow", "approve", "accept", "yes") if approve else ("deny", "cancel", "no", "reject")
         for name, value in form.buttons:
             if any(w in f"{name} {value}".lower() for w in wanted):
                 if name:
-                    fields[name] = value
+                    fields.append((name, value))
                 break
         else:
             if not approve:
@@ -269,7 +270,8 @@ def login(
     code = _check_callback(params, state, listener.redirect_uri, timeout)
     register_secret(code)
     token = _exchange_code(session, token_url, code, HTTPBasicAuth(client_id, client_secret))
-    granted = set(str(token.get("scope", "")).split())
+    scope = token.get("scope") or ""
+    granted = set(scope.split() if isinstance(scope, str) else map(str, scope))  # oauthlib may give a list
     if "sleep" not in granted:
         raise InsufficientScope(f"granted scopes: {' '.join(sorted(granted)) or 'none'}")
     store = TokenStore(settings, paths)
@@ -325,7 +327,7 @@ def _exchange_code(session: Any, token_url: str, code: str, auth: HTTPBasicAuth)
         for attempt in Retrying(
             retry=retry_if_exception_type((TransientTokenError, requests.ConnectionError, requests.Timeout)),
             stop=stop_after_attempt(4),
-            wait=wait_exponential_jitter(initial=0.2, max=3.0, jitter=0.2),
+            wait=wait_exponential_jitter(multiplier=0.2, max=3.0, jitter=0.2),
             reraise=True,
         ):
             with attempt:

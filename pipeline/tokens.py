@@ -279,7 +279,7 @@ class TokenStore:
         for attempt in Retrying(
             retry=retry_if_exception_type((TransientTokenError, requests.ConnectionError, requests.Timeout)),
             stop=stop_after_attempt(REFRESH_ATTEMPTS),
-            wait=wait_exponential_jitter(initial=0.2, max=5.0, jitter=0.3),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.3),
             before_sleep=lambda rs: log.warning(
                 "Token refresh failed (%s); retrying.", rs.outcome.exception() if rs.outcome else "?"
             ),

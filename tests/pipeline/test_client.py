@@ -18,7 +18,7 @@ from pipeline.config import Settings
 from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError
 from pipeline.login import login
 from pipeline.paths import StoragePaths
-from pipeline.tokens import TokenStore, write_private_json
+from pipeline.tokens import TokenStore
 
 RANGE = "GET /1.2/user/-/sleep/date/{start}/{end}.json"
 
@@ -42,6 +42,10 @@ def _logged_in_client(**kwargs: Any) -> FitbitClient:
 
 def _stats(server: Any) -> dict[str, dict[str, int]]:
     return requests.get(f"{server.base_url}/_sandbox/stats", timeout=5).json()["requests"]
+
+
+def _control(server: Any, name: str, **body: Any) -> None:
+    requests.post(f"{server.base_url}/_sandbox/{name}", json=body, timeout=5).raise_for_status()
 
 
 def _reset_stats(server: Any) -> None:
@@ -86,7 +90,7 @@ def test_730_day_fetch_makes_exactly_8_range_calls(
 def test_429_waits_for_the_reset_not_retry_after_and_then_succeeds(
     sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = sandbox_factory(quota=3, quota_window=3)
+    server = sandbox_factory(quota=3, quota_window=4)
     _use(server, monkeypatch)
     waits: list[tuple[float, str]] = []
     client = _logged_in_client(on_wait=lambda s, why: waits.append((s, why)), reset_margin=0.3)
@@ -103,8 +107,10 @@ def test_429_waits_for_the_reset_not_retry_after_and_then_succeeds(
     assert fetch.calls >= 4 and len(fetch.api_paths) == 4
     stats = _stats(server)[RANGE]
     assert stats["200"] == 4
+    # -Reset is honoured: retrying after Retry-After (half of it here, like the real API's drift) would 429 again
+    assert stats.get("429", 0) <= 1
     assert waits, "the client never reported a wait"
-    assert all(0 < seconds <= 3 + 0.3 * 2**5 for seconds, _ in waits)  # bounded by -Reset + margin, not 3600
+    assert all(0 < seconds <= 4 + 0.3 * 2**5 for seconds, _ in waits)  # bounded by -Reset + margin, not 3600
     assert any("quota" in why for _, why in waits)
 
 
@@ -126,15 +132,23 @@ def test_transient_faults_are_retried_and_the_data_is_complete(
     assert stats["200"] >= 4 and sum(v for k, v in stats.items() if k != "200") >= 1
 
 
-def test_persistent_failure_names_the_date_range(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    server = sandbox_factory(faults="5xx=1.0")
-    _use(server, monkeypatch)
+def test_persistent_failure_names_the_date_range(sandbox_env: Any) -> None:
     client = _logged_in_client(backoff_initial=0.01, backoff_max=0.02, attempts=3)
+    _control(sandbox_env, "faults", spec="5xx=1.0")
     with pytest.raises(FitbitUnavailable, match="sleep 2024-01-01..2024-01-31"):
         client.sleep(date(2024, 1, 1), date(2024, 1, 31))
-    assert client.calls_made == 3
+    assert client.calls_made == 3  # bounded: three tries, then the error
+
+
+def test_pending_last_night_is_reported_as_not_final(sandbox_env: Any) -> None:
+    client = _logged_in_client()
+    _control(sandbox_env, "sync", state="pending")
+    today = sandbox_env.config.today or date.today()
+    fetch = client.sleep(today - timedelta(days=150), today)
+    assert fetch.pending_dates == {today}
+    assert not any(log["dateOfSleep"] == today.isoformat() and log["isMainSleep"] for log in fetch.logs)
+    _control(sandbox_env, "sync", state="synced")
+    assert client.sleep(today - timedelta(days=150), today).pending_dates == set()
 
 
 def test_400_is_a_validation_error_with_fitbits_message(sandbox_env: Any) -> None:
@@ -145,30 +159,16 @@ def test_400_is_a_validation_error_with_fitbits_message(sandbox_env: Any) -> Non
     assert client.calls_made == 1
 
 
-def test_410_gone_is_one_clear_error_after_one_request(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    server = sandbox_factory(gone=True)
-    _use(server, monkeypatch)
-    settings = Settings.from_env()
-    paths = StoragePaths(settings.home)
-    # a login saved before the shutdown (the gone server cannot issue one)
-    write_private_json(
-        paths.tokens_dir / "ABC123.json",
-        {
-            "user_id": "ABC123",
-            "access_token": "a" * 40,
-            "refresh_token": "b" * 64,
-            "expires_at": time.time() + 3600,
-            "expires_in": 28800,
-        },
-    )
-    client = FitbitClient.from_settings(settings)
+def test_410_gone_is_one_clear_error_after_one_request(sandbox_env: Any) -> None:
+    client = _logged_in_client()
+    _control(sandbox_env, "gone", gone=True)  # 2 Nov 2026 arrives after the login
+    _reset_stats(sandbox_env)
+    calls_before = client.calls_made
     with pytest.raises(FitbitApiGone, match="2 Nov 2026") as info:
         client.sleep(date(2024, 1, 1), date(2024, 12, 31))
     assert "import" in str(info.value)
-    assert client.calls_made == 1
-    assert sum(n for per_status in _stats(server).values() for n in per_status.values()) == 1
+    assert client.calls_made - calls_before == 1
+    assert sum(n for per_status in _stats(sandbox_env).values() for n in per_status.values()) == 1
 
 
 def test_logs_and_output_never_contain_a_token(

@@ -106,7 +106,8 @@ def test_expiring_token_is_refreshed_persisted_and_health_recorded(sandbox_env: 
 def test_four_processes_refreshing_concurrently_never_hit_invalid_grant(
     sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = sandbox_factory(access_token_ttl=2)  # a 2 s access token: every process keeps needing refreshes
+    # a 2 s access token: every process keeps needing refreshes
+    server = sandbox_factory(access_token_ttl=2, quota=100_000)
     _use(server, monkeypatch)
     _, paths, store = _login()
     child = """
@@ -135,7 +136,12 @@ def test_four_processes_refreshing_concurrently_never_hit_invalid_grant(
         )
         for _ in range(4)
     ]
-    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    try:
+        results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
     assert all(p.returncode == 0 for p in procs)
     assert sum(r["reauth"] for r in results) == 0
     assert all(r["ok"] > 0 for r in results)
