@@ -1,13 +1,14 @@
 """Bench: a 10-year sleep fetch through faults (5xx=0.1, timeout=0.02, token5xx=0.2) vs a fault-free run.
 
-Both runs use real sandbox servers in this process, a headless login each, and a 2-second access-token lifetime so
-the token endpoint (and its 502/503 faults) is exercised during the fetch. The sandbox's timeout fault stalls 0.6 s
+Both runs use real sandbox servers in this process, a headless login each, and a 1-second access-token lifetime so
+the token endpoint (and its 502/503 faults) can be hit during the fetch; 20 forced refreshes follow it. The sandbox's timeout fault stalls 0.6 s
 and the client's read timeout is 0.3 s, so the whole bench takes well under a minute. Prints calls and wall time of
 the faulty run as ratios against the clean one, and checks that both runs returned the same logs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -25,15 +26,16 @@ from pipeline.client import FitbitClient  # noqa: E402
 from pipeline.config import Settings  # noqa: E402
 from pipeline.login import login  # noqa: E402
 from pipeline.paths import StoragePaths  # noqa: E402
-from pipeline.tokens import TokenStore  # noqa: E402
+from pipeline.tokens import TokenStore, write_private_json  # noqa: E402
 
 DAYS = 3650
+REFRESHES = 20
 FAULTS = "5xx=0.1,timeout=0.02,token5xx=0.2"
 
 
 def run(faults: str, home: Path) -> tuple[int, float, int, list[int], dict[str, dict[str, int]]]:
     config = SandboxConfig(
-        days=DAYS, auto_approve=True, access_token_ttl=2, quota=1000, faults=faults, timeout_seconds=0.6
+        days=DAYS, auto_approve=True, access_token_ttl=1, quota=1000, faults=faults, timeout_seconds=0.6
     )
     with SandboxServer(config) as server:
         settings = Settings(config.client_id, config.client_secret, server.base_url, server.base_url, home)
@@ -54,11 +56,17 @@ def run(faults: str, home: Path) -> tuple[int, float, int, list[int], dict[str, 
         t0 = time.perf_counter()
         fetch = client.sleep(today - timedelta(days=DAYS - 1), today)
         wall = time.perf_counter() - t0
+        for _ in range(REFRESHES):  # exercise the token endpoint (and its faults): force refreshes
+            data = store.load()
+            data["expires_at"] = 0
+            write_private_json(store.path, data)
+            store.access_token()
         stats = requests.get(f"{server.base_url}/_sandbox/stats", timeout=5).json()["requests"]
         return client.calls_made, wall, store.refreshes, sorted(log["logId"] for log in fetch.logs), stats
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.ERROR)  # the retry warnings are expected here
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
         clean_calls, clean_wall, clean_refresh, clean_logs, _ = run("", Path(tmp) / "clean")

@@ -116,7 +116,9 @@ def read_token_file(path: Path) -> dict[str, Any]:
         raise TokenFileCorrupt(path, "not valid JSON") from None
     if not isinstance(data, dict):
         raise TokenFileCorrupt(path, "not a JSON object")
-    missing = [k for k in REQUIRED_KEYS if not data.get(k)]
+    missing = [k for k in REQUIRED_KEYS if data.get(k) in (None, "")]
+    if not missing and not isinstance(data["expires_at"], int | float):
+        raise TokenFileCorrupt(path, "expires_at is not a number")
     if missing:
         raise TokenFileCorrupt(path, f"missing {', '.join(missing)}")
     register_secret(str(data["access_token"]), str(data["refresh_token"]))
