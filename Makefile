@@ -31,6 +31,11 @@ pytest: install
 
 test: lint typecheck pytest
 
+# The whole product on the built-in sandbox: login --auto, a CLI backfill of every partition through Dagster,
+# the warehouse, the figures and the report, then a summary. Idempotent: a second run ends with the same tables.
+demo: install
+	$(BIN)/fitbit-sleep demo $(DEMO_ARGS)
+
 sandbox: install
 	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
 

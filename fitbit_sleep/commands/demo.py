@@ -1,0 +1,120 @@
+"""`fitbit-sleep demo` (what `make demo` runs): the whole product end to end on the built-in sandbox.
+
+Why a command and not a shell script: the sandbox runs in this process on a free loopback port, so nothing is left
+running when the demo ends or fails, and every step is the same code a user runs by hand (login --auto, the CLI
+backfill through Dagster into $DAGSTER_HOME, the warehouse/plots/report run). Running it twice reuses what is there:
+the raw landing and the tables are idempotent, so the second run ends with the same tables.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.option("--days", type=int, default=730, show_default=True, help="History length of the sandbox.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the sandbox's generator.")
+def demo(days: int, seed: int) -> None:
+    """Start the sandbox, log in, backfill every partition through Dagster, build everything, print a summary."""
+    import requests
+
+    from fitbit_sandbox.config import SandboxConfig
+    from fitbit_sandbox.server import SandboxServer
+
+    started = time.monotonic()
+    home = Path(os.environ.setdefault("FITBIT_SLEEP_HOME", str(Path("data").resolve())))
+    dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    from dagster_project.devserver import install_instance_config
+
+    install_instance_config(dagster_home)
+
+    with SandboxServer(SandboxConfig(days=days, seed=seed, auto_approve=True)) as sandbox:
+        click.echo(f"Sandbox: {sandbox.base_url} ({days} days of history, seed {seed})")
+        os.environ.update(
+            {
+                "FITBIT_CLIENT_ID": sandbox.config.client_id,
+                "FITBIT_CLIENT_SECRET": sandbox.config.client_secret,
+                "FITBIT_API_URL": sandbox.base_url,
+                "FITBIT_AUTH_URL": sandbox.base_url,
+            }
+        )
+        _login()
+        today = sandbox.state.today  # the sandbox's "today" in the user's time zone
+        first = today - timedelta(days=days - 1)
+        # The partitions start where the sandbox's history starts; set before the definitions are imported.
+        os.environ["FITBIT_SLEEP_START_DATE"] = first.isoformat()
+        requests.post(f"{sandbox.base_url}/_sandbox/reset-stats", timeout=10).raise_for_status()
+        _backfill(first, today)
+        stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
+    _summary(home, dagster_home, stats, time.monotonic() - started)
+
+
+def _login() -> None:
+    from pipeline.config import Settings
+    from pipeline.login import login
+    from pipeline.paths import StoragePaths
+
+    settings = Settings.from_env()
+    result = login(settings, StoragePaths(settings.home), port=0, auto=True, open_browser=False)
+    click.echo(f"Logged in (fitbit-sleep login --auto) as {result.user_id}, time zone {result.timezone}.")
+
+
+def _backfill(first: Any, last: Any) -> None:
+    from fitbit_sleep.commands.backfill import backfill
+
+    click.echo(f"Backfilling {first}..{last} through Dagster (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) ...")
+    ctx = click.get_current_context()
+    ctx.invoke(backfill, start=first, end=last, no_downstream=False)
+
+
+def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: float) -> None:
+    from pipeline.paths import StoragePaths
+    from pipeline.warehouse import connect_readonly
+
+    paths = StoragePaths(home)
+    query = (Path(__file__).resolve().parents[2] / "sql" / "queries" / "report_summary.sql").read_text()
+    con = connect_readonly(paths)
+    try:
+        row = con.execute(query).fetchone()
+        cols = [d[0] for d in con.description or []]
+    finally:
+        con.close()
+    numbers = dict(zip(cols, row or (), strict=False))
+    sleep_calls = sum(
+        count
+        for route, by_status in stats.get("requests", {}).items()
+        if "/sleep/" in route
+        for count in by_status.values()
+    )
+    all_calls = sum(count for by_status in stats.get("requests", {}).values() for count in by_status.values())
+    plots = sorted(paths.plots_dir.glob("*.png"))
+    click.echo("")
+    click.echo("fitbit-sleep demo summary")
+    click.echo(
+        f"  nights                {numbers.get('nights')}  ({numbers.get('first_night')} .. {numbers.get('last_night')})"
+    )
+    click.echo(f"  naps                  {numbers.get('naps')}")
+    click.echo(f"  average efficiency    {numbers.get('efficiency_pct')} %  (minutes asleep / time in bed)")
+    click.echo(f"  minutes lost a night  {numbers.get('minutes_lost')}  (time in bed - minutes asleep)")
+    click.echo(
+        f"  API calls             {sleep_calls} sleep calls, {all_calls} API requests in all after login"
+    )
+    click.echo(f"  warehouse             {paths.warehouse_file}")
+    click.echo(f"  figures               {paths.plots_dir} ({len(plots)} PNGs)")
+    click.echo(f"  report                {paths.report_dir / 'report.html'}")
+    click.echo(f"  Dagster runs          {dagster_home}")
+    click.echo(f"  wall time             {seconds:.1f} s")
+    click.echo("")
+    click.echo("Look further:")
+    click.echo(
+        "  make dev                      Dagster UI (sandbox + webserver + daemon); backfill and see the plots"
+    )
+    click.echo(
+        "  .venv/bin/fitbit-sleep sql    read-only SQL on the warehouse (e.g. -c 'select * from nights limit 5')"
+    )

@@ -1,0 +1,60 @@
+"""End-to-end test of the demo path (`make demo` runs `fitbit-sleep demo`) on a short history."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _run_demo(tmp_path: Path) -> str:
+    env = dict(os.environ)
+    for name in (
+        "FITBIT_CLIENT_ID",
+        "FITBIT_CLIENT_SECRET",
+        "FITBIT_API_URL",
+        "FITBIT_AUTH_URL",
+        "FITBIT_SLEEP_TZ",
+    ):
+        env.pop(name, None)
+    env.update(
+        FITBIT_SLEEP_HOME=str(tmp_path / "data"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+    )
+    exe = Path(sys.executable).with_name("fitbit-sleep")
+    done = subprocess.run(
+        [str(exe), "demo", "--days", "45"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _table_digests(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((root / "tables").rglob("*.parquet"))
+    }
+
+
+def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
+    out = _run_demo(tmp_path)
+    data = tmp_path / "data"
+    assert "fitbit-sleep demo summary" in out
+    assert "1 sleep calls" in out  # 45 days = one <=100-day call
+    assert (data / "warehouse.duckdb").is_file()
+    assert (data / "report" / "report.html").is_file()
+    assert len(list((data / "plots").glob("*.png"))) >= 9
+    assert (tmp_path / "dagster_home" / "dagster.yaml").is_file()
+    nights_line = next(line for line in out.splitlines() if line.strip().startswith("nights"))
+    assert int(nights_line.split()[1]) >= 40
+    first = _table_digests(data)
+    assert first
+
+    _run_demo(tmp_path)
+    assert _table_digests(data) == first
