@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -106,8 +107,24 @@ def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _path(key: str) -> str:
-    return _q(f"$.{key}")
+# Every JSON path the transform reads from a log, extracted in ONE json_extract call per log (``v``): DuckDB parses
+# the JSON text once per call, so 50 separate extractions of a 15 kB log would parse it 50 times.
+_PATHS: list[str] = []
+
+
+def _v(key: str) -> str:
+    """``v[i]``: the JSON value at ``$.key`` of the current log (registered on first use)."""
+    if key not in _PATHS:
+        _PATHS.append(key)
+    return f"v[{_PATHS.index(key) + 1}]"
+
+
+def _t(key: str) -> str:
+    return f"json_type({_v(key)})"
+
+
+def _s(key: str) -> str:
+    return f"json_extract_string({_v(key)}, '$')"
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -136,10 +153,8 @@ def _field_sql() -> tuple[str, str]:
     cols: list[str] = []
     reasons: list[str] = []
     for col, (key, required) in _INT_FIELDS.items():
-        t = f"json_type(j, {_path(key)})"
-        cols.append(
-            f"CASE WHEN {t} IN {_INT_TYPES} THEN TRY_CAST(json_extract_string(j, {_path(key)}) AS BIGINT) END AS {col}"
-        )
+        t = _t(key)
+        cols.append(f"CASE WHEN {t} IN {_INT_TYPES} THEN TRY_CAST({_s(key)} AS BIGINT) END AS {col}")
         if required:
             reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
         reasons.append(
@@ -147,41 +162,40 @@ def _field_sql() -> tuple[str, str]:
             f"THEN '{key}: expected an integer, got ' || lower({t}) END"
         )
     for col, (key, required) in _STR_FIELDS.items():
-        t = f"json_type(j, {_path(key)})"
-        cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string(j, {_path(key)}) END AS {col}")
+        t = _t(key)
+        cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN {_s(key)} END AS {col}")
         if required:
             reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
         reasons.append(
             f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND {t} <> 'VARCHAR' "
             f"THEN '{key}: expected a string, got ' || lower({t}) END"
         )
-    main = "coalesce(json_type(j, '$.isMainSleep'), json_type(j, '$.mainSleep'))"
+    main = f"coalesce({_t('isMainSleep')}, {_t('mainSleep')})"
     cols.append(
         "CASE WHEN " + main + " = 'BOOLEAN' THEN "
-        "TRY_CAST(coalesce(json_extract_string(j, '$.isMainSleep'), json_extract_string(j, '$.mainSleep')) "
-        "AS BOOLEAN) END AS is_main_sleep"
+        f"TRY_CAST(coalesce({_s('isMainSleep')}, {_s('mainSleep')}) AS BOOLEAN) END AS is_main_sleep"
     )
     reasons.append(f"CASE WHEN {main} IS NULL OR {main} = 'NULL' THEN 'missing isMainSleep' END")
     reasons.append(
         f"CASE WHEN {main} NOT IN ('NULL', 'BOOLEAN') THEN 'isMainSleep: expected a boolean, got ' || lower({main}) END"
     )
     for key, want in (("levels", "OBJECT"), ("levels.data", "ARRAY")):
-        t = f"json_type(j, {_path(key)})"
+        t = _t(key)
         reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
         reasons.append(
             f"CASE WHEN {t} NOT IN ('NULL', '{want}') THEN '{key}: expected {want.lower()}, got ' || lower({t}) END"
         )
-    t = "json_type(j, '$.levels.shortData')"
+    t = _t("levels.shortData")
     reasons.append(f"CASE WHEN {t} NOT IN ('NULL', 'ARRAY') THEN 'levels.shortData: expected array' END")
     for stage in _STAGE_KEYS:
         for what in ("minutes", "count"):
-            cols.append(
-                f"TRY_CAST(json_extract_string(j, '$.levels.summary.{stage}.{what}') AS INTEGER) AS {stage}_{what}"
-            )
+            cols.append(f"TRY_CAST({_s(f'levels.summary.{stage}.{what}')} AS INTEGER) AS {stage}_{what}")
     return ",\n    ".join(cols), ",\n        ".join(reasons)
 
 
 _FIELDS_SQL, _REASONS_SQL = _field_sql()
+_DATA, _SHORT = _v("levels.data"), _v("levels.shortData")
+_EXTRACT_ALL = "json_extract(j, [" + ", ".join(_q(f"$.{key}") for key in _PATHS) + "])"
 
 _VALUE_REASONS = [
     "CASE WHEN date_of_sleep_text IS NOT NULL AND TRY_CAST(date_of_sleep_text AS DATE) IS NULL "
@@ -207,29 +221,35 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
     known_seg = "[" + ", ".join(_q(k) for k in KNOWN_SEGMENT_KEYS) + "]"
     known_values = "[" + ", ".join(_q(k) for k in KNOWN_LEVEL_VALUES) + "]"
     return [
-        # 1. raw files -> one row per file; the payload stays JSON text.
+        # 1. raw files (registered as ``raw_texts``: file_day, text) -> one row per file; the payload stays JSON.
+        # A file that is not valid JSON (damaged by hand) keeps its text for the quarantine.
         """
         CREATE OR REPLACE TEMP TABLE t_raw AS
-        SELECT TRY_CAST(date AS DATE) AS day, source, TRY_CAST(fetched_at AS TIMESTAMPTZ) AS ingested_at,
-               json_extract(payload, '$.sleep[*]') AS js
-        FROM read_json($files, format = 'auto', maximum_object_size = 1073741824,
-                       columns = {date: 'VARCHAR', source: 'VARCHAR', fetched_at: 'VARCHAR', payload: 'JSON'})
+        SELECT coalesce(TRY_CAST(x[1] ->> '$' AS DATE), file_day) AS day, x[2] ->> '$' AS source,
+               TRY_CAST(x[3] ->> '$' AS TIMESTAMPTZ) AS ingested_at, json_extract(x[4], '$[*]') AS js,
+               x IS NULL AS broken, text
+        FROM (SELECT file_day, text,
+                     CASE WHEN json_valid(text)
+                          THEN json_extract(text, ['$.date', '$.source', '$.fetched_at', '$.payload.sleep']) END AS x
+              FROM raw_texts)
         """,
-        # 2. one row per log (still JSON), with its position in the file.
-        """
+        # 2. one row per log (still JSON), with its position in the file and the values of every path we read.
+        f"""
         CREATE OR REPLACE TEMP TABLE t_lj AS
-        SELECT row_number() OVER (ORDER BY day, ord) AS rid, *
-        FROM (SELECT day, source, ingested_at, unnest(js) AS j, unnest(range(len(js))) AS ord FROM t_raw)
+        SELECT row_number() OVER (ORDER BY day, ord) AS rid, *,
+               CASE WHEN json_type(j) = 'OBJECT' THEN {_EXTRACT_ALL} END AS v
+        FROM (SELECT day, source, ingested_at, unnest(js) AS j, unnest(range(len(js))) AS ord FROM t_raw
+              WHERE NOT broken)
         """,
         # 3. one row per segment (data and shortData), still JSON.
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE t_sj AS
         WITH x AS (
-            SELECT rid, false AS is_short, json_extract(j, '$.levels.data[*]') AS ss
-            FROM t_lj WHERE json_type(j) = 'OBJECT'
+            SELECT rid, false AS is_short, json_extract({_DATA}, '$[*]') AS ss
+            FROM t_lj WHERE json_type({_DATA}) = 'ARRAY'
             UNION ALL
-            SELECT rid, true AS is_short, json_extract(j, '$.levels.shortData[*]') AS ss
-            FROM t_lj WHERE json_type(j) = 'OBJECT'
+            SELECT rid, true AS is_short, json_extract({_SHORT}, '$[*]') AS ss
+            FROM t_lj WHERE json_type({_SHORT}) = 'ARRAY'
         )
         SELECT rid, is_short, unnest(ss) AS s, unnest(range(len(ss))) AS seq FROM x
         """,
@@ -326,7 +346,9 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         SELECT day AS date, log_id::BIGINT AS log_id, ord::INTEGER AS position,
                array_to_string(all_reasons, '; ') AS reason, j::VARCHAR AS raw, source, ingested_at
         FROM t_checked WHERE len(all_reasons) > 0
-        ORDER BY day, ord
+        UNION ALL
+        SELECT day, NULL, NULL, 'raw file is not valid JSON', text, NULL, NULL FROM t_raw WHERE broken
+        ORDER BY date, position NULLS FIRST
         """,
         # 7. what we did not recognise (reported, never fatal).
         f"""
@@ -336,7 +358,7 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         WHERE NOT list_contains({known_log}, k) GROUP BY k
         UNION ALL
         SELECT 'key', 'levels.' || k, count(*)
-        FROM (SELECT unnest(json_keys(j, '$.levels')) AS k FROM t_lj WHERE json_type(j, '$.levels') = 'OBJECT')
+        FROM (SELECT unnest(json_keys({_v("levels")})) AS k FROM t_lj WHERE {_t("levels")} = 'OBJECT')
         WHERE NOT list_contains({known_levels}, k) GROUP BY k
         UNION ALL
         SELECT 'key', 'levels.data[].' || k, count(*)
@@ -357,6 +379,13 @@ def validate_tz(tz: str) -> str:
     return tz
 
 
+def _file_day(path: Path) -> date | None:
+    try:
+        return date.fromisoformat(Path(path).stem.removeprefix("date="))
+    except ValueError:
+        return None
+
+
 def transform_files(
     files: Sequence[Path],
     *,
@@ -370,19 +399,20 @@ def transform_files(
     db = duckdb.connect() if con is None else con
     try:
         install_macros(db)
-        if not files:
-            db.execute("CREATE OR REPLACE TEMP TABLE t_dummy AS SELECT 1")
-        statements = _sql(tz, night_offset_hours)
-        file_list = [str(p) for p in files]
-        if file_list:
-            db.execute(statements[0], {"files": file_list})
-        else:
-            db.execute(
-                "CREATE OR REPLACE TEMP TABLE t_raw AS SELECT NULL::DATE AS day, NULL::VARCHAR AS source, "
-                "NULL::TIMESTAMPTZ AS ingested_at, NULL::JSON[] AS js WHERE false"
-            )
-        for statement in statements[1:]:
+        # Reading the files here and handing DuckDB one column of texts is ~10x faster than read_json over
+        # thousands of small files (per-file open/scan overhead); everything per log/segment stays in SQL.
+        texts = pa.table(
+            {
+                "file_day": pa.array([_file_day(p) for p in files], pa.date32()),
+                "text": pa.array(
+                    [Path(p).read_bytes().decode("utf-8", errors="replace") for p in files], pa.large_string()
+                ),
+            }
+        )
+        db.register("raw_texts", texts)
+        for statement in _sql(tz, night_offset_hours):
             db.execute(statement)
+        db.unregister("raw_texts")
         logs = db.sql("FROM t_logs").to_arrow_table()
         segments = db.sql("FROM t_segments").to_arrow_table()
         quarantine = db.sql("FROM t_quarantine").to_arrow_table()
@@ -394,7 +424,7 @@ def transform_files(
         sleep_logs=logs,
         sleep_segments=segments,
         quarantine=quarantine,
-        files=len(file_list),
+        files=len(files),
         quarantined=quarantine.num_rows,
         unknown_keys={name: int(n) for kind, name, n in unknown if kind == "key"},
         unknown_levels={name: int(n) for kind, name, n in unknown if kind == "level"},

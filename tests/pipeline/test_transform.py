@@ -156,3 +156,15 @@ def test_sandbox_history_obeys_the_invariants(tmp_path: Path) -> None:
         assert data_seconds[r["log_id"]] in (r["duration_ms"] // 1000, r["duration_ms"] // 1000 + 30)
         assert r["start_utc"] < r["end_utc"]
         assert r["night_date"] <= r["date_of_sleep"]
+
+
+def test_a_damaged_raw_file_is_quarantined_and_the_rest_lands(tmp_path: Path) -> None:
+    paths = StoragePaths(tmp_path)
+    land_fixture(paths, "split_night.json")
+    land_fixture(paths, "classic.json")
+    damaged = paths.raw_sleep_file(date(2017, 8, 30))
+    damaged.write_text(damaged.read_text()[:200])
+    result = run(paths)
+    assert sorted(result.sleep_logs.column("log_id").to_pylist()) == [40000000201, 40000000202]
+    [row] = result.quarantine.to_pylist()
+    assert row["date"] == date(2017, 8, 30) and row["reason"] == "raw file is not valid JSON" and row["raw"]

@@ -1,0 +1,175 @@
+"""Bench of the landing -> tables -> warehouse path over 10 years of sandbox history. Prints one ratio per figure.
+
+(a) transform throughput (nights/s) against a straightforward pandas ``json_normalize`` baseline in the seed's style;
+(b) a nightly-summary query through the warehouse file against the same query on an in-memory DuckDB table;
+(c) bytes written by updating the last 3 days with 1 year of history against 10 years;
+(d) peak RSS of a 10-year rebuild from raw (in a subprocess, ``resource.getrusage``), against a 1-year rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from fitbit_sandbox.generator import generate_history  # noqa: E402
+from pipeline.landing import land_day, landed_files  # noqa: E402
+from pipeline.paths import StoragePaths  # noqa: E402
+from pipeline.tables import update_tables  # noqa: E402
+from pipeline.transform import transform_files  # noqa: E402
+from pipeline.warehouse import build_warehouse, connect_readonly  # noqa: E402
+
+TZ = "America/Los_Angeles"
+TODAY = date(2025, 6, 20)  # the last 3 days sit inside one month
+FETCHED = datetime(2025, 6, 21, 6, tzinfo=UTC)
+
+NIGHTLY_SUMMARY = """
+SELECT night_date, count(*) AS logs, sum(minutes_asleep) AS asleep, sum(time_in_bed) AS in_bed,
+       round(100.0 * sum(minutes_asleep) / sum(time_in_bed), 2) AS efficiency,
+       sum(deep_minutes) AS deep, sum(rem_minutes) AS rem, count(*) FILTER (WHERE NOT is_main_sleep) AS naps
+FROM sleep_logs GROUP BY night_date ORDER BY night_date
+"""
+
+
+def land_history(
+    paths: StoragePaths, days: int, seed: int = 11, fetched_at: datetime = FETCHED
+) -> list[date]:
+    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for log in generate_history(seed, days, TODAY, TZ):
+        by_day[date.fromisoformat(log["dateOfSleep"])].append(log)
+    first = TODAY - timedelta(days=days - 1)
+    out = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        land_day(paths, day, by_day.get(day, []), source="api", source_ref="/bench", fetched_at=fetched_at)
+        out.append(day)
+    return out
+
+
+def pandas_baseline(files: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seed's way: per day, load the JSON, json_normalize the logs and their levels.data, concat at the end."""
+    logs_frames, seg_frames = [], []
+    for path in files:
+        payload = json.loads(path.read_text())["payload"]
+        if not payload["sleep"]:
+            continue
+        logs = pd.json_normalize(payload["sleep"])
+        logs["efficiency"] = 100 * logs["minutesAsleep"] / logs["timeInBed"]
+        logs["startTime"] = pd.to_datetime(logs["startTime"])
+        logs["endTime"] = pd.to_datetime(logs["endTime"])
+        logs_frames.append(logs)
+        segs = pd.json_normalize(
+            payload["sleep"], record_path=["levels", "data"], meta=["logId", "dateOfSleep"]
+        )
+        segs["dateTime"] = pd.to_datetime(segs["dateTime"])
+        seg_frames.append(segs)
+    return pd.concat(logs_frames, ignore_index=True), pd.concat(seg_frames, ignore_index=True)
+
+
+def best_of(n: int, fn: Any) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_rss_mb(root: Path) -> float:
+    code = (
+        "import sys, resource; from pathlib import Path; sys.path.insert(0, sys.argv[2]);"
+        "from pipeline.paths import StoragePaths; from pipeline.tables import update_tables;"
+        "from pipeline.warehouse import build_warehouse; p = StoragePaths(Path(sys.argv[1]));"
+        "update_tables(p, tz='America/Los_Angeles'); build_warehouse(p);"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(root), str(ROOT)], check=True, capture_output=True, text=True
+    )
+    return int(out.stdout.strip()) / 1024  # Linux: KiB
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        big = StoragePaths(Path(tmp) / "10y")
+        small = StoragePaths(Path(tmp) / "1y")
+        land_history(big, 3650)
+        land_history(small, 365)
+        files = [p for _, p in landed_files(big)]
+
+        # (a) transform throughput
+        result = transform_files(files, tz=TZ)
+        nights = len(set(result.sleep_logs.column("night_date").to_pylist()))
+        ours = best_of(3, lambda: transform_files(files, tz=TZ))
+        base = best_of(1, lambda: pandas_baseline(files))
+        print(
+            f"transform_vs_pandas: {base / ours:.1f}x (target >= 10x) "
+            f"[{nights / ours:,.0f} nights/s vs {nights / base:,.0f} nights/s; {nights} nights, "
+            f"{result.sleep_segments.num_rows:,} segments, 10 years]"
+        )
+
+        # (d) peak RSS of a rebuild from raw (before (b)/(c) build anything, so it starts from raw alone)
+        rss_big = peak_rss_mb(big.root)
+        rss_small = peak_rss_mb(small.root)
+        print(
+            f"rebuild_peak_rss_10y_vs_1y: {rss_big / rss_small:.2f}x "
+            f"[10 years: {rss_big:.0f} MB, 1 year: {rss_small:.0f} MB peak RSS for tables + warehouse from raw]"
+        )
+
+        # (b) nightly summary through the warehouse file vs an in-memory table
+        con = connect_readonly(big)
+        mem = duckdb.connect()
+        mem.register("src", con.sql("FROM sleep_logs").to_arrow_table())
+        mem.execute("CREATE TABLE sleep_logs AS FROM src")
+        con.execute(NIGHTLY_SUMMARY).fetchall()
+        mem.execute(NIGHTLY_SUMMARY).fetchall()
+        wh = statistics.median(best_of(1, lambda: con.execute(NIGHTLY_SUMMARY).fetchall()) for _ in range(15))
+        im = statistics.median(best_of(1, lambda: mem.execute(NIGHTLY_SUMMARY).fetchall()) for _ in range(15))
+        fresh = best_of(5, lambda: connect_readonly(big).execute(NIGHTLY_SUMMARY).fetchall())
+        print(
+            f"warehouse_vs_in_memory: {wh / im:.2f}x (target <= 3x) "
+            f"[{wh * 1000:.2f} ms vs {im * 1000:.2f} ms; {fresh * 1000:.1f} ms including opening the file]"
+        )
+        con.close()
+
+        # (c) bytes written by updating the last 3 days: 1 year vs 10 years of history
+        written = {}
+        for name, paths in (("1y", small), ("10y", big)):
+            if name == "1y":
+                update_tables(paths, tz=TZ)
+            changed = []
+            by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+            for log in generate_history(99, 3, TODAY, TZ):  # other content for the last 3 days
+                by_day[date.fromisoformat(log["dateOfSleep"])].append(log)
+            for i in range(3):
+                day = TODAY - timedelta(days=i)
+                land_day(paths, day, by_day.get(day, []), source="api", source_ref="/b", fetched_at=FETCHED)
+                changed.append(day)
+            start = time.perf_counter()
+            res = update_tables(paths, changed, tz=TZ)
+            written[name] = (res.bytes_written, time.perf_counter() - start, res.files_written)
+        b1, t1, f1 = written["1y"]
+        b10, t10, f10 = written["10y"]
+        print(
+            f"update_last_3_days_bytes_10y_vs_1y: {b10 / b1:.2f}x (target ~1) "
+            f"[{b10:,} vs {b1:,} bytes in {f10} vs {f1} files; {t10 * 1000:.0f} ms vs {t1 * 1000:.0f} ms]"
+        )
+        build = build_warehouse(big)
+        print(f"warehouse_build_10y: {build.seconds:.2f} s, {build.bytes / 1e6:.1f} MB (informational)")
+
+
+if __name__ == "__main__":
+    main()
