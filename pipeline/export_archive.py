@@ -26,11 +26,12 @@ Conflict policy (also in the README, "Importing your Fitbit archive"):
    logs of a date are sorted by (``startTime``, ``logId``), so the landing sees identical payloads and answers
    ``"unchanged"``; nothing downstream is rebuilt.
 
-Records are deduplicated by ``logId`` (the first copy read is kept; copies are counted as duplicates dropped). A
-record that is not an object or has no valid ``dateOfSleep`` cannot be placed on a date; it is counted as
-quarantined and listed in the summary's problems. Other malformed records are landed as they are, and the
-transform quarantines them like any bad API record. A file that is truncated or corrupt yields the records before
-the damage; the rest of the archive imports.
+Records are deduplicated by ``logId`` (the first copy read is kept; copies are counted as duplicates dropped).
+Malformed records go through the same quarantine as bad API records: they are landed as they are and the transform
+quarantines them with a reason and their raw text. A record that is not an object or has no valid ``dateOfSleep``
+is landed on its ``endTime``'s date, else on its file name's date, where the transform quarantines it; it is also
+counted in ``records_quarantined`` and listed in the summary's problems. A file that is truncated or corrupt yields
+the records before the damage; the rest of the archive imports.
 """
 
 from __future__ import annotations
