@@ -48,7 +48,7 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dagster_project.backfill import ChunkOutcome, run_backfill
-    from dagster_project.definitions import defs
+    from dagster_project.definitions import build_defs
     from dagster_project.resources import WAIT_LISTENERS
 
     console = Console(stderr=True)
@@ -88,7 +88,7 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
         WAIT_LISTENERS.append(on_wait)
         try:
             outcome = run_backfill(
-                defs,
+                build_defs(),
                 instance,
                 start,
                 end,
