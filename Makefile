@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FITBIT_SLEEP_HOME ?= $(CURDIR)/data
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install test lint typecheck pytest sandbox demo dev bench clean
 
