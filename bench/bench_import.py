@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
 TODAY = date(2026, 9, 30)
 
@@ -124,9 +124,10 @@ def reader_vs_json_loads(archive: Path) -> tuple[float, float, int]:
 
 def build(work: Path) -> None:
     """Write the 10-year and the 1-year archive (run as a subprocess so the measuring parent stays small)."""
-    from archive_builder import build_archive, logs_from_generator
+    from fitbit_sandbox.export import build_archive
+    from fitbit_sandbox.generator import generate_history
 
-    logs_10y = logs_from_generator(3650, today=TODAY)
+    logs_10y = generate_history(42, 3650, TODAY, "America/Los_Angeles")
     logs_1y = [log for log in logs_10y if log["dateOfSleep"] > "2025-09-30"]
     build_archive(work / "10y" / "MyFitbitData.zip", logs_10y, classic_before=date(2018, 1, 1))
     build_archive(work / "1y" / "MyFitbitData.zip", logs_1y)
@@ -146,9 +147,9 @@ def main() -> None:
         os.sync()
         small = run_child(archive_1y, work / "home1")
         os.sync()
-        from archive_builder import logs_from_generator
+        from fitbit_sandbox.generator import generate_history
 
-        logs_10y = logs_from_generator(3650, today=TODAY)
+        logs_10y = generate_history(42, 3650, TODAY, "America/Los_Angeles")
         floor_s = landing_floor(logs_10y, work / "floor")
         # The disk is shared and fsync-bound: a second interleaved round, keeping the faster run of each.
         os.sync()

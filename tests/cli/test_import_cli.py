@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from archive_builder import build_archive, logs_from_generator
+from archive_builder import build_damaged_archive
 from click.testing import CliRunner
 
+from fitbit_sandbox.export import build_archive
+from fitbit_sandbox.generator import generate_history
 from fitbit_sleep.cli import main
 from pipeline.paths import StoragePaths
 
@@ -26,7 +28,7 @@ def _field(output: str, label: str) -> str:
 
 
 def test_import_prints_a_summary_and_builds_the_warehouse(tmp_path: Path, data_home: Path) -> None:
-    logs = logs_from_generator(75, today=date(2026, 9, 30))
+    logs = generate_history(42, 75, date(2026, 9, 30), "America/Los_Angeles")
     built = build_archive(tmp_path / "MyFitbitData.zip", logs, layout="myfitbitdata", days_per_file=20)
 
     first = _run("import", str(built.path))
@@ -64,10 +66,8 @@ def test_import_reports_damage_and_bad_archives(tmp_path: Path, data_home: Path)
             return data[: len(data) // 2]
         return data
 
-    logs = logs_from_generator(60, today=date(2026, 9, 30))
-    built = build_archive(
-        tmp_path / "Takeout", logs, layout="takeout", as_zip=False, edit_member=truncate_first
-    )
+    logs = generate_history(42, 60, date(2026, 9, 30), "America/Los_Angeles")
+    built = build_damaged_archive(tmp_path / "Takeout", logs, truncate_first, layout="takeout", as_zip=False)
     result = _run("import", str(built.path))
     assert result.exit_code == 0, result.output
     assert "1 damaged" in _field(result.output, "files")

@@ -12,8 +12,10 @@ from typing import Any
 
 import duckdb
 import pytest
-from archive_builder import LAYOUTS, build_archive, logs_from_generator
+from archive_builder import build_damaged_archive
 
+from fitbit_sandbox.export import LAYOUTS, build_archive
+from fitbit_sandbox.generator import generate_history
 from pipeline.errors import ArchiveError
 from pipeline.export_archive import import_archive
 from pipeline.landing import land_day, read_day
@@ -27,7 +29,7 @@ TODAY = date(2026, 9, 30)
 
 @pytest.fixture(scope="module")
 def history() -> list[dict[str, Any]]:
-    return logs_from_generator(DAYS, today=TODAY)
+    return generate_history(42, DAYS, TODAY, "America/Los_Angeles")
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_a_duplicate_that_differs_is_reported(
             records[-1]["minutesAwake"] += 1  # the repeated copy at the end of a file is not identical
         return json.dumps(records).encode()
 
-    built = build_archive(tmp_path / "a.zip", history, duplicate_every=1, edit_member=edit)
+    built = build_damaged_archive(tmp_path / "a.zip", history, edit, duplicate_every=1)
     summary = import_archive(paths, built.path)
     assert summary.duplicates_dropped == built.duplicate_copies
     assert summary.duplicates_conflicting == built.duplicate_copies
@@ -308,7 +310,7 @@ def test_truncated_json_file_keeps_its_intact_records_and_the_rest(
             return data[: len(data) * 2 // 3]  # a download cut in the middle of a record
         return data
 
-    built = build_archive(tmp_path / "MyFitbitData.zip", history, edit_member=truncate)
+    built = build_damaged_archive(tmp_path / "MyFitbitData.zip", history, truncate)
     summary = import_archive(paths, built.path)
 
     assert summary.files_damaged == 1
@@ -339,7 +341,7 @@ def test_malformed_records_are_quarantined_and_the_rest_imports(
         bad_ids.update(lots=bad["logId"], no_date=no_date["logId"])
         return json.dumps([*records, bad, no_date, "not a log"], indent=1).encode()
 
-    built = build_archive(tmp_path / "MyFitbitData.zip", history, edit_member=inject)
+    built = build_damaged_archive(tmp_path / "MyFitbitData.zip", history, inject)
     summary = import_archive(paths, built.path)
     assert summary.records_quarantined == 2  # the two that cannot be placed by their own dateOfSleep
     assert summary.logs == len(built.logs) + 1
