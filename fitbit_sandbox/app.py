@@ -188,6 +188,10 @@ class Sandbox:
 
         async def endpoint(request: Request) -> Response:
             response = await self._api(request, scope, handler)
+            # Every API answer carries the rate-limit headers, 4xx/5xx/410 included (the 429 sets its own).
+            owner = self.oauth.owner_of(request.headers.get("authorization"))
+            for name, value in self.rate_headers(owner).items():
+                response.headers.setdefault(name, value)
             self.record(request.method, template, response.status_code)
             return response
 
@@ -201,8 +205,9 @@ class Sandbox:
         if faults.storm_left == 0 and faults.hit("storm"):
             faults.storm_left = faults.storm_length
         if faults.storm_left > 0:
+            # a 429 although the user's count looks fine, as with Fitbit's lagging headers
             faults.storm_left -= 1
-            return self.too_many(self.rate_headers(None))
+            return self.too_many(self.rate_headers(self.oauth.owner_of(request.headers.get("authorization"))))
         if faults.hit("5xx"):
             status = faults.choice((500, 502, 503))
             if status == 500:
@@ -214,16 +219,15 @@ class Sandbox:
         try:
             token = self.oauth.check_bearer(request.headers.get("authorization"), scope, self.clock.now())
         except OAuthError as err:
-            return fitbit_error(err.status, err.error_type, err.message, headers=self.rate_headers(None))
+            return fitbit_error(err.status, err.error_type, err.message)
         key = (token.client_id, token.user_id)
         user = request.path_params.get("user_id", "-")
         if user not in ("-", token.user_id):
             return fitbit_error(403, "insufficient_permissions", "API client is not authorized by the resource owner "
-                                "to access the resource requested.", headers=self.rate_headers(key))  # fmt: skip
+                                "to access the resource requested.")  # fmt: skip
         if not self.take_quota(key):
             return self.too_many(self.rate_headers(key))
         response = await handler(request, token)
-        response.headers.update(self.rate_headers(key))
         if stall:
             await asyncio.sleep(faults.timeout_seconds)
         if truncate and response.status_code == 200:

@@ -283,6 +283,15 @@ class OAuthState:
             chain.last_response_used = True  # the new pair is in use: the old refresh token stops replaying
         return record
 
+    def owner_of(self, authorization: str | None) -> tuple[str, str] | None:
+        """The (client, user) a bearer header belongs to, even when expired or revoked; no side effects.
+
+        Why: the rate-limit headers go on every API answer, errors included, and show that user's own count.
+        """
+        scheme, _, token = (authorization or "").partition(" ")
+        record = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return None if record is None else (record.client_id, record.user_id)
+
     def revoke(self, token: str) -> None:
         """Revoking any access or refresh token revokes every token of that user and client."""
         owner: tuple[str, str] | None = self.refresh_owner.get(token)

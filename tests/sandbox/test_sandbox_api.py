@@ -121,6 +121,27 @@ def test_rule_rate_limit_headers_on_every_api_response(sandbox: Any, api: Get) -
     assert c.status_code == 401 and c.json()["errors"][0]["errorType"] == "invalid_token"
 
 
+def test_rule_rate_limit_headers_also_on_5xx_429_and_410(sandbox: Any) -> None:
+    """Server errors, 429 storms and 410 Gone carry the headers too, with the user's own remaining count."""
+    headers = bearer(sandbox)
+    url = f"{sandbox.base_url}/1/user/-/profile.json"
+    used = requests.get(url, headers=headers, timeout=10).headers["Fitbit-Rate-Limit-Remaining"]
+    answers = []
+    for spec in ("5xx=1", ""):
+        control(sandbox, "faults", {"spec": spec, "storm": 0 if spec else 1})
+        answers.append(requests.get(url, headers=headers, timeout=10))
+    control(sandbox, "gone", {"gone": True})
+    answers.append(requests.get(url, headers=headers, timeout=10))
+    control(sandbox, "gone", {"gone": False})
+    assert [r.status_code // 100 * 100 if r.status_code >= 500 else r.status_code for r in answers] == [
+        500, 429, 410,
+    ]  # fmt: skip
+    for response in answers:
+        assert response.headers["Fitbit-Rate-Limit-Limit"] == "150"
+        assert response.headers["Fitbit-Rate-Limit-Remaining"] == used  # none of these spent quota
+        assert 0 < int(response.headers["Fitbit-Rate-Limit-Reset"]) <= 3600
+
+
 def test_rule_quota_per_window_429_then_reset_at_window_boundary(sandbox_factory: Any) -> None:
     """Over quota: 429 system/Too Many Requests with Retry-After (may disagree with -Reset); the window resets."""
     server = sandbox_factory(quota=3, quota_window=3600)
