@@ -199,7 +199,9 @@ def land_day(
     ``"unchanged"``: same payload hash and same state as the file on disk, which is left untouched (its
     ``fetched_at`` stays the first time this content was seen, so the tables built from it stay byte-identical).
     ``"revised"``: the payload differs; the previous file is kept under ``raw/sleep_revisions/``.
-    ``"written"``: first landing of the date, or the same payload with a new state (pending -> final).
+    ``"written"``: first landing of the date, or the same payload with a new state (pending -> final) or from a new
+    source (an API fetch confirming an export day takes it over, so the API's claim on the date is recorded and a
+    later archive cannot replace it: "the most recently fetched API data wins").
     """
     state: State = "pending" if pending else ("final" if logs else "empty")
     digest = payload_sha256(logs)
@@ -208,7 +210,7 @@ def land_day(
     outcome: Outcome = "written"
     if previous is not None:
         old = json.loads(previous)
-        if old.get("payload_sha256") == digest and old.get("state") == state:
+        if old.get("payload_sha256") == digest and old.get("state") == state and old.get("source") == source:
             return "unchanged"
         if old.get("payload_sha256") != digest:
             stamp = str(old.get("fetched_at", "unknown")).replace(":", "")

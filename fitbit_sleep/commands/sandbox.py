@@ -1,4 +1,5 @@
-"""``fitbit-sleep sandbox``: run the offline Fitbit Web API v1.2 simulator in the foreground.
+"""``fitbit-sleep sandbox``: run the offline Fitbit Web API v1.2 simulator in the foreground; ``sandbox export``
+writes the sandbox user's account archive (``MyFitbitData.zip`` / Takeout) from the same generated history.
 
 Why the client secret is an option here: the sandbox *is* the server, and its secret is a sandbox value, so it may
 be given on the command line and printed (the pipeline's own secret only ever comes from the environment or a file).
@@ -6,12 +7,16 @@ be given on the command line and printed (the pipeline's own secret only ever co
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import click
 
 DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-client-secret"
 
 
-@click.command(epilog=DEFAULTS_HELP)
+@click.group(invoke_without_command=True, epilog=DEFAULTS_HELP)
+@click.pass_context
 @click.option("--port", type=int, default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = pick one).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated history.")
 @click.option(
@@ -30,6 +35,7 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
 )
 @click.option("--gone", is_flag=True, help="Every endpoint answers 410 Gone.")
 def sandbox(
+    ctx: click.Context,
     port: int,
     seed: int,
     days: int,
@@ -42,7 +48,9 @@ def sandbox(
     faults: str,
     gone: bool,
 ) -> None:
-    """Serve the Fitbit sandbox (www + api paths) until Ctrl-C."""
+    """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
+    if ctx.invoked_subcommand is not None:
+        return  # the serving options belong to serving; a subcommand has its own
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.faults import Faults
     from fitbit_sandbox.server import SandboxServer
@@ -71,3 +79,44 @@ def sandbox(
         pass
     finally:
         server.stop()
+
+
+@sandbox.command("export")
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), required=True, help="The zip file (or folder) to write."
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated history.")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=730, show_default=True, help="History length ending today."
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last date of the history (default: the current date in the sandbox user's time zone).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["myfitbitdata", "takeout", "google-health"]),
+    default="myfitbitdata",
+    show_default=True,
+    help="MyFitbitData/<Name>/Sleep, Takeout/Fitbit/Global Export Data, or Takeout/Google Health.",
+)
+@click.option("--format", "fmt", type=click.Choice(["zip", "folder"]), default="zip", show_default=True)
+def export(out: Path, seed: int, days: int, today: datetime | None, layout: str, fmt: str) -> None:
+    """Write the sandbox user's account archive: the history the sandbox serves, with the real archive's quirks.
+
+    The same seed, days, date and layout give a byte-identical archive; `fitbit-sleep import PATH` reads it.
+    """
+    from fitbit_sandbox.config import SandboxConfig
+    from fitbit_sandbox.export import export_history
+
+    day = today.date() if today is not None else None
+    if out.exists() and (out.is_dir() != (fmt == "folder")):
+        kind = "a folder" if out.is_dir() else "a file"
+        raise click.BadParameter(f"{out} is {kind}; pick another path or --format", param_hint="--out")
+    archive = export_history(
+        out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip"
+    )
+    click.echo(str(out))
+    click.echo(archive.summary())
