@@ -45,10 +45,20 @@ def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def sandbox_env(sandbox: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
+    """``use_sandbox(server)`` points the pipeline's environment (client id/secret, API and auth URLs) at ``server``."""
+
+    def use(server: Any) -> Any:
+        monkeypatch.setenv("FITBIT_CLIENT_ID", server.config.client_id)
+        monkeypatch.setenv("FITBIT_CLIENT_SECRET", server.config.client_secret)
+        monkeypatch.setenv("FITBIT_API_URL", server.base_url)
+        monkeypatch.setenv("FITBIT_AUTH_URL", server.base_url)
+        return server
+
+    return use
+
+
+@pytest.fixture
+def sandbox_env(sandbox: Any, data_home: Path, use_sandbox: Callable[[Any], Any]) -> Any:
     """Environment that points the pipeline at the default sandbox."""
-    monkeypatch.setenv("FITBIT_CLIENT_ID", sandbox.config.client_id)
-    monkeypatch.setenv("FITBIT_CLIENT_SECRET", sandbox.config.client_secret)
-    monkeypatch.setenv("FITBIT_API_URL", sandbox.base_url)
-    monkeypatch.setenv("FITBIT_AUTH_URL", sandbox.base_url)
-    return sandbox
+    return use_sandbox(sandbox)

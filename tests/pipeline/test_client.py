@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,16 +22,6 @@ from pipeline.paths import StoragePaths
 from pipeline.tokens import TokenStore
 
 RANGE = "GET /1.2/user/-/sleep/date/{start}/{end}.json"
-
-
-def _use(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (
-        ("FITBIT_CLIENT_ID", server.config.client_id),
-        ("FITBIT_CLIENT_SECRET", server.config.client_secret),
-        ("FITBIT_API_URL", server.base_url),
-        ("FITBIT_AUTH_URL", server.base_url),
-    ):
-        monkeypatch.setenv(name, value)
 
 
 def _logged_in_client(**kwargs: Any) -> FitbitClient:
@@ -64,10 +55,10 @@ def test_a_range_of_n_days_is_split_into_ceil_n_over_100_inclusive_chunks(days: 
 
 
 def test_730_day_fetch_makes_exactly_8_range_calls(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
 ) -> None:
     server = sandbox_factory(days=730)
-    _use(server, monkeypatch)
+    use_sandbox(server)
     client = _logged_in_client()
     _reset_stats(server)
     today = server.config.today or date.today()
@@ -88,10 +79,10 @@ def test_730_day_fetch_makes_exactly_8_range_calls(
 
 
 def test_429_waits_for_the_reset_not_retry_after_and_then_succeeds(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
 ) -> None:
     server = sandbox_factory(quota=3, quota_window=4)
-    _use(server, monkeypatch)
+    use_sandbox(server)
     waits: list[tuple[float, str]] = []
     client = _logged_in_client(on_wait=lambda s, why: waits.append((s, why)), reset_margin=0.3)
     # spend the window with a second client that the first knows nothing about
@@ -115,16 +106,16 @@ def test_429_waits_for_the_reset_not_retry_after_and_then_succeeds(
 
 
 def test_transient_faults_are_retried_and_the_data_is_complete(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
 ) -> None:
     clean = sandbox_factory(days=400)
-    _use(clean, monkeypatch)
+    use_sandbox(clean)
     today = clean.config.today or date.today()
     start = today - timedelta(days=399)
     expected = sorted(log["logId"] for log in _logged_in_client().sleep(start, today).logs)
 
     faulty = sandbox_factory(days=400, faults="5xx=0.3,truncate=0.2,timeout=0.1,timeout_seconds=1.5")
-    _use(faulty, monkeypatch)
+    use_sandbox(faulty)
     client = _logged_in_client(timeout=(2.0, 0.5), backoff_initial=0.05, backoff_max=0.3, attempts=10)
     fetch = client.sleep(start, today)
     assert sorted(log["logId"] for log in fetch.logs) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +62,9 @@ def test_unknown_client_id_is_reported_from_the_authorize_page(
 
 
 def test_denied_consent_is_a_clear_error(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
 ) -> None:
-    server = sandbox_factory(auto_approve=False)
-    for name, value in (
-        ("FITBIT_CLIENT_ID", server.config.client_id),
-        ("FITBIT_CLIENT_SECRET", server.config.client_secret),
-        ("FITBIT_API_URL", server.base_url),
-        ("FITBIT_AUTH_URL", server.base_url),
-    ):
-        monkeypatch.setenv(name, value)
+    use_sandbox(sandbox_factory(auto_approve=False))
     with pytest.raises(LoginError, match="denied"):
         _login(auto_approve=False)
     assert not (data_home / "tokens").exists() or not any((data_home / "tokens").glob("*.json"))

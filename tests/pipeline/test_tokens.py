@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,6 @@ from pipeline.tokens import CRASH_HOOK_ENV, TokenStore, token_health
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN_PATH = "/oauth2/token"
-
-
-def _use(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (
-        ("FITBIT_CLIENT_ID", server.config.client_id),
-        ("FITBIT_CLIENT_SECRET", server.config.client_secret),
-        ("FITBIT_API_URL", server.base_url),
-        ("FITBIT_AUTH_URL", server.base_url),
-    ):
-        monkeypatch.setenv(name, value)
 
 
 def _login() -> tuple[Settings, StoragePaths, TokenStore]:
@@ -104,11 +95,11 @@ def test_expiring_token_is_refreshed_persisted_and_health_recorded(sandbox_env: 
 
 
 def test_four_processes_refreshing_concurrently_never_hit_invalid_grant(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
 ) -> None:
     # a 2 s access token: every process keeps needing refreshes
     server = sandbox_factory(access_token_ttl=2, quota=100_000)
-    _use(server, monkeypatch)
+    use_sandbox(server)
     _, paths, store = _login()
     child = """
         import json, time
@@ -181,10 +172,10 @@ def test_process_killed_between_refresh_and_save_is_recovered_by_the_next(sandbo
 
 
 def test_token_endpoint_502s_are_survived(
-    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
 ) -> None:
     server = sandbox_factory(faults="token5xx=0.5")
-    _use(server, monkeypatch)
+    use_sandbox(server)
     settings, paths, store = _login()
     for _ in range(6):
         _expire_locally(store)
