@@ -90,8 +90,13 @@ def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs
     with DagsterInstance.ephemeral() as instance:
         result = _run(defs, instance, tags=range_tags(start, end))
         assert sleep_calls(sandbox) == 1
-        partitions = {m.partition for m in result.asset_materializations_for_node("sleep_tables")}
-        assert len(partitions) == 100
+        tables = result.asset_materializations_for_node("sleep_tables")
+        assert len({m.partition for m in tables}) == 100
+        assert tables[0].metadata["run_main_sleeps"].value >= 95  # the sandbox sleeps (almost) every night
+        assert (
+            tables[0].metadata["run_logs"].value
+            == tables[0].metadata["run_main_sleeps"].value + tables[0].metadata["run_naps"].value
+        )
         checks = _checks(result)
         assert checks["table_dates_inside_run_window"].passed
         assert checks["table_dates_inside_run_window"].metadata["window"].value == f"{start}..{end}"
