@@ -84,6 +84,17 @@ def test_status_exits_non_zero_with_the_advice_when_the_grant_is_revoked(
     assert tokens["refresh_token"] not in status.output
 
 
+def test_status_exits_non_zero_with_the_gone_message_when_the_api_is_switched_off(
+    sandbox_env: Any, data_home: Path
+) -> None:
+    assert _run("login", "--auto").exit_code == 0
+    requests.post(f"{sandbox_env.base_url}/_sandbox/gone", json={"gone": True}, timeout=5).raise_for_status()
+    status = _run("status")
+    assert status.exit_code == 1
+    assert "410 Gone" in status.output and "2 Nov 2026" in status.output
+    assert "fitbit-sleep import" in status.output and "Traceback" not in status.output
+
+
 def test_status_on_a_corrupt_token_file_is_one_clear_line(sandbox_env: Any, data_home: Path) -> None:
     (data_home / "tokens").mkdir()
     (data_home / "tokens" / "ABC123.json").write_text("")

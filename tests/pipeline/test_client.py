@@ -16,8 +16,9 @@ import requests
 
 from pipeline.client import FitbitClient, chunk_range
 from pipeline.config import Settings
-from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError
+from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError, InsufficientScope
 from pipeline.login import login
+from pipeline.oauth import make_session
 from pipeline.paths import StoragePaths
 from pipeline.tokens import TokenStore
 
@@ -179,6 +180,30 @@ def test_logs_and_output_never_contain_a_token(
     assert second["refresh_token"] != first["refresh_token"]  # a refresh happened while capturing
     out, err = capsys.readouterr()
     text = caplog.text + out + err + "\n".join(r.getMessage() for r in caplog.records)
-    assert "oauth2/token" in text or "token" in text.lower()  # the capture really saw the token traffic
+    # the capture really saw the token traffic (requests-oauthlib logs the token request and response at DEBUG)
+    assert any(r.name.startswith("requests_oauthlib") and "token" in r.getMessage() for r in caplog.records)
+    assert "[REDACTED]" in text
     for secret in secrets:
         assert secret not in text
+
+
+def test_403_without_the_sleep_scope_is_insufficient_scope_after_one_request(sandbox_env: Any) -> None:
+    client = _logged_in_client()
+    # the user logs in again and unticks `sleep` on the consent page: the saved grant has only `profile`
+    settings = client.settings
+    client_id, client_secret = settings.require_client()
+    session = make_session(
+        client_id, redirect_uri="http://127.0.0.1:9/callback", scope=["profile"], pkce="S256"
+    )
+    url, _state = session.authorization_url(f"{settings.auth_url}/oauth2/authorize")
+    callback = requests.get(url, allow_redirects=False, timeout=5).headers["Location"]
+    token = session.fetch_token(
+        f"{settings.api_url}/oauth2/token",
+        authorization_response=callback.removesuffix("#_=_"),
+        auth=(client_id, client_secret),
+    )
+    client.store.save_login(dict(token))
+    calls_before = client.calls_made
+    with pytest.raises(InsufficientScope, match="fitbit-sleep login"):
+        client.sleep(date(2024, 1, 1), date(2024, 1, 31))
+    assert client.calls_made - calls_before == 1
