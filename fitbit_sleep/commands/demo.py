@@ -1,16 +1,22 @@
 """`fitbit-sleep demo` (what `make demo` runs): the whole product end to end on the built-in sandbox.
 
 Why a command and not a shell script: the sandbox runs in this process on a free loopback port, so nothing is left
-running when the demo ends or fails, and every step is the same code a user runs by hand (login --auto, the CLI
-backfill through Dagster into $DAGSTER_HOME, the warehouse/plots/report run). Running it twice reuses what is there:
-the raw landing and the tables are idempotent, so the second run ends with the same tables.
+running when the demo ends or fails, and every step is the same code a user runs by hand (login --auto, importing
+the account archive, the CLI backfill through Dagster into $DAGSTER_HOME, the warehouse/plots/report run). Running
+it twice reuses what is there: the raw landing and the tables are idempotent, so the second run ends with the same
+tables.
+
+Why an archive before the backfill: since the API's shutdown the archive is how users get their history, and it is
+the only source of sleep scores. The sandbox exports the same history it serves into the drop folder
+(``imports/demo-archive.zip``, where ``make dev``'s sensor sees it too); the API backfill that follows takes every
+overlapping date over (the most recently fetched API data wins), and the archive contributes the scores.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +55,7 @@ def demo(days: int, seed: int) -> None:
         first = today - timedelta(days=days - 1)
         # The partitions start where the sandbox's history starts; set before the definitions are imported.
         os.environ["FITBIT_SLEEP_START_DATE"] = first.isoformat()
+        _import_archive(home, seed=seed, days=days, today=today, tz=sandbox.config.timezone)
         requests.post(f"{sandbox.base_url}/_sandbox/reset-stats", timeout=10).raise_for_status()
         _backfill(first, today)
         stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
@@ -65,12 +72,47 @@ def _login() -> None:
     click.echo(f"Logged in (fitbit-sleep login --auto) as {result.user_id}, time zone {result.timezone}.")
 
 
+def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -> None:
+    """Export the running sandbox's archive into the drop folder and import it (one summary line).
+
+    The archive is byte-identical for the same seed/days/today/tz, and the file is only replaced when its bytes
+    differ, so a second demo leaves its mtime alone (the drop-folder sensor fingerprints name, mtime and size) and
+    re-importing it changes nothing either way."""
+    from fitbit_sandbox.export import export_history
+    from pipeline.export_archive import import_archive
+    from pipeline.paths import StoragePaths
+
+    paths = StoragePaths(home)
+    target = paths.imports_dir / "demo-archive.zip"
+    staged = paths.imports_dir / ".demo-archive.zip.new"  # hidden: the drop-folder sensor skips it
+    export_history(staged, seed=seed, days=days, today=today, tz=tz)
+    if target.is_file() and target.read_bytes() == staged.read_bytes():
+        staged.unlink()
+    else:
+        os.replace(staged, target)
+    s = import_archive(paths, target)
+    click.echo(
+        f"Imported {target} ({s.layout}): {s.files} files, {s.logs} logs, {s.first_date}..{s.last_date}, "
+        f"{s.duplicates_dropped} duplicates dropped; days {s.days_written} new, {s.days_revised} revised, "
+        f"{s.days_unchanged} unchanged, {s.days_kept_api} kept from the API; {s.scores} sleep scores "
+        f"({s.scores_state})"
+    )
+
+
 def _backfill(first: Any, last: Any) -> None:
     from fitbit_sleep.commands.backfill import backfill
 
     click.echo(f"Backfilling {first}..{last} through Dagster (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) ...")
     ctx = click.get_current_context()
     ctx.invoke(backfill, start=first, end=last, no_downstream=False)
+
+
+# Nights with a sleep score (scores exist only in the archive; one per main sleep) and their mean overall score.
+SCORES_QUERY = """
+select count(distinct l.night_date), round(avg(s.overall_score), 1)
+from sleep_scores s join sleep_logs l using (log_id)
+where s.overall_score is not null
+"""
 
 
 def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: float) -> None:
@@ -83,6 +125,7 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     try:
         row = con.execute(query).fetchone()
         cols = [d[0] for d in con.description or []]
+        scored, mean_score = con.execute(SCORES_QUERY).fetchone() or (0, None)
     finally:
         con.close()
     numbers = dict(zip(cols, row or (), strict=False))
@@ -102,6 +145,9 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(f"  naps                  {numbers.get('naps')}")
     click.echo(f"  average efficiency    {numbers.get('efficiency_pct')} %  (minutes asleep / time in bed)")
     click.echo(f"  minutes lost a night  {numbers.get('minutes_lost')}  (time in bed - minutes asleep)")
+    click.echo(
+        f"  sleep scores          {scored} scored nights, mean overall score {mean_score}  (from the archive)"
+    )
     click.echo(
         f"  API calls             {sleep_calls} sleep calls, {all_calls} API requests in all after login"
     )

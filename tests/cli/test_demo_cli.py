@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -53,8 +54,24 @@ def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     assert (tmp_path / "dagster_home" / "dagster.yaml").is_file()
     nights_line = next(line for line in out.splitlines() if line.strip().startswith("nights"))
     assert int(nights_line.split()[1]) >= 40
+    scores_line = next(line for line in out.splitlines() if line.strip().startswith("sleep scores"))
+    assert int(scores_line.split()[2]) >= 40 and "mean overall score" in scores_line
+    assert "demo-archive.zip" in out and "45 new" in out  # the archive was imported before the backfill
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:  # the API backfill took every exported date over; the archive gave the scores
+        assert con.execute("select distinct source from coverage").fetchall() == [("api",)]
+        assert con.execute("select count(*) from sleep_scores").fetchone() == (int(scores_line.split()[2]),)
+    finally:
+        con.close()
+    archive = data / "imports" / "demo-archive.zip"
+    archive_stamp = (archive.read_bytes(), archive.stat().st_mtime_ns)
     first = _table_digests(data)
     assert first
 
-    _run_demo(tmp_path)
+    again = _run_demo(tmp_path)
     assert _table_digests(data) == first
+    assert "0 new, 0 revised, 0 unchanged, 45 kept from the API" in again
+    assert (
+        archive.read_bytes(),
+        archive.stat().st_mtime_ns,
+    ) == archive_stamp  # the drop folder sees no change
