@@ -43,6 +43,9 @@ log = logging.getLogger("pipeline.client")
 
 MAX_DAYS_PER_CALL = 100
 MAX_429_WAITS = 8
+# (connect, read) seconds. A 100-day answer streams in ~1-3 s; a server silent for 10 s is stalled, and a retry is
+# cheaper than waiting (the sandbox's default ``timeout`` fault stalls 12 s, past this on purpose).
+HTTP_TIMEOUT = (5.0, 10.0)
 WaitCallback = Callable[[float, str], None]
 
 
@@ -84,7 +87,7 @@ class FitbitClient:
         *,
         paths: StoragePaths | None = None,
         on_wait: WaitCallback | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
+        timeout: tuple[float, float] = HTTP_TIMEOUT,
         attempts: int = 6,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
