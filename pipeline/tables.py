@@ -9,6 +9,9 @@ landing. Re-fetching a date replaces every log of that date (a log deleted, spli
 longer there; no phantom rows), the result does not depend on the order of past updates, and the same landing gives
 byte-identical Parquet: rows are sorted on stable keys, ``ingested_at`` is the raw file's ``fetched_at`` (never the
 wall clock), and the writer options are fixed. Files whose new bytes equal the old ones are not rewritten at all.
+A log can move to the next or previous ``dateOfSleep`` upstream (see ``pipeline.transform``): each batch of months
+also reads the raw days just outside it as context, and an update of date D rebuilds the months of D-1, D and D+1,
+so the stale copy left in the other date's file never becomes a phantom row, even across a month boundary.
 
 ``nights`` (one row per ``night_date``) are aggregated from ``sleep_logs``: a night's logs end on its
 ``night_date`` .. ``night_date + 2``, so the nights of month N are computed from the logs of months N and N+1, and an
@@ -31,7 +34,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -105,6 +108,7 @@ class TablesResult:
     segments: int = 0
     nights: int = 0
     quarantined: int = 0
+    superseded: int = 0
     unknown_keys: dict[str, int] = field(default_factory=dict)
     unknown_levels: dict[str, int] = field(default_factory=dict)
     tz: str = "UTC"
@@ -230,8 +234,10 @@ def update_tables(
     zone = validate_tz(tz or profile_timezone(paths))
     result = TablesResult(tz=zone)
     raw_by_month: dict[str, list[Path]] = {}
+    raw_by_day: dict[date, Path] = {}
     for day, path in landed_files(paths):
         raw_by_month.setdefault(month_of(day), []).append(path)
+        raw_by_day[day] = path
 
     if dates is None:
         stale = {
@@ -239,7 +245,7 @@ def update_tables(
         }
         log_months = sorted(set(raw_by_month) | stale)
     else:
-        log_months = sorted({month_of(d) for d in dates})
+        log_months = sorted({month_of(d + timedelta(days=k)) for d in dates for k in (-1, 0, 1)})
     result.months = log_months
 
     con = duckdb.connect()
@@ -247,11 +253,16 @@ def update_tables(
         install_macros(con)
         for batch in _batches(log_months, MONTHS_PER_BATCH):
             files = [p for m in batch for p in raw_by_month.get(m, [])]
-            out = transform_files(files, tz=zone, night_offset_hours=night_offset_hours, con=con)
+            edges = (_month_bounds(batch[0])[0] - timedelta(days=1), _month_bounds(batch[-1])[1])
+            context = [raw_by_day[d] for d in edges if d in raw_by_day]
+            out = transform_files(
+                files, tz=zone, night_offset_hours=night_offset_hours, con=con, context_files=context
+            )
             result.dates += out.files
             result.logs += out.sleep_logs.num_rows
             result.segments += out.sleep_segments.num_rows
             result.quarantined += out.quarantined
+            result.superseded += out.superseded
             _merge_counts(result.unknown_keys, out.unknown_keys)
             _merge_counts(result.unknown_levels, out.unknown_levels)
             for name, table in (

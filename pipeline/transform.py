@@ -12,7 +12,12 @@ Rules (documented here because users see their effect):
   ``minutesAwake`` (integers >= 0, asleep <= in bed), ``isMainSleep`` (or the export's ``mainSleep``) boolean,
   ``type`` string, ``levels.data`` array of ``{dateTime, level (string), seconds (> 0)}``. Optional fields
   (``efficiency`` 0..100, ``infoCode``, ``logType``, ``minutesToFallAsleep``, ``minutesAfterWakeup``,
-  ``shortData``) are checked only when present. A second copy of a ``logId`` in one batch is quarantined.
+  ``shortData``) are checked only when present. A second copy of a ``logId`` in the same raw file is quarantined.
+- **A log that moved to another date.** Editing a log upstream can change its ``dateOfSleep`` (its end moves past
+  midnight); a re-fetch of the new date then lands it there while the old date's file, not fetched again, still
+  holds the old copy. Of two valid copies of a ``logId`` in different files, the most recently fetched one wins
+  (then the later date) and the other is dropped and counted as ``superseded``, so no phantom row or doubled night
+  remains. ``context_files`` (the days next to a batch) take part in this choice but produce no rows.
 - **Unknown keys** are ignored and counted (``TransformResult.unknown_keys``); **unknown level values** (e.g.
   ``unknown``, or a future stage) are kept as given and counted (``unknown_levels``).
 - **Efficiency** is ours: ``100 * minutesAsleep / timeInBed`` (the API's value is wrong for stages logs, so it is
@@ -98,6 +103,7 @@ class TransformResult:
     quarantine: pa.Table
     files: int = 0
     quarantined: int = 0
+    superseded: int = 0
     unknown_keys: dict[str, int] = field(default_factory=dict)
     unknown_levels: dict[str, int] = field(default_factory=dict)
 
@@ -227,8 +233,8 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         CREATE OR REPLACE TEMP TABLE t_raw AS
         SELECT coalesce(TRY_CAST(x[1] ->> '$' AS DATE), file_day) AS day, x[2] ->> '$' AS source,
                TRY_CAST(x[3] ->> '$' AS TIMESTAMPTZ) AS ingested_at, json_extract(x[4], '$[*]') AS js,
-               x IS NULL AS broken, text
-        FROM (SELECT file_day, text,
+               x IS NULL AS broken, text, context
+        FROM (SELECT file_day, text, context,
                      CASE WHEN json_valid(text)
                           THEN json_extract(text, ['$.date', '$.source', '$.fetched_at', '$.payload.sleep']) END AS x
               FROM raw_texts)
@@ -238,25 +244,25 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         CREATE OR REPLACE TEMP TABLE t_lj AS
         SELECT row_number() OVER (ORDER BY day, ord) AS rid, *,
                CASE WHEN json_type(j) = 'OBJECT' THEN {_EXTRACT_ALL} END AS v
-        FROM (SELECT day, source, ingested_at, unnest(js) AS j, unnest(range(len(js))) AS ord FROM t_raw
-              WHERE NOT broken)
+        FROM (SELECT day, source, ingested_at, context, unnest(js) AS j, unnest(range(len(js))) AS ord
+              FROM t_raw WHERE NOT broken)
         """,
         # 3. one row per segment (data and shortData), still JSON.
         f"""
         CREATE OR REPLACE TEMP TABLE t_sj AS
         WITH x AS (
-            SELECT rid, false AS is_short, json_extract({_DATA}, '$[*]') AS ss
+            SELECT rid, context, false AS is_short, json_extract({_DATA}, '$[*]') AS ss
             FROM t_lj WHERE json_type({_DATA}) = 'ARRAY'
             UNION ALL
-            SELECT rid, true AS is_short, json_extract({_SHORT}, '$[*]') AS ss
+            SELECT rid, context, true AS is_short, json_extract({_SHORT}, '$[*]') AS ss
             FROM t_lj WHERE json_type({_SHORT}) = 'ARRAY'
         )
-        SELECT rid, is_short, unnest(ss) AS s, unnest(range(len(ss))) AS seq FROM x
+        SELECT rid, context, is_short, unnest(ss) AS s, unnest(range(len(ss))) AS seq FROM x
         """,
         # 4. typed segments with a reason when one is unusable.
         """
         CREATE OR REPLACE TEMP TABLE t_seg AS
-        SELECT rid, is_short, seq,
+        SELECT rid, context, is_short, seq,
                json_extract_string(s, '$.level') AS level,
                CASE WHEN json_type(s, '$.seconds') IN ('BIGINT', 'UBIGINT')
                     THEN TRY_CAST(json_extract_string(s, '$.seconds') AS BIGINT) END AS seconds,
@@ -275,7 +281,7 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         # 5. typed logs with every reason they fail validation.
         f"""
         CREATE OR REPLACE TEMP TABLE t_typed AS
-        SELECT rid, day, ord, source, ingested_at, j, json_type(j) = 'OBJECT' AS is_obj,
+        SELECT rid, day, ord, source, ingested_at, context, j, json_type(j) = 'OBJECT' AS is_obj,
                {_FIELDS_SQL},
                list_filter([
                    CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END,
@@ -300,12 +306,19 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                                     ELSE [] END,
                                CASE WHEN seg_bad.reason IS NOT NULL THEN [seg_bad.reason] ELSE [] END) AS reasons
             FROM typed LEFT JOIN seg_bad USING (rid)
+        ), ranked AS (
+            -- valid copies of one logId: the most recently fetched wins, then the later date (see "moved" above).
+            SELECT *,
+                   row_number() OVER w AS copy_rank, first_value(day) OVER w AS winner_day
+            FROM reasons
+            WINDOW w AS (PARTITION BY log_id, len(reasons) = 0
+                         ORDER BY ingested_at DESC NULLS LAST, day DESC, ord)
         )
-        SELECT *,
-               CASE WHEN len(reasons) = 0 AND row_number() OVER (
-                        PARTITION BY log_id, len(reasons) = 0 ORDER BY day, ord) > 1
-                    THEN ['duplicate logId ' || log_id || ' in the same batch'] ELSE reasons END AS all_reasons
-        FROM reasons
+        SELECT * EXCLUDE (copy_rank, winner_day),
+               CASE WHEN len(reasons) = 0 AND copy_rank > 1 AND day = winner_day
+                    THEN ['duplicate logId ' || log_id || ' in the same file'] ELSE reasons END AS all_reasons,
+               len(reasons) = 0 AND copy_rank > 1 AND day <> winner_day AS superseded
+        FROM ranked
         """,
         # 6. outputs.
         f"""
@@ -330,7 +343,7 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                coalesce(unk.unknown_minutes, 0)::DOUBLE AS unknown_minutes,
                source, ingested_at
         FROM t_checked LEFT JOIN unk USING (rid)
-        WHERE len(all_reasons) = 0
+        WHERE len(all_reasons) = 0 AND NOT superseded AND NOT context
         ORDER BY date_of_sleep, start_local, log_id
         """,
         f"""
@@ -338,34 +351,35 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         SELECT c.log_id::BIGINT AS log_id, c.date_of_sleep, s.seq::INTEGER AS seq, s.level, s.start_local,
                local_to_utc(s.start_local, {tzq}) AS start_utc, s.seconds::INTEGER AS seconds, s.is_short
         FROM t_seg s JOIN t_checked c USING (rid)
-        WHERE len(c.all_reasons) = 0
+        WHERE len(c.all_reasons) = 0 AND NOT c.superseded AND NOT c.context
         ORDER BY c.date_of_sleep, log_id, is_short, seq
         """,
         """
         CREATE OR REPLACE TEMP TABLE t_quarantine AS
         SELECT day AS date, log_id::BIGINT AS log_id, ord::INTEGER AS position,
                array_to_string(all_reasons, '; ') AS reason, j::VARCHAR AS raw, source, ingested_at
-        FROM t_checked WHERE len(all_reasons) > 0
+        FROM t_checked WHERE len(all_reasons) > 0 AND NOT context
         UNION ALL
-        SELECT day, NULL, NULL, 'raw file is not valid JSON', text, NULL, NULL FROM t_raw WHERE broken
+        SELECT day, NULL, NULL, 'raw file is not valid JSON', text, NULL, NULL FROM t_raw WHERE broken AND NOT context
         ORDER BY date, position NULLS FIRST
         """,
         # 7. what we did not recognise (reported, never fatal).
         f"""
         CREATE OR REPLACE TEMP TABLE t_unknown AS
         SELECT 'key' AS kind, k AS name, count(*) AS n
-        FROM (SELECT unnest(json_keys(j)) AS k FROM t_lj WHERE json_type(j) = 'OBJECT')
+        FROM (SELECT unnest(json_keys(j)) AS k FROM t_lj WHERE json_type(j) = 'OBJECT' AND NOT context)
         WHERE NOT list_contains({known_log}, k) GROUP BY k
         UNION ALL
         SELECT 'key', 'levels.' || k, count(*)
-        FROM (SELECT unnest(json_keys({_v("levels")})) AS k FROM t_lj WHERE {_t("levels")} = 'OBJECT')
+        FROM (SELECT unnest(json_keys({_v("levels")})) AS k FROM t_lj WHERE {_t("levels")} = 'OBJECT' AND NOT context)
         WHERE NOT list_contains({known_levels}, k) GROUP BY k
         UNION ALL
         SELECT 'key', 'levels.data[].' || k, count(*)
-        FROM (SELECT unnest(keys) AS k FROM t_seg) WHERE NOT list_contains({known_seg}, k) GROUP BY k
+        FROM (SELECT unnest(keys) AS k FROM t_seg WHERE NOT context) WHERE NOT list_contains({known_seg}, k)
+        GROUP BY k
         UNION ALL
         SELECT 'level', level, count(*) FROM t_seg
-        WHERE level IS NOT NULL AND NOT list_contains({known_values}, level) GROUP BY level
+        WHERE level IS NOT NULL AND NOT context AND NOT list_contains({known_values}, level) GROUP BY level
         """,
     ]
 
@@ -392,8 +406,12 @@ def transform_files(
     tz: str,
     night_offset_hours: int = DEFAULT_NIGHT_OFFSET_HOURS,
     con: duckdb.DuckDBPyConnection | None = None,
+    context_files: Sequence[Path] = (),
 ) -> TransformResult:
-    """Transform raw landing files (any number of dates) into Arrow tables, sorted deterministically."""
+    """Transform raw landing files (any number of dates) into Arrow tables, sorted deterministically.
+
+    ``context_files`` are read only to pick the newest copy of a log that moved between dates; they give no rows.
+    """
     validate_tz(tz)
     own = con is None
     db = duckdb.connect() if con is None else con
@@ -401,12 +419,14 @@ def transform_files(
         install_macros(db)
         # Reading the files here and handing DuckDB one column of texts is ~10x faster than read_json over
         # thousands of small files (per-file open/scan overhead); everything per log/segment stays in SQL.
+        every = [*files, *context_files]
         texts = pa.table(
             {
-                "file_day": pa.array([_file_day(p) for p in files], pa.date32()),
+                "file_day": pa.array([_file_day(p) for p in every], pa.date32()),
                 "text": pa.array(
-                    [Path(p).read_bytes().decode("utf-8", errors="replace") for p in files], pa.large_string()
+                    [Path(p).read_bytes().decode("utf-8", errors="replace") for p in every], pa.large_string()
                 ),
+                "context": pa.array([i >= len(files) for i in range(len(every))], pa.bool_()),
             }
         )
         db.register("raw_texts", texts)
@@ -417,6 +437,9 @@ def transform_files(
         segments = db.sql("FROM t_segments").to_arrow_table()
         quarantine = db.sql("FROM t_quarantine").to_arrow_table()
         unknown = db.sql("FROM t_unknown ORDER BY kind, name").fetchall()
+        superseded = db.sql("SELECT count(*) FROM t_checked WHERE superseded AND NOT context").fetchall()[0][
+            0
+        ]
     finally:
         if own:
             db.close()
@@ -426,6 +449,7 @@ def transform_files(
         quarantine=quarantine,
         files=len(files),
         quarantined=quarantine.num_rows,
+        superseded=int(superseded),
         unknown_keys={name: int(n) for kind, name, n in unknown if kind == "key"},
         unknown_levels={name: int(n) for kind, name, n in unknown if kind == "level"},
     )

@@ -9,7 +9,8 @@
 -- files (or an empty table with the right columns when there is none yet); coverage comes from the landing.
 
 -- One row per sleep log (log_id). A log that moved to another dateOfSleep upstream can sit in two dates' files
--- until the old date is fetched again; the most recently fetched copy wins.
+-- until the old date is fetched again; the tables already keep only the newest copy when the dates are adjacent
+-- (pipeline/transform.py); this keeps the most recently fetched copy for any farther move too.
 CREATE TABLE sleep_logs AS
 SELECT * FROM {{sleep_logs}}
 QUALIFY row_number() OVER (PARTITION BY log_id ORDER BY ingested_at DESC, date_of_sleep DESC) = 1

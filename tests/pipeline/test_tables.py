@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 from landing_fixtures import fixture_logs, land_all_fixtures, land_fixture, land_logs
 
 from pipeline.paths import StoragePaths
@@ -83,7 +84,7 @@ def test_an_update_rewrites_only_the_touched_months(tmp_path: Path) -> None:
     last = generate_history(4, 3, date(2024, 6, 30), LA)  # other content for the last 3 days
     dates = land_logs(paths, last, fetched_at=datetime(2024, 7, 1, tzinfo=UTC))
     result = update_tables(paths, dates, tz=LA)
-    assert result.months == ["2024-06"]
+    assert result.months == ["2024-06", "2024-07"]  # D+1 of June 30: a log may have moved there (no file)
     touched = {p for p in paths.tables_dir.rglob("*.parquet") if before.get(p) != p.stat().st_mtime_ns}
     assert {p.parent.name for p in touched} <= {"month=2024-05", "month=2024-06"}
     assert any(p.parent.name == "month=2024-06" for p in touched)
@@ -152,3 +153,34 @@ def test_nap_joins_the_night_and_bedtime_is_the_main_sleep(tmp_path: Path) -> No
     assert night["main_log_id"] == 40000000999 and night["nap_count"] == 1 and night["nap_minutes"] == 38
     assert night["minutes_asleep"] == evening["minutesAsleep"] + nap["minutesAsleep"]
     assert night["bedtime_local"] == datetime(2024, 3, 15, 23, 10)
+
+
+@pytest.mark.parametrize("day", [date(2024, 5, 14), date(2024, 5, 31)], ids=["same-month", "month-boundary"])
+def test_a_log_moved_to_the_next_date_leaves_no_phantom(tmp_path: Path, day: date) -> None:
+    from fitbit_sandbox.generator import generate_history
+    from pipeline.landing import land_day
+
+    paths = StoragePaths(tmp_path)
+    after = day + timedelta(days=1)
+    [log] = [
+        g
+        for g in generate_history(5, 5, day + timedelta(days=2), LA)
+        if g["dateOfSleep"] == day.isoformat() and g["isMainSleep"]
+    ]
+    first = datetime(2024, 6, 10, tzinfo=UTC)
+    land_day(paths, day, [log], source="api", source_ref="/t", fetched_at=first)
+    land_day(paths, after, [], source="api", source_ref="/t", fetched_at=first)
+    update_tables(paths, [day, after], tz=LA)
+    # upstream, the log's end moved past midnight: only the new date is fetched again; the old file keeps its copy.
+    moved = dict(log, dateOfSleep=after.isoformat())
+    land_day(paths, after, [moved], source="api", source_ref="/t", fetched_at=first + timedelta(days=2))
+    result = update_tables(paths, [after], tz=LA)
+    assert result.superseded == 1 and result.quarantined == 0
+    assert [(r["log_id"], r["date_of_sleep"]) for r in read(paths, "sleep_logs")] == [(log["logId"], after)]
+    assert {s["date_of_sleep"] for s in read(paths, "sleep_segments")} == {after}
+    [night] = read(paths, "nights")
+    assert night["log_count"] == 1 and night["minutes_asleep"] == log["minutesAsleep"]
+    assert read(paths, "quarantine") == []
+    # and a full rebuild from raw agrees.
+    before = snapshot(paths)
+    assert update_tables(paths, tz=LA).files_written == 0 and snapshot(paths) == before

@@ -168,3 +168,42 @@ def test_a_damaged_raw_file_is_quarantined_and_the_rest_lands(tmp_path: Path) ->
     assert sorted(result.sleep_logs.column("log_id").to_pylist()) == [40000000201, 40000000202]
     [row] = result.quarantine.to_pylist()
     assert row["date"] == date(2017, 8, 30) and row["reason"] == "raw file is not valid JSON" and row["raw"]
+
+
+def test_duplicate_log_ids_same_file_quarantined_other_file_newest_wins(tmp_path: Path) -> None:
+    paths = StoragePaths(tmp_path)
+    log = fixture_logs("nap_and_main.json")[0]  # dateOfSleep 2024-03-15
+    land_logs(paths, [log, log])  # the same logId twice in one answer: the second copy is suspicious
+    result = run(paths)
+    assert result.sleep_logs.column("log_id").to_pylist() == [log["logId"]]
+    assert [r["reason"] for r in result.quarantine.to_pylist()] == [
+        f"duplicate logId {log['logId']} in the same file"
+    ]
+    # a newer fetch of the next date holds the same log (moved upstream): it wins, the old copy is superseded,
+    # and as a context file it gives no rows of its own.
+    moved = dict(log, dateOfSleep="2024-03-16", minutesAsleep=log["minutesAsleep"] - 1)
+    land_day(
+        paths,
+        date(2024, 3, 15),
+        [log],
+        source="api",
+        source_ref="/t",
+        fetched_at=datetime(2024, 12, 1, tzinfo=UTC),
+    )
+    land_day(
+        paths,
+        date(2024, 3, 16),
+        [moved],
+        source="api",
+        source_ref="/t",
+        fetched_at=datetime(2024, 12, 3, tzinfo=UTC),
+    )
+    old_file, new_file = paths.raw_sleep_file(date(2024, 3, 15)), paths.raw_sleep_file(date(2024, 3, 16))
+    both = transform_files([old_file, new_file], tz=LA)
+    assert [(r["date_of_sleep"], r["minutes_asleep"]) for r in both.sleep_logs.to_pylist()] == [
+        (date(2024, 3, 16), log["minutesAsleep"] - 1)
+    ]
+    assert both.superseded == 1 and both.quarantined == 0
+    alone = transform_files([old_file], tz=LA, context_files=[new_file])
+    assert alone.sleep_logs.num_rows == 0 and alone.sleep_segments.num_rows == 0 and alone.superseded == 1
+    assert transform_files([new_file], tz=LA, context_files=[old_file]).sleep_logs.num_rows == 1
