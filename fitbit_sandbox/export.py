@@ -38,7 +38,6 @@ from zoneinfo import ZoneInfo
 
 from fitbit_sandbox.generator import Log, generate_history, resolve_today
 
-LAYOUTS = ("myfitbitdata", "takeout", "google-health")
 FORMATS = ("zip", "folder")
 DEFAULT_NAME = "Jane"
 SCORE_HEADER = [
@@ -83,33 +82,38 @@ class ExportedArchive:
         )
 
 
+# Where each layout puts things ({name} = the account's first name): the sleep files' folder, the score CSV, the
+# profile, and unrelated files an importer must pass over ("|"-separated).
+LAYOUT_MEMBERS: dict[str, dict[str, str]] = {
+    "myfitbitdata": {
+        "sleep_dir": "MyFitbitData/{name}/Sleep",
+        "scores": "MyFitbitData/{name}/Sleep/sleep_score.csv",
+        "profile": "MyFitbitData/{name}/Personal & Account/Profile.csv",
+        "noise": "MyFitbitData/{name}/Physical Activity/steps-2024-01-01.json"
+        "|MyFitbitData/{name}/Sleep/Daily SpO2 - 2024-01-01.csv",
+    },
+    "takeout": {
+        "sleep_dir": "Takeout/Fitbit/Global Export Data",
+        "scores": "Takeout/Fitbit/Sleep Score/sleep_score.csv",
+        "profile": "Takeout/Fitbit/Your Profile/Profile.csv",
+        "noise": "Takeout/Fitbit/Global Export Data/heart_rate-2024-01-01.json|Takeout/archive_browser.html",
+    },
+    "google-health": {
+        "sleep_dir": "Takeout/Google Health/Fitbit/Global Export Data",
+        "scores": "Takeout/Google Health/Fitbit/Sleep Score/sleep_score.csv",
+        "profile": "Takeout/Google Health/Account/profile.json",
+        "noise": "Takeout/Google Health/Health Fitness Data_GoogleData/UserSleeps_2026.csv"
+        "|Takeout/archive_browser.html",
+    },
+}
+LAYOUTS = tuple(LAYOUT_MEMBERS)
+
+
 def layout_paths(layout: str, name: str = DEFAULT_NAME) -> dict[str, str]:
     """Directory of the sleep files, path of the score CSV, path of the profile, and some unrelated files."""
-    if layout == "myfitbitdata":
-        root = f"MyFitbitData/{name}"
-        return {
-            "sleep_dir": f"{root}/Sleep",
-            "scores": f"{root}/Sleep/sleep_score.csv",
-            "profile": f"{root}/Personal & Account/Profile.csv",
-            "noise": f"{root}/Physical Activity/steps-2024-01-01.json|{root}/Sleep/Daily SpO2 - 2024-01-01.csv",
-        }
-    if layout == "takeout":
-        root = "Takeout/Fitbit"
-        return {
-            "sleep_dir": f"{root}/Global Export Data",
-            "scores": f"{root}/Sleep Score/sleep_score.csv",
-            "profile": f"{root}/Your Profile/Profile.csv",
-            "noise": f"{root}/Global Export Data/heart_rate-2024-01-01.json|Takeout/archive_browser.html",
-        }
-    if layout == "google-health":
-        root = "Takeout/Google Health"
-        return {
-            "sleep_dir": f"{root}/Fitbit/Global Export Data",
-            "scores": f"{root}/Fitbit/Sleep Score/sleep_score.csv",
-            "profile": f"{root}/Account/profile.json",
-            "noise": f"{root}/Health Fitness Data_GoogleData/UserSleeps_2026.csv|Takeout/archive_browser.html",
-        }
-    raise ValueError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+    if layout not in LAYOUT_MEMBERS:
+        raise ValueError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+    return {key: value.format(name=name) for key, value in LAYOUT_MEMBERS[layout].items()}
 
 
 def export_time(today: date, tz: str) -> datetime:

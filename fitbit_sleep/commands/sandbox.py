@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from fitbit_sandbox.export import FORMATS, LAYOUTS  # stdlib only: cheap to import
+
 DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-client-secret"
 
 
@@ -97,12 +99,12 @@ def sandbox(
 )
 @click.option(
     "--layout",
-    type=click.Choice(["myfitbitdata", "takeout", "google-health"]),
+    type=click.Choice(LAYOUTS),
     default="myfitbitdata",
     show_default=True,
     help="MyFitbitData/<Name>/Sleep, Takeout/Fitbit/Global Export Data, or Takeout/Google Health.",
 )
-@click.option("--format", "fmt", type=click.Choice(["zip", "folder"]), default="zip", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="zip", show_default=True)
 def export(out: Path, seed: int, days: int, today: datetime | None, layout: str, fmt: str) -> None:
     """Write the sandbox user's account archive: the history the sandbox serves, with the real archive's quirks.
 
