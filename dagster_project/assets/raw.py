@@ -10,6 +10,7 @@ from dagster import (
     BackfillPolicy,
     Backoff,
     DailyPartitionsDefinition,
+    Failure,
     Jitter,
     MaterializeResult,
     RetryPolicy,
@@ -18,6 +19,7 @@ from dagster import (
 
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import FitbitResource, StorageResource
+from pipeline.errors import FitbitSleepError, FitbitUnavailable
 
 RAW_GROUP = "landing"
 
@@ -46,10 +48,16 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
 
         start, end = window_dates(*context.partition_time_window)
         paths = storage.paths()
-        with fitbit.client(paths, log=context.log) as client:
-            fetch = client.sleep(start, end)
-            quota = client.last_quota
-            waited_s = client.waited_s
+        try:
+            with fitbit.client(paths, log=context.log) as client:
+                fetch = client.sleep(start, end)
+                quota = client.last_quota
+                waited_s = client.waited_s
+        except FitbitSleepError as exc:
+            # 410 Gone, a lost login, a missing scope or a bad request do not get better by retrying the step;
+            # transient failures were already retried inside the client, so one step retry is still allowed.
+            final = not isinstance(exc, FitbitUnavailable)
+            raise Failure(description=str(exc), allow_retries=not final) from None
         landed = land_fetch(paths, fetch)
         context.log.info(
             f"Landed {len(landed.dates)} dates {start}..{end} in {fetch.calls} call(s): {landed.logs} logs, "

@@ -169,3 +169,22 @@ def test_the_schedule_request_runs_as_one_call_over_today_and_the_lookback(
     today = today_in()
     assert keys == [(today - timedelta(days=d)).isoformat() for d in range(3, -1, -1)]
     assert sleep_calls(sandbox) == 1
+
+
+def test_410_gone_fails_the_run_at_once_with_advice_and_no_step_retry(env: tuple[Any, Path, Any]) -> None:
+    import requests
+
+    sandbox, home, defs = env
+    requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=5).raise_for_status()
+    day = today_in() - timedelta(days=1)
+    with DagsterInstance.ephemeral() as instance:
+        job = defs.resolve_job_def("sleep_daily_job")
+        result = job.execute_in_process(
+            instance=instance, partition_key=day.isoformat(), raise_on_error=False
+        )
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["raw_sleep"]
+    assert "410 Gone" in failures[0].step_failure_data.error.message
+    assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
+    assert sleep_calls(sandbox) == 1
