@@ -29,9 +29,7 @@ either the old or the new month, never half of one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.landing import landed_files
+from pipeline.landing import atomic_write_bytes, landed_files
 from pipeline.paths import StoragePaths
 from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, transform_files, validate_tz
 
@@ -186,17 +184,7 @@ def _write_partition(
     if target.exists() and target.stat().st_size == len(data) and target.read_bytes() == data:
         result.files_unchanged += 1
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, data)
     result.files_written += 1
     result.bytes_written += len(data)
 

@@ -158,24 +158,19 @@ def _field_sql() -> tuple[str, str]:
     """SELECT list that extracts typed columns, and the list of reason expressions for validation."""
     cols: list[str] = []
     reasons: list[str] = []
-    for col, (key, required) in _INT_FIELDS.items():
-        t = _t(key)
-        cols.append(f"CASE WHEN {t} IN {_INT_TYPES} THEN TRY_CAST({_s(key)} AS BIGINT) END AS {col}")
-        if required:
-            reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
-        reasons.append(
-            f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND {t} NOT IN {_INT_TYPES} "
-            f"THEN '{key}: expected an integer, got ' || lower({t}) END"
-        )
-    for col, (key, required) in _STR_FIELDS.items():
-        t = _t(key)
-        cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN {_s(key)} END AS {col}")
-        if required:
-            reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
-        reasons.append(
-            f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND {t} <> 'VARCHAR' "
-            f"THEN '{key}: expected a string, got ' || lower({t}) END"
-        )
+    for fields, accepted, value, word in (
+        (_INT_FIELDS, f"IN {_INT_TYPES}", "TRY_CAST({} AS BIGINT)", "an integer"),
+        (_STR_FIELDS, "= 'VARCHAR'", "{}", "a string"),
+    ):
+        for col, (key, required) in fields.items():
+            t = _t(key)
+            cols.append(f"CASE WHEN {t} {accepted} THEN {value.format(_s(key))} END AS {col}")
+            if required:
+                reasons.append(f"CASE WHEN {t} IS NULL OR {t} = 'NULL' THEN 'missing {key}' END")
+            reasons.append(
+                f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND NOT ({t} {accepted}) "
+                f"THEN '{key}: expected {word}, got ' || lower({t}) END"
+            )
     main = f"coalesce({_t('isMainSleep')}, {_t('mainSleep')})"
     cols.append(
         "CASE WHEN " + main + " = 'BOOLEAN' THEN "

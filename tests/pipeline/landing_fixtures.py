@@ -53,3 +53,10 @@ def land_all_fixtures(paths: StoragePaths) -> None:
     for path in sorted(FIXTURES.glob("*.json")):
         if path.name != "stitched_night.json":
             land_fixture(paths, path.name, default_day=date(2024, 4, 2))
+
+
+def land_on(
+    paths: StoragePaths, day: date, logs: list[Any], fetched_at: datetime, *, pending: bool = False
+) -> str:
+    """Land ``logs`` as the API's whole answer for ``day`` (an empty list = fetched, nothing logged)."""
+    return land_day(paths, day, logs, source="api", source_ref="/t", fetched_at=fetched_at, pending=pending)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from landing_fixtures import fixture_logs, land_all_fixtures, land_fixture, land_logs
+from landing_fixtures import fixture_logs, land_all_fixtures, land_fixture, land_logs, land_on
 
 from pipeline.paths import StoragePaths
 from pipeline.tables import existing_months, table_files, update_tables
@@ -47,11 +47,7 @@ def test_refetch_replaces_every_log_of_the_date(tmp_path: Path) -> None:
     [night] = [n for n in read(paths, "nights") if n["night_date"] == date(2024, 3, 20)]
     assert night["log_count"] == 1 and night["main_log_id"] == 40000000203 and night["nap_count"] == 0
     # and deleted upstream: the date becomes empty and the month's files go away.
-    from pipeline.landing import land_day
-
-    land_day(
-        paths, date(2024, 3, 21), [], source="api", source_ref="/t", fetched_at=later + timedelta(days=1)
-    )
+    land_on(paths, date(2024, 3, 21), [], later + timedelta(days=1))
     update_tables(paths, [date(2024, 3, 21)], tz=LA)
     assert read(paths, "sleep_logs") == [] and read(paths, "nights") == []
     assert existing_months(paths, "sleep_segments") == []
@@ -109,16 +105,7 @@ def test_pending_and_empty_days_and_profile_timezone(tmp_path: Path) -> None:
     paths.state_dir.mkdir(parents=True)
     paths.profile_file.write_text(json.dumps({"user_id": "X", "timezone": "Europe/Berlin"}))
     land_fixture(paths, "nap_and_main.json", pending=True)
-    from pipeline.landing import land_day
-
-    land_day(
-        paths,
-        date(2024, 3, 16),
-        [],
-        source="api",
-        source_ref="/t",
-        fetched_at=datetime(2024, 3, 17, tzinfo=UTC),
-    )
+    land_on(paths, date(2024, 3, 16), [], datetime(2024, 3, 17, tzinfo=UTC))
     result = update_tables(paths)
     assert result.tz == "Europe/Berlin" and result.logs == 2  # pending data is shown; it is just not final
     assert {r["tz"] for r in read(paths, "sleep_logs")} == {"Europe/Berlin"}
@@ -158,7 +145,6 @@ def test_nap_joins_the_night_and_bedtime_is_the_main_sleep(tmp_path: Path) -> No
 @pytest.mark.parametrize("day", [date(2024, 5, 14), date(2024, 5, 31)], ids=["same-month", "month-boundary"])
 def test_a_log_moved_to_the_next_date_leaves_no_phantom(tmp_path: Path, day: date) -> None:
     from fitbit_sandbox.generator import generate_history
-    from pipeline.landing import land_day
 
     paths = StoragePaths(tmp_path)
     after = day + timedelta(days=1)
@@ -168,12 +154,12 @@ def test_a_log_moved_to_the_next_date_leaves_no_phantom(tmp_path: Path, day: dat
         if g["dateOfSleep"] == day.isoformat() and g["isMainSleep"]
     ]
     first = datetime(2024, 6, 10, tzinfo=UTC)
-    land_day(paths, day, [log], source="api", source_ref="/t", fetched_at=first)
-    land_day(paths, after, [], source="api", source_ref="/t", fetched_at=first)
+    land_on(paths, day, [log], first)
+    land_on(paths, after, [], first)
     update_tables(paths, [day, after], tz=LA)
     # upstream, the log's end moved past midnight: only the new date is fetched again; the old file keeps its copy.
     moved = dict(log, dateOfSleep=after.isoformat())
-    land_day(paths, after, [moved], source="api", source_ref="/t", fetched_at=first + timedelta(days=2))
+    land_on(paths, after, [moved], first + timedelta(days=2))
     result = update_tables(paths, [after], tz=LA)
     assert result.superseded == 1 and result.quarantined == 0
     assert [(r["log_id"], r["date_of_sleep"]) for r in read(paths, "sleep_logs")] == [(log["logId"], after)]

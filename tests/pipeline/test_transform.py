@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from landing_fixtures import fixture_logs, land_all_fixtures, land_fixture, land_logs
+from landing_fixtures import fixture_logs, land_all_fixtures, land_fixture, land_logs, land_on
 
 from pipeline.landing import land_day, landed_files
 from pipeline.paths import StoragePaths
@@ -182,22 +182,8 @@ def test_duplicate_log_ids_same_file_quarantined_other_file_newest_wins(tmp_path
     # a newer fetch of the next date holds the same log (moved upstream): it wins, the old copy is superseded,
     # and as a context file it gives no rows of its own.
     moved = dict(log, dateOfSleep="2024-03-16", minutesAsleep=log["minutesAsleep"] - 1)
-    land_day(
-        paths,
-        date(2024, 3, 15),
-        [log],
-        source="api",
-        source_ref="/t",
-        fetched_at=datetime(2024, 12, 1, tzinfo=UTC),
-    )
-    land_day(
-        paths,
-        date(2024, 3, 16),
-        [moved],
-        source="api",
-        source_ref="/t",
-        fetched_at=datetime(2024, 12, 3, tzinfo=UTC),
-    )
+    land_on(paths, date(2024, 3, 15), [log], datetime(2024, 12, 1, tzinfo=UTC))
+    land_on(paths, date(2024, 3, 16), [moved], datetime(2024, 12, 3, tzinfo=UTC))
     old_file, new_file = paths.raw_sleep_file(date(2024, 3, 15)), paths.raw_sleep_file(date(2024, 3, 16))
     both = transform_files([old_file, new_file], tz=LA)
     assert [(r["date_of_sleep"], r["minutes_asleep"]) for r in both.sleep_logs.to_pylist()] == [

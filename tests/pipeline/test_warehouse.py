@@ -7,9 +7,8 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from landing_fixtures import land_all_fixtures, land_fixture
+from landing_fixtures import land_all_fixtures, land_fixture, land_on
 
-from pipeline.landing import land_day
 from pipeline.paths import StoragePaths
 from pipeline.tables import update_tables
 from pipeline.warehouse import build_warehouse, connect_readonly
@@ -33,23 +32,9 @@ for line in sys.stdin:          # one query per line received, on the same (old)
 def test_contents_and_coverage(tmp_path: Path) -> None:
     paths = StoragePaths(tmp_path)
     land_all_fixtures(paths)
-    land_day(
-        paths,
-        date(2024, 3, 16),
-        [],
-        source="api",
-        source_ref="/t",
-        fetched_at=datetime(2024, 3, 17, tzinfo=UTC),
-    )
-    land_day(
-        paths,
-        date(2024, 3, 17),
-        [],
-        source="api",
-        source_ref="/t",
-        fetched_at=datetime(2024, 3, 17, tzinfo=UTC),
-        pending=True,
-    )
+    fetched = datetime(2024, 3, 17, tzinfo=UTC)
+    land_on(paths, date(2024, 3, 16), [], fetched)
+    land_on(paths, date(2024, 3, 17), [], fetched, pending=True)
     update_tables(paths, tz=LA)
     result = build_warehouse(paths)
     assert result.rows == {
