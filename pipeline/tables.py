@@ -47,8 +47,10 @@ from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, trans
 TABLE_NAMES = ("sleep_logs", "sleep_segments", "nights", "quarantine", "sleep_scores")
 PART_FILE = "part-0.parquet"
 # Months transformed in one DuckDB pass during a rebuild: large enough to amortise the per-query cost, small enough
-# to keep the peak memory of a 10-year rebuild flat.
-MONTHS_PER_BATCH = 12
+# to keep the peak memory of a 10-year rebuild flat. Measured (bench/bench_tables.py (d), 2 cores): 12 months ->
+# ~290 MB peak RSS, 6 -> ~250 MB for ~10% more time, 1 -> ~230 MB at 2.5x the time; ~150 MB of any of these is the
+# DuckDB + pyarrow libraries themselves.
+MONTHS_PER_BATCH = 6
 
 # column used to place a row in its month partition.
 _MONTH_KEY = {

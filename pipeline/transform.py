@@ -273,6 +273,7 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                CASE WHEN json_type(s) = 'OBJECT' THEN json_keys(s) END AS keys
         FROM t_sj
         """,
+        "DROP TABLE t_sj",  # intermediates go as soon as they are used: they hold copies of the JSON text
         # 5. typed logs with every reason they fail validation.
         f"""
         CREATE OR REPLACE TEMP TABLE t_typed AS
@@ -315,6 +316,7 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                len(reasons) = 0 AND copy_rank > 1 AND day <> winner_day AS superseded
         FROM ranked
         """,
+        "DROP TABLE t_typed",
         # 6. outputs.
         f"""
         CREATE OR REPLACE TEMP TABLE t_logs AS
@@ -379,6 +381,9 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
     ]
 
 
+_TEMP_TABLES = ("t_raw", "t_lj", "t_seg", "t_checked", "t_logs", "t_segments", "t_quarantine", "t_unknown")
+
+
 def validate_tz(tz: str) -> str:
     """Fail early, with the name in the message, on a zone name the system does not know."""
     try:
@@ -435,6 +440,8 @@ def transform_files(
         superseded = db.sql("SELECT count(*) FROM t_checked WHERE superseded AND NOT context").fetchall()[0][
             0
         ]
+        for table in _TEMP_TABLES:  # free the batch's memory now, not when the next batch replaces it
+            db.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
         if own:
             db.close()
