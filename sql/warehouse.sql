@@ -23,7 +23,8 @@ SELECT s.* FROM {{sleep_segments}} s
 SEMI JOIN sleep_logs l ON s.log_id = l.log_id AND s.date_of_sleep = l.date_of_sleep
 ORDER BY s.date_of_sleep, s.log_id, s.is_short, s.seq;
 
--- One row per night_date (the evening the night began): the main sleep plus naps.
+-- One row per night_date (the evening the night began): the main sleep plus naps. is_weekend = the night began on a
+-- Friday or Saturday evening (it ends on a weekend morning); efficiency = 100 * asleep / in bed (ours, not Fitbit's).
 CREATE TABLE nights AS SELECT * FROM {{nights}} ORDER BY night_date;
 
 -- Records that failed validation, with the reason and their raw JSON text.
