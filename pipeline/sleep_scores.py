@@ -23,18 +23,16 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic import atomic_write_bytes
 from pipeline.paths import StoragePaths
 
 TABLE = "sleep_scores"
@@ -121,7 +119,7 @@ def land_scores(
                 return result
         except (OSError, ValueError):
             pass  # a damaged raw file is simply replaced
-    _atomic_write(target, json.dumps(doc, indent=1, ensure_ascii=False).encode())
+    atomic_write_bytes(target, json.dumps(doc, indent=1, ensure_ascii=False).encode())
     result.state = "written"
     return result
 
@@ -168,7 +166,7 @@ def build_scores_table(paths: StoragePaths) -> ScoreTableResult:
         data = buffer.getvalue().to_pybytes()
         if target.exists() and target.stat().st_size == len(data) and target.read_bytes() == data:
             continue
-        _atomic_write(target, data)
+        atomic_write_bytes(target, data)
         result.months_written.append(month)
     if table_dir.exists():
         for month_dir in sorted(table_dir.glob("month=*")):
@@ -212,15 +210,3 @@ def _number(text: str, *, integral: bool) -> int | float | None:
     if integral:
         return int(round(value))
     return value
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

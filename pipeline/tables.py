@@ -40,7 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.landing import atomic_write_bytes, landed_files
+from pipeline.atomic import atomic_write_bytes
+from pipeline.landing import landed_files
 from pipeline.paths import StoragePaths
 from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, transform_files, validate_tz
 

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from pipeline.atomic import atomic_write_bytes
 from pipeline.config import Settings
 from pipeline.errors import (
     FitbitApiGone,
@@ -79,25 +79,8 @@ def expiry_margin(expires_in: float) -> float:
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomically replace ``path`` with ``data``: temp file created 0600, fsynced, ``os.replace``d, dir fsynced."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mkstemp uses 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Atomically replace ``path`` with ``data`` as a 0600 file (see :mod:`pipeline.atomic`)."""
+    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"), private=True)
 
 
 def read_token_file(path: Path) -> dict[str, Any]:
