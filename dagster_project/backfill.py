@@ -22,7 +22,8 @@ from dagster import DagsterInstance, Definitions
 
 from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
 from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
-from dagster_project.partitions import MAX_DAYS_PER_RUN, chunk_range
+from dagster_project.partitions import MAX_DAYS_PER_RUN
+from pipeline.client import chunk_range
 
 BACKFILL_TAG = "fitbit_sleep/cli_backfill"
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagster import DailyPartitionsDefinition
 
+from pipeline.client import MAX_DAYS_PER_CALL
 from pipeline.config import Settings
 from pipeline.paths import StoragePaths
 
 DEFAULT_HISTORY_DAYS = 730
 DEFAULT_LOOKBACK_DAYS = 3
 DEFAULT_SCHEDULE_HOUR = 9
-MAX_DAYS_PER_RUN = 100  # the v1.2 sleep range limit: one run = one API call
+MAX_DAYS_PER_RUN = MAX_DAYS_PER_CALL  # the v1.2 sleep range limit: one run = one API call
 
 
 @dataclass(frozen=True)
@@ -78,25 +79,9 @@ def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
     )
 
 
-def keys_to_dates(partition_keys: Sequence[str]) -> list[date]:
-    """Partition keys are ISO dates (``dateOfSleep``)."""
-    return [date.fromisoformat(k) for k in partition_keys]
-
-
 def window_dates(start: datetime, end: datetime) -> tuple[date, date]:
     """Inclusive local dates of a partition time window (whose end is exclusive)."""
     return start.date(), (end - timedelta(days=1)).date()
-
-
-def chunk_range(start: date, end: date, size: int = MAX_DAYS_PER_RUN) -> list[tuple[date, date]]:
-    """Split an inclusive date range into inclusive chunks of at most ``size`` days, oldest first."""
-    chunks = []
-    cur = start
-    while cur <= end:
-        last = min(end, cur + timedelta(days=size - 1))
-        chunks.append((cur, last))
-        cur = last + timedelta(days=1)
-    return chunks
 
 
 def _valid_tz(name: object) -> str | None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dagster_project.partitions import ProjectConfig, build_daily_partitions, chunk_range, window_dates
+from dagster_project.partitions import ProjectConfig, build_daily_partitions, window_dates
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -59,11 +59,3 @@ def test_window_dates_turns_the_exclusive_end_into_an_inclusive_date() -> None:
         date(2024, 3, 9),
         date(2024, 3, 11),
     )
-
-
-def test_chunks_are_at_most_100_days_and_cover_the_range() -> None:
-    chunks = chunk_range(date(2024, 1, 1), date(2024, 7, 18))
-    assert chunks == [
-        (date(2024, 1, 1), date(2024, 4, 9)),
-        (date(2024, 4, 10), date(2024, 7, 18)),
-    ]
