@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetSelection, BetaWarning, Definitions, in_process_executor
+from dagster import AssetCheckKey, AssetSelection, BetaWarning, Definitions, in_process_executor
 
 from dagster_project.assets.imports import build_archive_import
 from dagster_project.assets.plots import build_plots, build_report_asset
@@ -45,7 +45,7 @@ def build_defs(
     plots = build_plots(warehouse)
     report = build_report_asset(plots)
     checks = build_checks(raw_sleep, sleep_tables, config.timezone, archive_import)
-    token_check = next(c for c in checks if c.check_key.name == "token_health")
+    token_check = AssetCheckKey(raw_sleep.key, "token_health")
     whole_history = AssetSelection.assets(warehouse, plots, report)
     jobs = build_jobs(raw_sleep, sleep_tables, archive_import, token_check, whole_history)
     daily_job = jobs[0]
