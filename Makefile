@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FITBIT_SLEEP_HOME ?= $(CURDIR)/data
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install test lint typecheck pytest sandbox demo dev bench clean
+.PHONY: install test lint typecheck pytest sandbox demo dev ui-check bench clean
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -43,6 +43,11 @@ sandbox: install
 # (schedule and sensors RUNNING), prints the UI URL; Ctrl-C stops everything.
 dev: install
 	$(BIN)/python -m dagster_project.devserver
+
+# `make dev`'s stack on fresh temp homes (UI_CHECK_ARGS=--repo-homes: the ones above), a UI-style backfill, then
+# headless chromium checks the plot preview on the asset page and saves <data root>/ui/plot_scatter_efficiency.png.
+ui-check: install
+	$(BIN)/python -m dagster_project.ui_check $(UI_CHECK_ARGS)
 
 bench: install
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -23,8 +23,12 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
+
+if TYPE_CHECKING:
+    from fitbit_sandbox.server import SandboxServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
@@ -119,19 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox = None
     if not env.get("FITBIT_API_URL"):
-        from fitbit_sandbox.config import SandboxConfig
-        from fitbit_sandbox.server import SandboxServer
-
-        sandbox = SandboxServer(
-            SandboxConfig(port=args.sandbox_port, days=args.sandbox_days, auto_approve=True)
-        ).start()
-        env.update(
-            FITBIT_CLIENT_ID=sandbox.config.client_id,
-            FITBIT_CLIENT_SECRET=sandbox.config.client_secret,
-            FITBIT_API_URL=sandbox.base_url,
-            FITBIT_AUTH_URL=sandbox.base_url,
-        )
-        _login_if_needed(env, data_home)
+        sandbox = start_sandbox(env, data_home, port=args.sandbox_port, days=args.sandbox_days)
         print(f"Sandbox (fake Fitbit API): {sandbox.base_url}", flush=True)
 
     proc = start_dagster_dev(env, args.port)
@@ -158,6 +150,22 @@ def main(argv: list[str] | None = None) -> int:
         if sandbox is not None:
             sandbox.stop()
     return 0 if stopping else code
+
+
+def start_sandbox(env: dict[str, str], data_home: Path, *, port: int, days: int) -> SandboxServer:
+    """Start the sandbox, point ``env`` (client id/secret, API and auth URLs) at it and log in once; returns it."""
+    from fitbit_sandbox.config import SandboxConfig
+    from fitbit_sandbox.server import SandboxServer
+
+    sandbox = SandboxServer(SandboxConfig(port=port, days=days, auto_approve=True)).start()
+    env.update(
+        FITBIT_CLIENT_ID=sandbox.config.client_id,
+        FITBIT_CLIENT_SECRET=sandbox.config.client_secret,
+        FITBIT_API_URL=sandbox.base_url,
+        FITBIT_AUTH_URL=sandbox.base_url,
+    )
+    _login_if_needed(env, data_home)
+    return sandbox
 
 
 def _login_if_needed(env: dict[str, str], data_home: Path) -> None:

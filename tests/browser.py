@@ -1,8 +1,8 @@
 """Headless-browser helpers shared by the report test and the Dagster UI test: Debian's chromium, installed on demand.
 
-Why a helper module (not a fixture only): both test suites need the same install logic and the same flags; the flags
-keep chromium off the network (no QUIC, no background networking, no component updates, no sync) and give each
-screenshot a throwaway profile.
+Why a helper module (not a fixture only): both test suites need the same install logic. The binary lookup and the
+flags (off the network: no QUIC, background networking, component updates or sync; a throwaway profile per run)
+come from ``dagster_project.ui_check``, which `make ui-check` uses too, so tests and script launch chromium alike.
 """
 
 from __future__ import annotations
@@ -10,23 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+from dagster_project.ui_check import CHROMIUM_CANDIDATES, find_chromium, run_chromium
+
+__all__ = ["CHROMIUM_CANDIDATES", "ensure_chromium", "find_chromium", "install_error", "screenshot"]
 _install_error: list[str] = []
 
 
 def install_error() -> str:
     """Why chromium could not be installed (for the skip reason), or ''."""
     return _install_error[0] if _install_error else ""
-
-
-def find_chromium() -> str | None:
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return shutil.which("chromium")
 
 
 def ensure_chromium(timeout: float = 600) -> str | None:
@@ -71,24 +65,7 @@ def screenshot(
     target = str(url_or_file)
     if isinstance(url_or_file, Path) or not target.startswith(("http://", "https://", "file://")):
         target = Path(target).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        cmd = [
-            binary,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            f"--screenshot={out}",
-            f"--window-size={window}",
-            target,
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    result = run_chromium(binary, [f"--screenshot={out}", f"--window-size={window}", target], timeout=timeout)
     if not out.exists() or out.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-500:]}")
     return out
