@@ -6,7 +6,7 @@ group; Ctrl-C or SIGTERM stops the whole group and waits for it, then stops the 
 ``start_dagster_dev`` / ``stop_process_group`` functions.
 
 What it does: installs the committed ``dagster.yaml`` into ``$DAGSTER_HOME`` (telemetry off, pools, run monitoring,
-retries), starts the sandbox (unless ``FITBIT_API_URL`` points elsewhere), logs in once with the sandbox's
+retries), starts the sandbox (unless ``FITBIT_API_URL`` points elsewhere), logs in with the sandbox's
 auto-approve, and starts ``dagster dev`` with the schedule and sensors on (they default to RUNNING).
 """
 
@@ -164,19 +164,18 @@ def start_sandbox(env: dict[str, str], data_home: Path, *, port: int, days: int)
         FITBIT_API_URL=sandbox.base_url,
         FITBIT_AUTH_URL=sandbox.base_url,
     )
-    _login_if_needed(env, data_home)
+    _login(env, data_home)
     return sandbox
 
 
-def _login_if_needed(env: dict[str, str], data_home: Path) -> None:
-    """One auto-approved sandbox login (a no-op when a token file is already there)."""
+def _login(env: dict[str, str], data_home: Path) -> None:
+    """One auto-approved sandbox login, every start: a fresh sandbox knows none of the tokens an earlier sandbox
+    issued (a saved refresh token would fail with invalid_grant), so a token file from `make demo` is replaced."""
     from pipeline.config import Settings
     from pipeline.login import login
     from pipeline.paths import StoragePaths
 
     paths = StoragePaths(data_home)
-    if paths.tokens_dir.is_dir() and any(paths.tokens_dir.glob("*.json")):
-        return
     login(Settings.from_env(env), paths, port=0, auto=True, timeout=30, show_url=lambda _url: None)
 
 
