@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+
+from filelock import FileLock
 
 from dagster_project.ui_check import CHROMIUM_CANDIDATES, find_chromium, run_chromium
 
@@ -37,16 +40,21 @@ def ensure_chromium(timeout: float = 600) -> str | None:
         _install_error.append("not root and no sudo to run apt-get")
         return None
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in ([*prefix, apt, "install", "-y", "--no-install-recommends", "chromium"],):
+    cmd = [*prefix, apt, "install", "-y", "--no-install-recommends", "chromium"]
+    # Two xdist workers may get here at once; dpkg takes one installer at a time, so the second waits, then finds it.
+    with FileLock(Path(tempfile.gettempdir()) / "fitbit-sleep-chromium-install.lock", timeout=timeout):
+        found = find_chromium()
+        if found:
+            return found
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         if result.returncode != 0:
             # The package lists may be empty on a fresh image: update once, then retry.
             subprocess.run([*prefix, apt, "update"], capture_output=True, text=True, timeout=timeout, env=env)
             result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["unknown error"]
-            _install_error.append(f"apt-get install chromium failed: {tail[0]}")
-            return None
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["unknown error"]
+        _install_error.append(f"apt-get install chromium failed: {tail[0]}")
+        return None
     return find_chromium()
 
 
