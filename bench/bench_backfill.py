@@ -126,10 +126,7 @@ def daemon(days: int, start: date, end: date, root: Path) -> tuple[float, float,
         "DAGSTER_HOME": str(dagster_home),
         "FITBIT_SLEEP_HOME": str(home),
         "FITBIT_SLEEP_START_DATE": start.isoformat(),
-        "FITBIT_CLIENT_ID": sandbox.config.client_id,
-        "FITBIT_CLIENT_SECRET": sandbox.config.client_secret,
-        "FITBIT_API_URL": sandbox.base_url,
-        "FITBIT_AUTH_URL": sandbox.base_url,
+        **sandbox.client_env(),
     }
     port = free_port()
     proc = start_dagster_dev(env, port, log_file=root / "dagster_dev.log")

@@ -158,12 +158,7 @@ def start_sandbox(env: dict[str, str], data_home: Path, *, port: int, days: int)
     from fitbit_sandbox.server import SandboxServer
 
     sandbox = SandboxServer(SandboxConfig(port=port, days=days, auto_approve=True)).start()
-    env.update(
-        FITBIT_CLIENT_ID=sandbox.config.client_id,
-        FITBIT_CLIENT_SECRET=sandbox.config.client_secret,
-        FITBIT_API_URL=sandbox.base_url,
-        FITBIT_AUTH_URL=sandbox.base_url,
-    )
+    env.update(sandbox.client_env())
     _login(env, data_home)
     return sandbox
 

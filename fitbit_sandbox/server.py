@@ -36,6 +36,16 @@ class SandboxServer:
             raise RuntimeError("the sandbox is not started")
         return f"http://127.0.0.1:{self.port}"
 
+    def client_env(self) -> dict[str, str]:
+        """The environment a fitbit-sleep process needs to use this sandbox instead of Fitbit: the registered app's
+        credentials and both base URLs (only the URLs differ from a real setup)."""
+        return {
+            "FITBIT_CLIENT_ID": self.config.client_id,
+            "FITBIT_CLIENT_SECRET": self.config.client_secret,
+            "FITBIT_API_URL": self.base_url,
+            "FITBIT_AUTH_URL": self.base_url,
+        }
+
     def start(self, timeout: float = 10.0) -> SandboxServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -49,10 +49,8 @@ def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
     """``use_sandbox(server)`` points the pipeline's environment (client id/secret, API and auth URLs) at ``server``."""
 
     def use(server: Any) -> Any:
-        monkeypatch.setenv("FITBIT_CLIENT_ID", server.config.client_id)
-        monkeypatch.setenv("FITBIT_CLIENT_SECRET", server.config.client_secret)
-        monkeypatch.setenv("FITBIT_API_URL", server.base_url)
-        monkeypatch.setenv("FITBIT_AUTH_URL", server.base_url)
+        for name, value in server.client_env().items():
+            monkeypatch.setenv(name, value)
         return server
 
     return use

@@ -42,14 +42,7 @@ def demo(days: int, seed: int) -> None:
 
     with SandboxServer(SandboxConfig(days=days, seed=seed, auto_approve=True)) as sandbox:
         click.echo(f"Sandbox: {sandbox.base_url} ({days} days of history, seed {seed})")
-        os.environ.update(
-            {
-                "FITBIT_CLIENT_ID": sandbox.config.client_id,
-                "FITBIT_CLIENT_SECRET": sandbox.config.client_secret,
-                "FITBIT_API_URL": sandbox.base_url,
-                "FITBIT_AUTH_URL": sandbox.base_url,
-            }
-        )
+        os.environ.update(sandbox.client_env())
         _login()
         today = sandbox.state.today  # the sandbox's "today" in the user's time zone
         first = today - timedelta(days=days - 1)

@@ -85,10 +85,7 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     for name, value in {
         "DAGSTER_HOME": str(dagster_home),
         "FITBIT_SLEEP_HOME": str(home),
-        "FITBIT_CLIENT_ID": sandbox.config.client_id,
-        "FITBIT_CLIENT_SECRET": sandbox.config.client_secret,
-        "FITBIT_API_URL": sandbox.base_url,
-        "FITBIT_AUTH_URL": sandbox.base_url,
+        **sandbox.client_env(),
     }.items():
         monkeypatch.setenv(name, value)
     end = today_in() - timedelta(days=1)

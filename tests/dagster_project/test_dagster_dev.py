@@ -48,10 +48,7 @@ def test_dagster_dev_runs_a_200_day_ui_backfill_as_two_runs_then_rebuilds_once(
         **{k: v for k, v in os.environ.items() if not k.startswith(("FITBIT_", "DAGSTER_"))},
         "DAGSTER_HOME": str(dagster_home),
         "FITBIT_SLEEP_HOME": str(home),
-        "FITBIT_CLIENT_ID": sandbox.config.client_id,
-        "FITBIT_CLIENT_SECRET": sandbox.config.client_secret,
-        "FITBIT_API_URL": sandbox.base_url,
-        "FITBIT_AUTH_URL": sandbox.base_url,
+        **sandbox.client_env(),
     }
     port = free_port()
     proc = start_dagster_dev(env, port, log_file=tmp_path / "dagster_dev.log")

@@ -116,9 +116,7 @@ def test_an_api_backfill_takes_over_the_exported_days_and_a_reimport_is_a_no_op(
     from pipeline.login import login
 
     server = sandbox_factory(seed=3, days=40, today=TODAY)
-    for name, value in (("FITBIT_CLIENT_ID", server.config.client_id),
-                        ("FITBIT_CLIENT_SECRET", server.config.client_secret),
-                        ("FITBIT_API_URL", server.base_url), ("FITBIT_AUTH_URL", server.base_url)):  # fmt: skip
+    for name, value in server.client_env().items():
         monkeypatch.setenv(name, value)
     archive = tmp_path / "imports" / "sandbox.zip"
     assert (
