@@ -63,6 +63,22 @@ def test_every_query_file_runs(data_home: Path) -> None:
         assert result.exit_code == 0, (name, result.output)
 
 
+def test_headline_query_matches_the_report_numbers(data_home: Path) -> None:
+    """avg_efficiency_and_minutes_lost.sql's 'all nights' row is what the demo summary and report print."""
+    import duckdb
+
+    paths = StoragePaths(data_home)
+    land_all_fixtures(paths)
+    assert CliRunner().invoke(main, ["rebuild", "--tz", "America/Los_Angeles"]).exit_code == 0
+    with duckdb.connect(str(paths.warehouse_file), read_only=True) as con:
+        headline = con.execute((QUERIES / "avg_efficiency_and_minutes_lost.sql").read_text()).fetchall()[0]
+        report = con.execute((QUERIES / "report_summary.sql").read_text()).fetchall()[0]
+        naps = con.execute("SELECT count(*) FROM sleep_logs WHERE NOT is_main_sleep").fetchone()
+    assert naps is not None and naps[0] > 0  # the fixtures have naps, which the headline numbers leave out
+    assert headline[0] == "all nights"
+    assert headline[1:5] == report[0:1] + report[2:5]
+
+
 def test_sql_without_a_warehouse_says_what_to_do(data_home: Path) -> None:
     result = CliRunner().invoke(main, ["sql", "-c", "SELECT 1"])
     assert result.exit_code != 0 and "fitbit-sleep rebuild" in result.output
