@@ -228,8 +228,8 @@ class FitbitClient:
                     return self._send_once(path, what)
         except _Transient as exc:
             raise FitbitUnavailable(
-                f"{what}: the Fitbit API kept failing after {self.attempts} tries (last: {exc}). "
-                "Try this date range again later."
+                f"{what}: the Fitbit API at {self.settings.api_url} kept failing after {self.attempts} tries "
+                f"(last: {exc}). Check FITBIT_API_URL, or try again later."
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
