@@ -31,7 +31,7 @@ from requests.auth import HTTPBasicAuth
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from pipeline.config import Settings
-from pipeline.errors import FitbitSleepError, InsufficientScope
+from pipeline.errors import FitbitApiGone, FitbitSleepError, InsufficientScope
 from pipeline.oauth import SCOPES, TransientTokenError, allow_http_if_loopback, is_loopback_url, make_session
 from pipeline.paths import StoragePaths
 from pipeline.redact import install as install_redaction
@@ -205,6 +205,8 @@ def auto_browse(authorize_url: str, redirect_uri: str, *, approve: bool = True, 
         if response.is_redirect:
             url, method, data = urljoin(target, response.headers["Location"]), "GET", None
             continue
+        if response.status_code == 410:  # the legacy API is off: no client id or redirect URI would help
+            raise FitbitApiGone(urlparse(target).path)
         if response.status_code != 200:
             raise LoginError(
                 f"The authorization page refused the request: {_page_text(response)}. Check FITBIT_CLIENT_ID "

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from pipeline.config import Settings
+from pipeline.errors import FitbitApiGone
 from pipeline.login import CallbackListener, LoginError, _check_callback, login
 from pipeline.paths import StoragePaths
 
@@ -59,6 +60,15 @@ def test_unknown_client_id_is_reported_from_the_authorize_page(
     monkeypatch.setenv("FITBIT_CLIENT_ID", "nobody")
     with pytest.raises(LoginError, match="FITBIT_CLIENT_ID"):
         _login()
+
+
+def test_gone_api_says_so_instead_of_blaming_the_client_id(
+    sandbox_factory: Any, data_home: Path, use_sandbox: Callable[[Any], Any]
+) -> None:
+    use_sandbox(sandbox_factory(gone=True))
+    with pytest.raises(FitbitApiGone, match="410 Gone") as caught:
+        _login()
+    assert "FITBIT_CLIENT_ID" not in str(caught.value) and "fitbit-sleep import" in str(caught.value)
 
 
 def test_denied_consent_is_a_clear_error(
