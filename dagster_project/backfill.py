@@ -26,7 +26,9 @@ from dagster_project.partitions import MAX_DAYS_PER_RUN
 from pipeline.client import chunk_range
 
 BACKFILL_TAG = "fitbit_sleep/cli_backfill"
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The terminal shows a progress bar and each failed run's first error (_first_failure); Dagster's console log would
+# add a full stack trace per failed step. Every event still goes to the instance, so the UI shows the whole run.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -47,6 +49,7 @@ class BackfillOutcome:
     chunks: list[ChunkOutcome] = field(default_factory=list)
     downstream_run_id: str | None = None
     downstream_success: bool | None = None
+    downstream_error: str = ""
 
     @property
     def success(self) -> bool:
@@ -120,6 +123,8 @@ def run_backfill(
             )
             outcome.downstream_run_id = result.run_id
             outcome.downstream_success = result.success
+            if not result.success:
+                outcome.downstream_error = _first_failure(result)
     return outcome
 
 
@@ -139,5 +144,7 @@ def _read_raw_metadata(result: Any, chunk: ChunkOutcome) -> None:
 def _first_failure(result: Any) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+            message = event.step_failure_data.error.message.strip()
+            # A dagster.Failure carries our own message; its class name only adds noise. Other errors keep theirs.
+            return f"{event.step_key}: {message.removeprefix('dagster._core.definitions.events.Failure: ')}"
     return "the run failed (see it in the Dagster UI)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -49,9 +50,14 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
 
     from dagster_project.backfill import ChunkOutcome, run_backfill
     from dagster_project.definitions import build_defs
+    from dagster_project.devserver import install_instance_config
     from dagster_project.resources import WAIT_LISTENERS
 
     console = Console(stderr=True)
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    # A fresh instance gets the settings `make dev` installs (pools, telemetry off) instead of Dagster's defaults.
+    if not (dagster_home / "dagster.yaml").exists():
+        install_instance_config(dagster_home)
     total_days = (end - start).days + 1
     with (
         DagsterInstance.get() as instance,
@@ -112,8 +118,8 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
             )
     if outcome.downstream_success is False:
         raise click.ClickException(
-            f"The dates were landed, but the warehouse/plots/report run {outcome.downstream_run_id} failed; "
-            "see it in the Dagster UI."
+            f"The dates were landed, but the warehouse/plots/report run {outcome.downstream_run_id} failed "
+            f"({outcome.downstream_error}); see it in the Dagster UI."
         )
     click.echo(
         f"Backfilled {start}..{end}: {total_days} days in {len(outcome.chunks)} run(s) ({runs} with the rebuild), "

@@ -118,3 +118,31 @@ def test_the_cli_backfill_explains_a_missing_dagster_home(monkeypatch: pytest.Mo
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     result = CliRunner().invoke(main, ["backfill", "--start", "2026-01-01", "--end", "2026-01-02"])
     assert result.exit_code != 0 and "DAGSTER_HOME" in result.output
+
+
+def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_traces(
+    sandbox_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fitbit_sleep.cli import main
+
+    sandbox = sandbox_factory(days=10)
+    home = tmp_path / "data"
+    login_to(sandbox, home)
+    requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=10).raise_for_status()
+    dagster_home = tmp_path / "fresh_dagster_home"  # no dagster.yaml yet: the backfill installs it
+    for name, value in {
+        "DAGSTER_HOME": str(dagster_home),
+        "FITBIT_SLEEP_HOME": str(home),
+        **sandbox.client_env(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    end = today_in() - timedelta(days=1)
+    result = CliRunner().invoke(
+        main, ["backfill", "--start", (end - timedelta(days=2)).isoformat(), "--end", end.isoformat()]
+    )
+    assert result.exit_code != 0
+    assert "410 Gone" in result.output and "fitbit-sleep import" in result.output
+    assert "Stack Trace" not in result.output and "dagster._core" not in result.output
+    assert (dagster_home / "dagster.yaml").read_text() == (
+        Path(__file__).parents[2] / "dagster.yaml"
+    ).read_text()
