@@ -51,7 +51,9 @@ def plan(start: date, end: date) -> None:
         basis = f"last seen quota: {snapshot.remaining}/{snapshot.limit} left, resets in {snapshot.reset_in():.0f} s"
     else:
         basis = f"assuming a fresh quota of {(snapshot.limit if snapshot and snapshot.limit else DEFAULT_LIMIT)}/h"
-    click.echo(f"{days} days -> {len(chunks)} calls; quota wait {_human(eta)} ({basis}).")
+    click.echo(
+        f"{days} days -> {len(chunks)} call{'s' if len(chunks) != 1 else ''}; quota wait {_human(eta)} ({basis})."
+    )
 
 
 @click.command()

@@ -104,7 +104,7 @@ def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) ->
         f"  duplicates dropped  {summary.duplicates_dropped}",
         f"  records quarantined {quarantined}",
         f"  days                {summary.days_written} new, {summary.days_revised} revised, "
-        f"{summary.days_unchanged} unchanged ({summary.days_empty} of them without sleep)",
+        f"{summary.days_unchanged} unchanged; {summary.days_empty} of the archive's days without sleep",
         f"  kept from the API   {summary.days_kept_api} days"
         + (
             f" ({summary.logs_superseded_by_api} logs already landed by the API)"
