@@ -39,7 +39,7 @@ demo: install
 sandbox: install
 	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
 
-# Installs dagster.yaml into $(DAGSTER_HOME), starts the sandbox (unless FITBIT_API_URL is set) and `dagster dev`
+# Installs dagster_project/dagster.yaml into $(DAGSTER_HOME), starts the sandbox (unless FITBIT_API_URL is set) and `dagster dev`
 # (schedule and sensors RUNNING), prints the UI URL; Ctrl-C stops everything.
 dev: install
 	$(BIN)/python -m dagster_project.devserver

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from fitbit_sandbox.server import SandboxServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+# Kept out of the repo root: Dagster warns when the working directory holds a dagster.yaml other than
+# $DAGSTER_HOME's, and `make dev` runs from the root.
+DAGSTER_YAML = REPO_ROOT / "dagster_project" / "dagster.yaml"
 
 
 def install_instance_config(dagster_home: Path) -> Path:

@@ -144,5 +144,5 @@ def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_tra
     assert "410 Gone" in result.output and "fitbit-sleep import" in result.output
     assert "Stack Trace" not in result.output and "dagster._core" not in result.output
     assert (dagster_home / "dagster.yaml").read_text() == (
-        Path(__file__).parents[2] / "dagster.yaml"
+        Path(__file__).parents[2] / "dagster_project" / "dagster.yaml"
     ).read_text()
