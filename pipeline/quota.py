@@ -124,11 +124,6 @@ class QuotaBudget:
             self.last = QuotaSnapshot(limit=self.limit, remaining=self.remaining, reset_s=reset, seen_at=now)
 
 
-def plan_calls(days: int, max_days_per_call: int = 100) -> int:
-    """The fewest range calls for ``days`` days: ceil(days / 100)."""
-    return math.ceil(days / max_days_per_call) if days > 0 else 0
-
-
 def eta_seconds(calls: int, snapshot: QuotaSnapshot | None, now: float | None = None) -> float:
     """Time until ``calls`` requests are done when only the quota limits us (request time itself is ignored).
 

@@ -44,11 +44,6 @@ def register_secret(*values: str | None) -> None:
                 _secrets.add(value)
 
 
-def known_secrets() -> frozenset[str]:
-    with _lock:
-        return frozenset(_secrets)
-
-
 def redact(text: str) -> str:
     """Return ``text`` with every registered secret and every credential-shaped value replaced."""
     if not text:

@@ -45,7 +45,6 @@ from pipeline.landing import landed_files
 from pipeline.paths import StoragePaths
 from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, transform_files, validate_tz
 
-TABLE_NAMES = ("sleep_logs", "sleep_segments", "nights", "quarantine", "sleep_scores")
 PART_FILE = "part-0.parquet"
 # Months transformed in one DuckDB pass during a rebuild: large enough to amortise the per-query cost, small enough
 # to keep the peak memory of a 10-year rebuild flat. Measured (bench/bench_tables.py (d), 2 cores): 12 months ->

@@ -72,6 +72,17 @@ def test_a_backfill_under_faults_ends_complete_and_identical_to_a_fault_free_one
         assert clean[table] == faulty[table], table
 
 
+def _cli_env(sandbox: Any, home: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI at ``sandbox`` (logged in under ``home``) and at ``dagster_home``."""
+    login_to(sandbox, home)
+    for name, value in {
+        "DAGSTER_HOME": str(dagster_home),
+        "FITBIT_SLEEP_HOME": str(home),
+        **sandbox.client_env(),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_the_cli_backfill_records_its_runs_in_dagster_home(
     sandbox_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,15 +90,9 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
 
     sandbox = sandbox_factory(days=150)
     home = tmp_path / "data"
-    login_to(sandbox, home)
     dagster_home = tmp_path / "dagster_home"
     install_instance_config(dagster_home)
-    for name, value in {
-        "DAGSTER_HOME": str(dagster_home),
-        "FITBIT_SLEEP_HOME": str(home),
-        **sandbox.client_env(),
-    }.items():
-        monkeypatch.setenv(name, value)
+    _cli_env(sandbox, home, dagster_home, monkeypatch)
     end = today_in() - timedelta(days=1)
     start = end - timedelta(days=129)
     result = CliRunner().invoke(main, ["backfill", "--start", start.isoformat(), "--end", end.isoformat()])
@@ -127,15 +132,9 @@ def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_tra
 
     sandbox = sandbox_factory(days=10)
     home = tmp_path / "data"
-    login_to(sandbox, home)
-    requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=10).raise_for_status()
     dagster_home = tmp_path / "fresh_dagster_home"  # no dagster.yaml yet: the backfill installs it
-    for name, value in {
-        "DAGSTER_HOME": str(dagster_home),
-        "FITBIT_SLEEP_HOME": str(home),
-        **sandbox.client_env(),
-    }.items():
-        monkeypatch.setenv(name, value)
+    _cli_env(sandbox, home, dagster_home, monkeypatch)
+    requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=10).raise_for_status()
     end = today_in() - timedelta(days=1)
     result = CliRunner().invoke(
         main, ["backfill", "--start", (end - timedelta(days=2)).isoformat(), "--end", end.isoformat()]
