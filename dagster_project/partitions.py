@@ -9,17 +9,16 @@ morning.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dagster import DailyPartitionsDefinition
 
 from pipeline.client import MAX_DAYS_PER_CALL
-from pipeline.config import Settings
+from pipeline.config import ConfigError, Settings, partition_timezone
 from pipeline.paths import StoragePaths
 
 DEFAULT_HISTORY_DAYS = 730
@@ -42,13 +41,13 @@ class ProjectConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectConfig:
         env = os.environ if environ is None else environ
         settings = Settings.from_env(env)
-        tz = _valid_tz(env.get("FITBIT_SLEEP_TZ")) or profile_timezone(StoragePaths(settings.home)) or "UTC"
-        raw_start = env.get("FITBIT_SLEEP_START_DATE")
+        tz = partition_timezone(env, StoragePaths(settings.home))
+        raw_start = env.get("FITBIT_SLEEP_START_DATE", "").strip()
         if raw_start:
             try:
                 start = date.fromisoformat(raw_start)
             except ValueError:
-                raise ValueError(
+                raise ConfigError(
                     f"FITBIT_SLEEP_START_DATE={raw_start!r} is not a date; use YYYY-MM-DD (e.g. 2024-01-01)."
                 ) from None
         else:
@@ -64,15 +63,6 @@ class ProjectConfig:
         )
 
 
-def profile_timezone(paths: StoragePaths) -> str | None:
-    """The IANA zone Fitbit reported at login, or None when nobody logged in yet (or the file is unreadable)."""
-    try:
-        profile = json.loads(paths.profile_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _valid_tz(profile.get("timezone")) if isinstance(profile, dict) else None
-
-
 def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
     return DailyPartitionsDefinition(
         start_date=config.start_date.isoformat(), timezone=config.timezone, end_offset=1
@@ -84,16 +74,6 @@ def window_dates(start: datetime, end: datetime) -> tuple[date, date]:
     return start.date(), (end - timedelta(days=1)).date()
 
 
-def _valid_tz(name: object) -> str | None:
-    if not isinstance(name, str) or not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
-
-
 def _int_env(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -101,7 +81,7 @@ def _int_env(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) 
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number; use a value from {lo} to {hi}.") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number; use a value from {lo} to {hi}.") from None
     if not lo <= value <= hi:
-        raise ValueError(f"{name}={value} is out of range; use a value from {lo} to {hi}.")
+        raise ConfigError(f"{name}={value} is out of range; use a value from {lo} to {hi}.")
     return value

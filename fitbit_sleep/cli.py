@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "plan": "fitbit_sleep.commands.fetch:plan",
     "fetch": "fitbit_sleep.commands.fetch:fetch",
     "rebuild": "fitbit_sleep.commands.warehouse:rebuild",
-    "sql": "fitbit_sleep.commands.warehouse:sql",
+    "sql": "fitbit_sleep.commands.sql:sql",
     "import": "fitbit_sleep.commands.importer:import_archive",
     "backfill": "fitbit_sleep.commands.backfill:backfill",
     "report": "fitbit_sleep.commands.report:report",

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline import archive_reader as reader
 from pipeline.errors import ArchiveError
 from pipeline.paths import StoragePaths
-from pipeline.sleep_scores import build_scores_table, land_scores
+from pipeline.sleep_scores import land_scores
 
 SOURCE = "export"
 MAX_PROBLEMS = 50  # problems listed individually in a summary; the counts stay exact
@@ -88,6 +88,11 @@ class ImportSummary:
     changed_dates: list[date] = field(default_factory=list)  # dates whose raw file changed: rebuild these
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def tables_stale(self) -> bool:
+        """Whether ``update_tables`` has work: dates changed, or new scores arrived (even for unchanged dates)."""
+        return bool(self.changed_dates) or self.scores_state == "written"
+
     def note(self, message: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(message)
@@ -98,8 +103,9 @@ class ImportSummary:
 def import_archive(paths: StoragePaths, path: Path | str, progress: Progress | None = None) -> ImportSummary:
     """Land every sleep log (and the sleep scores) of the archive at PATH; see the module docstring for the rules.
 
-    Tables and the warehouse are not touched: rebuild ``summary.changed_dates`` with ``update_tables`` (the CLI and
-    the Dagster asset do). The scores table, which has no daily partitions, is rebuilt here.
+    Tables and the warehouse are not touched: call ``update_tables(paths, summary.changed_dates)`` (the CLI and the
+    Dagster asset do, also when only ``summary.scores_state == "written"``); it rebuilds the scores table too, after
+    ``sleep_logs``, because the table keeps only the scores whose log is there.
     Raises :class:`ArchiveError` when PATH is not a readable archive or holds no sleep files.
     """
     path = Path(path)
@@ -393,9 +399,6 @@ def _import_scores(
     landed = land_scores(paths, blobs, source_ref=summary.archive, fetched_at=summary.fetched_at)
     summary.scores, summary.scores_state = landed.rows, landed.state
     for problem in landed.problems:
-        summary.note(problem)
-    table = build_scores_table(paths)
-    for problem in table.problems:
         summary.note(problem)
 
 

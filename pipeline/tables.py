@@ -28,7 +28,6 @@ either the old or the new month, never half of one.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.atomic import atomic_write_bytes
+from pipeline.config import profile_timezone as saved_profile_timezone
 from pipeline.landing import landed_files
 from pipeline.paths import StoragePaths
 from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, transform_files, validate_tz
@@ -109,6 +109,9 @@ class TablesResult:
     nights: int = 0
     quarantined: int = 0
     superseded: int = 0
+    scores: int = 0  # rows in sleep_scores
+    scores_without_log: int = 0  # archive score rows left out: their log is not in sleep_logs
+    scores_problems: list[str] = field(default_factory=list)  # score rows rejected as unreadable
     unknown_keys: dict[str, int] = field(default_factory=dict)
     unknown_levels: dict[str, int] = field(default_factory=dict)
     tz: str = "UTC"
@@ -148,12 +151,8 @@ def table_files(paths: StoragePaths, name: str) -> list[Path]:
 
 
 def profile_timezone(paths: StoragePaths) -> str:
-    """The IANA zone saved at login, or UTC when there is no profile (documented fallback)."""
-    try:
-        tz = json.loads(paths.profile_file.read_text(encoding="utf-8")).get("timezone")
-    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
-        return "UTC"
-    return str(tz) if tz else "UTC"
+    """The IANA zone saved at login, or UTC when there is none (documented fallback)."""
+    return saved_profile_timezone(paths) or "UTC"
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -272,14 +271,17 @@ def update_tables(
         _update_nights(paths, con, night_months, result)
     finally:
         con.close()
-    if dates is None:
-        # sleep_scores come only from export archives (pipeline/sleep_scores.py owns their raw landing and table);
-        # a full rebuild rebuilds them from their raw files too, so `rebuild` needs nothing but raw/.
-        from pipeline.sleep_scores import build_scores_table
+    # sleep_scores come only from export archives (pipeline/sleep_scores.py owns their raw landing and table). The
+    # table keeps the scores whose log is in sleep_logs, so it is rebuilt (whole: one row per night, and only changed
+    # months are written) after every update of sleep_logs; `rebuild` needs nothing but raw/.
+    from pipeline.sleep_scores import build_scores_table
 
-        scores = build_scores_table(paths)
-        result.files_written += len(scores.months_written)
-        result.files_deleted += len(scores.months_removed)
+    scores = build_scores_table(paths)
+    result.scores = scores.rows
+    result.scores_without_log = scores.without_log
+    result.scores_problems = scores.problems
+    result.files_written += len(scores.months_written)
+    result.files_deleted += len(scores.months_removed)
     return result
 
 

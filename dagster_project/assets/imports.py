@@ -45,7 +45,7 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
 
         paths = storage.paths()
         summary = import_archive(paths, config.path)
-        tables = update_tables(paths, summary.changed_dates) if summary.changed_dates else None
+        tables = update_tables(paths, summary.changed_dates) if summary.tables_stale else None
         keys = set(partitions_def.get_partition_keys())
         recorded = 0
         for day in summary.changed_dates:

@@ -14,19 +14,11 @@ from pathlib import Path
 
 import click
 
-
-def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2024-01-31") from None
+from fitbit_sleep.commands.dates import date_range
 
 
 @click.command()
-@click.option(
-    "--start", required=True, callback=_parse_day, help="First dateOfSleep (inclusive), YYYY-MM-DD."
-)
-@click.option("--end", required=True, callback=_parse_day, help="Last dateOfSleep (inclusive), YYYY-MM-DD.")
+@date_range("dateOfSleep")
 @click.option(
     "--no-downstream",
     is_flag=True,
@@ -38,7 +30,7 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
     Progress shows the days done, API calls made and any wait for the hourly quota. Re-running a range is safe.
     """
     if end < start:
-        raise click.BadParameter("--end is before --start")
+        raise click.BadParameter(f"--end {end} is before --start {start}")
     if not os.environ.get("DAGSTER_HOME"):
         raise click.ClickException(
             "DAGSTER_HOME is not set. Point it at the instance the Dagster UI uses (`make dev` uses ./.dagster_home) "
@@ -48,11 +40,18 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dagster_project.backfill import ChunkOutcome, run_backfill
+    from dagster_project.backfill import ChunkOutcome, check_range, partition_bounds, run_backfill
     from dagster_project.definitions import build_defs
     from dagster_project.devserver import install_instance_config
     from dagster_project.resources import WAIT_LISTENERS
+    from pipeline.errors import FitbitSleepError
+    from pipeline.text import plural
 
+    try:
+        defs = build_defs()  # reads FITBIT_SLEEP_START_DATE, _TZ, _LOOKBACK_DAYS ...: a bad value stops here
+        check_range(start, end, *partition_bounds(defs))
+    except (FitbitSleepError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
     console = Console(stderr=True)
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     # A fresh instance gets the settings `make dev` installs (pools, telemetry off) instead of Dagster's defaults.
@@ -94,7 +93,7 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
         WAIT_LISTENERS.append(on_wait)
         try:
             outcome = run_backfill(
-                build_defs(),
+                defs,
                 instance,
                 start,
                 end,
@@ -102,8 +101,6 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
                 on_chunk_start=on_start,
                 on_chunk_done=on_done,
             )
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
         finally:
             WAIT_LISTENERS.remove(on_wait)
         bar.update(task, description="Done" if outcome.success else "Failed")
@@ -112,6 +109,11 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
     for chunk in outcome.chunks:
         if not chunk.success:
             console.print(f"[red]Run {chunk.run_id} for {chunk.start}..{chunk.end} failed:[/] {chunk.error}")
+            if chunk.error_class == "FitbitApiGone":  # resuming cannot help: the API is switched off for good
+                raise click.ClickException(
+                    f"Backfill stopped at {chunk.start}: the API is gone, so there is nothing to resume; "
+                    "import your account archive with `fitbit-sleep import MyFitbitData.zip`."
+                )
             raise click.ClickException(
                 f"Backfill stopped at {chunk.start}. Fix the cause, then resume with "
                 f"`fitbit-sleep backfill --start {chunk.start} --end {end}`."
@@ -122,9 +124,9 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
             f"({outcome.downstream_error}); see it in the Dagster UI."
         )
     click.echo(
-        f"Backfilled {start}..{end}: {total_days} days in {len(outcome.chunks)} run(s) ({runs} with the rebuild), "
-        f"{outcome.calls} API call(s), quota waits: {_waits(waited)}. Tag {outcome.backfill_id} in the Dagster UI "
-        f"(fitbit_sleep/cli_backfill)."
+        f"Backfilled {start}..{end}: {plural(total_days, 'day')} in {plural(len(outcome.chunks), 'run')} "
+        f"({runs} with the rebuild), {plural(outcome.calls, 'API call')}, quota waits: {_waits(waited)}. "
+        f"Tag {outcome.backfill_id} in the Dagster UI (fitbit_sleep/cli_backfill)."
     )
 
 

@@ -13,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from pipeline.export_archive import ImportSummary
+    from pipeline.tables import TablesResult
 
 
 @click.command("import")
@@ -58,45 +59,47 @@ def import_archive(path: Path, no_build: bool) -> None:
             summary = run_import(paths, path, progress=progress)
         except FitbitSleepError as exc:
             raise click.ClickException(str(exc)) from None
-    quarantined_by_tables = None
-    if not no_build:
-        quarantined_by_tables = _build(paths, summary, console)
-    _print_summary(summary, quarantined_by_tables)
+    tables = None if no_build else _build(paths, summary, console)
+    _print_summary(summary, tables)
 
 
-def _build(paths: Any, summary: ImportSummary, console: Any) -> int | None:
-    """Update the tables for the changed dates and rebuild the warehouse; return the tables' quarantine count."""
+def _build(paths: Any, summary: ImportSummary, console: Any) -> TablesResult | None:
+    """Update the tables for the changed dates (and the scores) and rebuild the warehouse; return what the tables
+    update did, or None when nothing changed."""
     from pipeline.tables import update_tables
+    from pipeline.text import plural
     from pipeline.warehouse import build_warehouse
 
-    quarantined = None
-    if summary.changed_dates:
-        with console.status(f"Updating tables for {len(summary.changed_dates)} dates…"):
+    result = None
+    if summary.tables_stale:
+        with console.status(f"Updating tables for {plural(len(summary.changed_dates), 'date')}…"):
             result = update_tables(paths, summary.changed_dates)
-        quarantined = _quarantine_count(result)
-    if summary.changed_dates or summary.scores_state == "written" or not paths.warehouse_file.exists():
+    if result is not None or not paths.warehouse_file.exists():
         with console.status("Rebuilding the warehouse…"):
             build_warehouse(paths)
-    return quarantined
+    return result
 
 
-def _quarantine_count(result: Any) -> int | None:
-    value = getattr(result, "quarantined", None)
-    return value if isinstance(value, int) else None
+def _print_summary(summary: ImportSummary, tables: TablesResult | None) -> None:
+    from pipeline.text import plural
 
-
-def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) -> None:
     span = (
         f"{summary.first_date.isoformat()} … {summary.last_date.isoformat()}"
         if summary.first_date and summary.last_date
         else "none"
     )
     # The tables' count (rows quarantined in the rebuilt months) includes the records the import could not date,
-    # which it landed for the transform to quarantine; without a build only the import's own count is known.
-    quarantined = summary.records_quarantined if quarantined_by_tables is None else quarantined_by_tables
+    # which it landed for the transform to quarantine; without rebuilt months only the import's own count is known.
+    quarantined = tables.quarantined if tables is not None and tables.months else summary.records_quarantined
+    scores = f"{plural(summary.scores, 'row')} ({summary.scores_state})"
+    if tables is not None and tables.scores_without_log:
+        scores += (
+            f"; {tables.scores_without_log} left out of the table: their log is not in sleep_logs "
+            "(kept in raw/sleep_scores)"
+        )
     lines = [
         f"Imported {summary.archive} ({summary.layout})",
-        f"  files               {summary.files} sleep files"
+        f"  files               {plural(summary.files, 'sleep file')}"
         + (f", {summary.files_damaged} damaged" if summary.files_damaged else ""),
         f"  logs                {summary.logs}",
         f"  nights              {summary.nights}",
@@ -105,19 +108,20 @@ def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) ->
         f"  records quarantined {quarantined}",
         f"  days                {summary.days_written} new, {summary.days_revised} revised, "
         f"{summary.days_unchanged} unchanged; {summary.days_empty} of the archive's days without sleep",
-        f"  kept from the API   {summary.days_kept_api} days"
+        f"  kept from the API   {plural(summary.days_kept_api, 'day')}"
         + (
-            f" ({summary.logs_superseded_by_api} logs already landed by the API)"
+            f" ({plural(summary.logs_superseded_by_api, 'log')} already landed by the API)"
             if summary.logs_superseded_by_api
             else ""
         ),
-        f"  sleep scores        {summary.scores} rows ({summary.scores_state})",
+        f"  sleep scores        {scores}",
         f"  time zone           {summary.timezone or 'not in the archive'}",
     ]
     if summary.days_kept_newer:
-        lines.append(f"  kept from a newer archive: {summary.days_kept_newer} days")
+        lines.append(f"  kept from a newer archive: {plural(summary.days_kept_newer, 'day')}")
     click.echo("\n".join(lines))
-    if summary.problems:
+    problems = summary.problems + (tables.scores_problems if tables is not None else [])
+    if problems:
         click.echo("Problems:")
-        for problem in summary.problems:
+        for problem in problems:
             click.echo(f"  - {problem}")
