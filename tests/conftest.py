@@ -60,3 +60,17 @@ def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
 def sandbox_env(sandbox: Any, data_home: Path, use_sandbox: Callable[[Any], Any]) -> Any:
     """Environment that points the pipeline at the default sandbox."""
     return use_sandbox(sandbox)
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` where nothing listens: the port is bound (so no one else takes it) but not
+    listening, so every connection is refused at once."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()

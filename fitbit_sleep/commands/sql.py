@@ -128,7 +128,7 @@ class Shell:
         if self.mode in ("csv", "tsv"):
             writer = csv.writer(self.out, delimiter="," if self.mode == "csv" else "\t", lineterminator="\n")
             writer.writerow(columns)
-            writer.writerows(["" if v is None else v for v in row] for row in rows)
+            writer.writerows([_csv_cell(v) for v in row] for row in rows)
         elif self.mode == "json":
             records = [dict(zip(columns, row, strict=True)) for row in rows]
             self.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
@@ -161,6 +161,15 @@ def one_line(exc: BaseException) -> str:
 def _plain_rows(rows: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
     """Values as CSV and JSON can carry them: ISO dates and times, numbers, NaN/inf as null, the rest as text."""
     return [[_plain(v) for v in row] for row in rows]
+
+
+def _csv_cell(value: Any) -> Any:
+    """NULL as an empty cell and booleans as SQL writes them (true/false), as DuckDB's own CSV does."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def _plain(value: Any) -> Any:

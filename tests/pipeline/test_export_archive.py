@@ -264,6 +264,33 @@ def test_sleep_scores_join_sleep_logs(
         con.close()
 
 
+def test_a_second_archive_leaves_no_score_without_its_log(
+    tmp_path: Path, paths: StoragePaths, history: list[dict[str, Any]]
+) -> None:
+    """The older archive's days lose to the newer one's, so its logs never land; its scores must not stay in the
+    table without a log (they used to: 87 orphans after a second archive). They are counted and kept raw."""
+    other = generate_history(7, DAYS, TODAY, "America/Los_Angeles")  # the same dates, other logIds
+    newer = build_archive(tmp_path / "new" / "MyFitbitData.zip", history)
+    older = build_archive(
+        tmp_path / "old" / "MyFitbitData.zip", other, exported_at=datetime(2026, 9, 1, tzinfo=UTC)
+    )
+    update_tables(paths, import_archive(paths, newer.path).changed_dates)
+    second = import_archive(paths, older.path)
+    assert second.changed_dates == [] and second.tables_stale  # only its scores are new
+    tables = update_tables(paths, second.changed_dates)
+    assert tables.scores_without_log == len(older.score_rows) > 0
+    assert tables.scores == len(newer.score_rows)
+    build_warehouse(paths)
+    with duckdb.connect(str(paths.warehouse_file), read_only=True) as con:
+        orphans = con.execute(
+            "select count(*) from sleep_scores s anti join sleep_logs l using (log_id)"
+        ).fetchone()
+    assert orphans == (0,)
+    assert (
+        len(list(paths.raw_sleep_scores_dir.glob("*.json"))) == 2
+    )  # nothing lost: both archives' scores, raw
+
+
 # --- bad archives --------------------------------------------------------------------------------------------------
 
 
