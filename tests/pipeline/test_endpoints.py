@@ -4,6 +4,7 @@ failure (real sockets on 127.0.0.1, no internet)."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -56,39 +57,28 @@ def test_a_refused_connection_is_named_and_other_failures_are_not(refused_url: s
     assert connect_failure(ValueError("x")) is None
 
 
-def test_stop_trying_gives_up_after_two_tries_when_nobody_answers(refused_url: str) -> None:
-    tries: list[int] = []
-
-    def call() -> None:
-        tries.append(1)
-        requests.get(refused_url, timeout=5)
-
+def _tries_until_stopped(call: Callable[[], None], attempts: int) -> int:
+    """How many times ``stop_trying(attempts)`` lets ``call`` run while it keeps raising ConnectionError."""
+    tries = 0
     with pytest.raises(requests.ConnectionError):
         for attempt in Retrying(
             retry=retry_if_exception_type(requests.ConnectionError),
-            stop=stop_trying(6),
+            stop=stop_trying(attempts),
             sleep=lambda _s: None,
             reraise=True,
         ):
             with attempt:
+                tries += 1
                 call()
-    assert len(tries) == CONNECT_ATTEMPTS == 2
+    return tries
+
+
+def test_stop_trying_gives_up_after_two_tries_when_nobody_answers(refused_url: str) -> None:
+    assert _tries_until_stopped(lambda: requests.get(refused_url, timeout=5), 6) == CONNECT_ATTEMPTS == 2
 
 
 def test_stop_trying_keeps_the_full_budget_for_retryable_failures() -> None:
-    tries: list[int] = []
-
-    def call() -> None:
-        tries.append(1)
+    def dropped() -> None:
         raise requests.ConnectionError("connection reset by peer")  # connected, then dropped
 
-    with pytest.raises(requests.ConnectionError):
-        for attempt in Retrying(
-            retry=retry_if_exception_type(requests.ConnectionError),
-            stop=stop_trying(5),
-            sleep=lambda _s: None,
-            reraise=True,
-        ):
-            with attempt:
-                call()
-    assert len(tries) == 5
+    assert _tries_until_stopped(dropped, 5) == 5
