@@ -73,14 +73,6 @@ class ExportedArchive:
     def dates(self) -> set[date]:
         return {date.fromisoformat(log["dateOfSleep"]) for log in self.logs}
 
-    def summary(self) -> str:
-        """One line: files, logs, date range (what ``fitbit-sleep sandbox export`` prints)."""
-        span = f"{min(self.dates)} .. {max(self.dates)}" if self.logs else "no dates"
-        return (
-            f"{len(self.sleep_files)} sleep files, {len(self.logs)} logs "
-            f"({self.duplicate_copies} repeated across files), {len(self.score_rows)} sleep scores, {span}"
-        )
-
 
 # Where each layout puts things ({name} = the account's first name): the sleep files' folder, the score CSV, the
 # profile, and unrelated files an importer must pass over ("|"-separated).

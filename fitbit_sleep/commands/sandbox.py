@@ -112,6 +112,7 @@ def export(out: Path, seed: int, days: int, today: datetime | None, layout: str,
     """
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.export import export_history
+    from pipeline.text import plural
 
     day = today.date() if today is not None else None
     if out.exists() and (out.is_dir() != (fmt == "folder")):
@@ -121,4 +122,9 @@ def export(out: Path, seed: int, days: int, today: datetime | None, layout: str,
         out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip"
     )
     click.echo(str(out))
-    click.echo(archive.summary())
+    span = f"{min(archive.dates)} .. {max(archive.dates)}" if archive.logs else "no dates"
+    click.echo(
+        f"{plural(len(archive.sleep_files), 'sleep file')}, {plural(len(archive.logs), 'log')} "
+        f"({archive.duplicate_copies} repeated across files), {plural(len(archive.score_rows), 'sleep score')}, "
+        f"{span}"
+    )

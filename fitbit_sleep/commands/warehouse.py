@@ -30,6 +30,7 @@ def _paths():  # type: ignore[no-untyped-def]
 def rebuild(tz: str | None, night_offset_hours: int) -> None:
     """Rebuild every table from the raw landing alone, then the warehouse."""
     from pipeline.tables import update_tables
+    from pipeline.text import plural
     from pipeline.warehouse import build_warehouse
 
     paths = _paths()
@@ -38,9 +39,10 @@ def rebuild(tz: str | None, night_offset_hours: int) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"tables: {result.dates} landed dates, {result.logs} logs, {result.segments} segments, {result.nights} nights, "
-        f"{result.quarantined} quarantined (tz {result.tz}); {result.files_written} files written, "
-        f"{result.files_unchanged} unchanged, {result.files_deleted} removed"
+        f"tables: {plural(result.dates, 'landed date')}, {plural(result.logs, 'log')}, "
+        f"{plural(result.segments, 'segment')}, {plural(result.nights, 'night')}, {result.quarantined} quarantined "
+        f"(tz {result.tz}); {plural(result.files_written, 'file')} written, {result.files_unchanged} unchanged, "
+        f"{result.files_deleted} removed"
     )
     if result.unknown_keys:
         click.echo(
