@@ -110,6 +110,6 @@ def test_login_auto_refuses_the_real_fitbit(sandbox_env: Any, monkeypatch: pytes
 
 
 def test_plan_without_any_quota_seen_assumes_150_per_hour(data_home: Path) -> None:
-    result = _run("plan", "--start", "2000-01-01", "--end", "2049-12-31")  # 18263 days -> 183 calls
+    result = _run("plan", "--start", "1976-01-01", "--end", "2025-12-31")  # 18263 days -> 183 calls
     assert result.exit_code == 0
     assert "183 calls" in result.output and "150/h" in result.output and "min" in result.output
