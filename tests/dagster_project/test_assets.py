@@ -16,6 +16,7 @@ from dagster import DagsterInstance
 from tests.clock import TEST_TODAY
 from tests.dagster_project.dagster_helpers import (
     SANDBOX_TZ,
+    latest_day,
     login_to,
     project_defs,
     range_tags,
@@ -63,12 +64,16 @@ def _tables_digest(home: Path) -> str:
 
 def test_one_partition_lands_one_day_and_passes_the_checks(env: tuple[Any, Path, Any]) -> None:
     sandbox, home, defs = env
-    day = TEST_TODAY - timedelta(days=2)
+    day = latest_day(sandbox, before=TEST_TODAY - timedelta(days=2))
     with DagsterInstance.ephemeral() as instance:
         result = _run(defs, instance, partition=day.isoformat())
     assert sorted(p.name for p in (home / "raw" / "sleep").iterdir()) == [f"date={day}.json"]
     assert sleep_calls(sandbox) == 1
-    assert table_rows(home, "sleep_logs")  # the sandbox sleeps every night
+    files = [str(p) for p in (home / "tables" / "sleep_logs").glob("month=*/*.parquet")]
+    landed = (
+        duckdb.connect().execute("SELECT DISTINCT date_of_sleep FROM read_parquet(?)", [files]).fetchall()
+    )
+    assert landed == [(day,)]
     checks = _checks(result)
     assert {"log_id_unique", "segments_add_up", "minutes_add_up", "no_overlapping_logs"} <= set(checks)
     warn_only = {"recent_nights_present", "last_night_arrived"}
@@ -81,6 +86,22 @@ def test_one_partition_lands_one_day_and_passes_the_checks(env: tuple[Any, Path,
     assert metadata["run_api_calls"].value == 1
     assert metadata["run_days"].value == 1
     assert "token" not in json.dumps({k: str(v.value) for k, v in metadata.items()}).lower()
+
+
+def test_a_partition_the_sandbox_slept_nowhere_lands_an_empty_day_and_passes_the_checks(
+    env: tuple[Any, Path, Any],
+) -> None:
+    sandbox, home, defs = env
+    day = latest_day(sandbox, before=TEST_TODAY - timedelta(days=1), slept=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = _run(defs, instance, partition=day.isoformat())
+    record = json.loads((home / "raw" / "sleep" / f"date={day}.json").read_text())
+    assert record["payload"]["sleep"] == []  # the empty answer is kept, so the date counts as fetched
+    assert table_rows(home, "sleep_logs") == []
+    checks = _checks(result)
+    blocking = {"log_id_unique", "segments_add_up", "minutes_add_up", "no_overlapping_logs"}
+    assert blocking <= set(checks) and all(checks[name].passed for name in blocking)
+    assert checks["last_night_arrived"].metadata["latest_main_sleep"].value == "none"
 
 
 def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs(

@@ -40,7 +40,7 @@ BLOCKING = {
 def landed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data root holding START..END landed and tabled by the daily job against a real sandbox."""
     home = tmp_path_factory.mktemp("landed") / "home"
-    with SandboxServer(SandboxConfig(days=60, auto_approve=True)) as sandbox:
+    with SandboxServer(SandboxConfig(days=60, auto_approve=True, today=TEST_TODAY)) as sandbox:
         login_to(sandbox, home)
         defs = project_defs(home, sandbox)
         with DagsterInstance.ephemeral() as instance:
