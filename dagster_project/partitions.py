@@ -76,15 +76,15 @@ def profile_timezone(paths: StoragePaths) -> str | None:
 
 
 def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
-    """Daily keys from the start date through today (``end_offset=1``), or through the pinned ``today``."""
-    if config.today is not None:
-        return DailyPartitionsDefinition(
-            start_date=config.start_date.isoformat(),
-            end_date=(config.today + timedelta(days=1)).isoformat(),  # exclusive: today is the last key
-            timezone=config.timezone,
-        )
+    """Daily keys from the start date through today (``end_offset=1``), stopping at the pinned ``today`` if set.
+
+    Dagster never shows a partition after the machine's today, so a pinned date in the future acts as today."""
+    end = config.today + timedelta(days=1) if config.today else None  # exclusive: the pinned day is the last key
     return DailyPartitionsDefinition(
-        start_date=config.start_date.isoformat(), timezone=config.timezone, end_offset=1
+        start_date=config.start_date.isoformat(),
+        end_date=end.isoformat() if end else None,
+        timezone=config.timezone,
+        end_offset=1,
     )
 
 

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "FITBIT_SLEEP_TEST_TODAY": day.isoformat(), "TZ": zone}
         t0 = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-n", args.workers, "-p", "no:cacheprovider", *args.tests],
+            [sys.executable, "-m", "pytest", "-q", "-n", args.workers, "-p", "no:cacheprovider", "--show-capture=no", "--tb=short", *args.tests],
             cwd=ROOT,
             env=env,
             capture_output=True,
