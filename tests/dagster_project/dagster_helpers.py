@@ -41,31 +41,6 @@ def project_defs(
     return build_defs(config, resources={"storage": StorageResource(root=str(home)), "fitbit": fitbit})
 
 
-def sleep_dates(sandbox: Any) -> set[date]:
-    """The dates (``dateOfSleep``) on which the sandbox's history has at least one log."""
-    from fitbit_sandbox.generator import generate_history
-
-    config = sandbox.config
-    return {
-        date.fromisoformat(log["dateOfSleep"])
-        for log in generate_history(config.seed, config.days, config.today, config.timezone)
-    }
-
-
-def latest_day(sandbox: Any, *, before: date, slept: bool = True) -> date:
-    """The newest date up to ``before`` on which the sandbox slept (or, ``slept=False``, recorded nothing).
-
-    Why: which nights the sandbox skips depends on the pinned date; a test that needs a night picks one instead
-    of assuming the sandbox slept on a fixed day (it does not on every day)."""
-    have = sleep_dates(sandbox)
-    first = sandbox.config.today - timedelta(days=sandbox.config.days - 1)
-    day = before
-    while day >= first and (day in have) != slept:
-        day -= timedelta(days=1)
-    assert day >= first, f"the sandbox has no {'night' if slept else 'empty date'} up to {before}"
-    return day
-
-
 def login_to(sandbox: Any, home: Path) -> str:
     """Log in against the sandbox the way `fitbit-sleep login --auto` does; returns the user id."""
     from pipeline.config import Settings

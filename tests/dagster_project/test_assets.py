@@ -13,10 +13,9 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from tests.clock import TEST_TODAY
+from tests.clock import TEST_TODAY, latest_day
 from tests.dagster_project.dagster_helpers import (
     SANDBOX_TZ,
-    latest_day,
     login_to,
     project_defs,
     range_tags,

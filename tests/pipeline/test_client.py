@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from fitbit_sandbox.config import SandboxConfig
 from pipeline.client import FitbitClient, chunk_range
 from pipeline.config import Settings
 from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError, InsufficientScope
@@ -21,7 +22,7 @@ from pipeline.login import login
 from pipeline.oauth import make_session
 from pipeline.paths import StoragePaths
 from pipeline.tokens import TokenStore
-from tests.clock import TEST_TODAY
+from tests.clock import TEST_TODAY, latest_day
 
 RANGE = "GET /1.2/user/-/sleep/date/{start}/{end}.json"
 
@@ -133,14 +134,18 @@ def test_persistent_failure_names_the_date_range(sandbox_env: Any) -> None:
     assert client.calls_made == 3  # bounded: three tries, then the error
 
 
-def test_pending_last_night_is_reported_as_not_final(sandbox_env: Any) -> None:
+def test_pending_last_night_is_reported_as_not_final(
+    sandbox_factory: Any, data_home: Path, use_sandbox: Any
+) -> None:
+    # "today" must be a date with a main sleep (the one that waits for the sync): the last such day up to TEST_TODAY
+    today = latest_day(SandboxConfig(days=120, today=TEST_TODAY), before=TEST_TODAY)
+    sandbox = use_sandbox(sandbox_factory(today=today))
     client = _logged_in_client()
-    _control(sandbox_env, "sync", state="pending")
-    today = TEST_TODAY
+    _control(sandbox, "sync", state="pending")
     fetch = client.sleep(today - timedelta(days=150), today)
     assert fetch.pending_dates == {today}
     assert not any(log["dateOfSleep"] == today.isoformat() and log["isMainSleep"] for log in fetch.logs)
-    _control(sandbox_env, "sync", state="synced")
+    _control(sandbox, "sync", state="synced")
     assert client.sleep(today - timedelta(days=150), today).pending_dates == set()
 
 
