@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 "no:cacheprovider",
                 "--show-capture=no",
                 "--tb=short",
+                *(["-k", SLOW] if args.fast else []),
                 *args.tests,
             ],
             cwd=ROOT,
