@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +71,24 @@ class Settings:
             )
         assert self.client_id and self.client_secret
         return self.client_id, self.client_secret
+
+
+def date_setting(environ: Mapping[str, str], name: str) -> date | None:
+    """The date in variable ``name`` (YYYY-MM-DD), None when unset, or a one-line ConfigError naming it."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a date; use YYYY-MM-DD (e.g. 2024-01-01).") from None
+
+
+def local_today(environ: Mapping[str, str] | None, timezone: str) -> date:
+    """The project's "today": ``FITBIT_SLEEP_TODAY`` when pinned (tests, reproducible demos), else the current date
+    in ``timezone``. The last partition, the freshness checks and the CLI's "not after today" all use it."""
+    env = os.environ if environ is None else environ
+    return date_setting(env, "FITBIT_SLEEP_TODAY") or datetime.now(ZoneInfo(timezone)).date()
 
 
 def partition_timezone(environ: Mapping[str, str] | None, paths: StoragePaths) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.clock import TEST_TODAY
+
 
 @pytest.fixture
 def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -28,6 +30,7 @@ def sandbox_factory() -> Iterator[Callable[..., Any]]:
 
     def start(**overrides: Any) -> SandboxServer:
         overrides.setdefault("days", 120)
+        overrides.setdefault("today", TEST_TODAY)  # never the machine's date: see tests/clock.py
         overrides.setdefault("auto_approve", True)
         server = SandboxServer(SandboxConfig(**overrides)).start()
         started.append(server)
@@ -40,17 +43,20 @@ def sandbox_factory() -> Iterator[Callable[..., Any]]:
 
 @pytest.fixture
 def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
-    """A default sandbox: 120 days of history, consent auto-approved."""
+    """A default sandbox: 120 days of history ending ``TEST_TODAY``, consent auto-approved."""
     return sandbox_factory()
 
 
 @pytest.fixture
 def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
-    """``use_sandbox(server)`` points the pipeline's environment (client id/secret, API and auth URLs) at ``server``."""
+    """``use_sandbox(server)`` points the pipeline's environment (client id/secret, API and auth URLs) at ``server``,
+    and pins the project's "today" (``FITBIT_SLEEP_TODAY``) to the sandbox's."""
 
     def use(server: Any) -> Any:
         for name, value in server.client_env().items():
             monkeypatch.setenv(name, value)
+        if server.config.today is not None:
+            monkeypatch.setenv("FITBIT_SLEEP_TODAY", server.config.today.isoformat())
         return server
 
     return use

@@ -1,16 +1,16 @@
 """The ``--start``/``--end`` options of ``plan``, ``fetch`` and ``backfill``, and the check that a range has begun.
 
 Why shared: the three commands take the same inclusive date range and must refuse it for the same reasons, in the
-same words: not a date, end before start, or dates after today (no sleep exists for them yet). "Today" is the date in
-the partitions' zone (``FITBIT_SLEEP_TZ``, else the profile's, else UTC), the same one Dagster and the schedule use.
+same words: not a date, end before start, or dates after today (no sleep exists for them yet). "Today" is the
+project's (``FITBIT_SLEEP_TODAY`` if pinned, else the date in the partitions' zone: ``FITBIT_SLEEP_TZ``, else the
+profile's, else UTC), the same one Dagster and the schedule use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -42,8 +42,13 @@ def check_range(start: date, end: date) -> None:
     """Refuse an inverted range, or one that ends after today, with a one-line error that says what to use."""
     if end < start:
         raise click.BadParameter(f"--end {end} is before --start {start}")
+    from pipeline.config import ConfigError, local_today
+
     zone = local_zone()
-    today = datetime.now(ZoneInfo(zone)).date()
+    try:
+        today = local_today(None, zone)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     if end > today:
         when = "is in the future" if start > today else "ends in the future"
         raise click.ClickException(

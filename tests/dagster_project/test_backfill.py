@@ -18,7 +18,8 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from dagster_project.backfill import BACKFILL_TAG, run_backfill
 from dagster_project.devserver import install_instance_config
-from tests.dagster_project.dagster_helpers import login_to, project_defs, sleep_calls, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import login_to, project_defs, sleep_calls
 
 # ingestion / fetch timestamps legitimately differ between two backfills; everything else must be identical
 VOLATILE = {"ingested_at", "fetched_at"}
@@ -39,7 +40,7 @@ def _warehouse(home: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_backfill_under_faults_ends_complete_and_identical_to_a_fault_free_one(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     start = end - timedelta(days=129)  # two runs: 100 + 30 days
     homes = {}
     for label, faults in (("clean", ""), ("faulty", "5xx=0.25,truncate=0.1,token5xx=0.3")):
@@ -81,6 +82,7 @@ def _cli_env(sandbox: Any, home: Path, dagster_home: Path, monkeypatch: pytest.M
     for name, value in {
         "DAGSTER_HOME": str(dagster_home),
         "FITBIT_SLEEP_HOME": str(home),
+        "FITBIT_SLEEP_TODAY": sandbox.config.today.isoformat(),  # the project's today is the sandbox's
         **sandbox.client_env(),
     }.items():
         monkeypatch.setenv(name, value)
@@ -96,7 +98,7 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     dagster_home = tmp_path / "dagster_home"
     install_instance_config(dagster_home)
     _cli_env(sandbox, home, dagster_home, monkeypatch)
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     start = end - timedelta(days=129)
     result = CliRunner().invoke(main, ["backfill", "--start", start.isoformat(), "--end", end.isoformat()])
     assert result.exit_code == 0, result.output
@@ -138,7 +140,7 @@ def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_tra
     dagster_home = tmp_path / "fresh_dagster_home"  # no dagster.yaml yet: the backfill installs it
     _cli_env(sandbox, home, dagster_home, monkeypatch)
     requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=10).raise_for_status()
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     result = CliRunner().invoke(
         main, ["backfill", "--start", (end - timedelta(days=2)).isoformat(), "--end", end.isoformat()]
     )
@@ -185,7 +187,7 @@ def test_the_cli_backfill_with_a_wrong_api_url_fails_at_once_with_the_cause(
     _cli_env(sandbox, tmp_path / "data", tmp_path / "dagster_home", monkeypatch)
     url = {"refused": refused_url, "wrong-path": sandbox.base_url + "/wrong"}.get(api_url, api_url)
     monkeypatch.setenv("FITBIT_API_URL", url)
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     result = CliRunner().invoke(
         main, ["backfill", "--start", (end - timedelta(days=2)).isoformat(), "--end", end.isoformat()]
     )
