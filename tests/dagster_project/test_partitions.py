@@ -81,7 +81,7 @@ def test_a_pinned_today_is_the_last_partition_and_the_freshness_checks_today(tmp
     assert config.start_date == date(2024, 3, 31) - timedelta(days=730)
     keys = build_daily_partitions(config).get_partition_keys()
     assert (keys[0], keys[-1], len(keys)) == ("2022-04-01", "2024-03-31", 731)
-    with pytest.raises(ValueError, match="FITBIT_SLEEP_TODAY"):
+    with pytest.raises(ConfigError, match="FITBIT_SLEEP_TODAY"):
         ProjectConfig.from_env(_env(tmp_path, FITBIT_SLEEP_TODAY="tomorrow"))
 
 
