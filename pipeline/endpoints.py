@@ -17,12 +17,18 @@ from tenacity import RetryCallState, stop_after_attempt, stop_any
 from tenacity.stop import stop_base
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from pipeline.config import ConfigError
+from pipeline.config import DEFAULT_API_URL, DEFAULT_AUTH_URL, ConfigError
 from pipeline.errors import ApiUnreachable
 
 # Tries before a connection failure is final: one quick retry absorbs a blip (a laptop waking up) at no real cost.
 CONNECT_ATTEMPTS = 2
-EXAMPLE_URLS = "https://api.fitbit.com, or the http://127.0.0.1:PORT that `fitbit-sleep sandbox` prints"
+SANDBOX_URL = "the http://127.0.0.1:PORT that `fitbit-sleep sandbox` prints"
+
+
+def _good_values(name: str) -> str:
+    """What the variable should hold: Fitbit's own base URL for it, or the sandbox's."""
+    real = DEFAULT_AUTH_URL if name == "FITBIT_AUTH_URL" else DEFAULT_API_URL
+    return f"{real}, or {SANDBOX_URL}"
 
 
 def check_base_url(name: str, url: str) -> str:
@@ -30,7 +36,9 @@ def check_base_url(name: str, url: str) -> str:
     :class:`ConfigError` naming the variable ``name``."""
     problem = _url_problem(url)
     if problem:
-        raise ConfigError(f"{name}={url!r} is not a usable base URL ({problem}); set it to {EXAMPLE_URLS}.")
+        raise ConfigError(
+            f"{name}={url!r} is not a usable base URL ({problem}); set it to {_good_values(name)}."
+        )
     return url
 
 
@@ -91,5 +99,5 @@ class _NobodyAnswers(stop_base):
 def unreachable(name: str, url: str, reason: str) -> ApiUnreachable:
     """The one error for a base URL nobody answers at."""
     return ApiUnreachable(
-        f"Cannot reach {url} ({reason}). Check {name}: it should be {EXAMPLE_URLS} (is the sandbox running?)."
+        f"Cannot reach {url} ({reason}). Check {name}: it should be {_good_values(name)} (is the sandbox running?)."
     )

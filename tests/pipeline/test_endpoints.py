@@ -36,6 +36,13 @@ def test_a_malformed_base_url_is_one_line_naming_the_variable(url: str, why: str
     assert why.lower() in message.lower() and "https://api.fitbit.com" in message and "\n" not in message
 
 
+def test_the_advice_names_fitbits_own_url_for_that_variable() -> None:
+    with pytest.raises(
+        ConfigError, match=r"set it to https://www\.fitbit\.com, or the http://127\.0\.0\.1:PORT"
+    ):
+        check_base_url("FITBIT_AUTH_URL", "www.fitbit.com")
+
+
 @pytest.mark.parametrize(
     "url",
     ["https://api.fitbit.com", "http://127.0.0.1:8080", "http://localhost:1/proxy/fitbit", "http://[::1]:9"],

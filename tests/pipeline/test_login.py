@@ -66,7 +66,10 @@ def test_a_refused_url_names_its_setting(
     monkeypatch.setenv(name, refused_url)
     with pytest.raises(ApiUnreachable) as info:
         _login()
-    assert str(info.value).startswith(f"Cannot reach {refused_url} (connection refused). Check {name}:")
+    real = {"FITBIT_AUTH_URL": "https://www.fitbit.com", "FITBIT_API_URL": "https://api.fitbit.com"}[name]
+    assert str(info.value).startswith(
+        f"Cannot reach {refused_url} (connection refused). Check {name}: it should be {real}, or the "
+    )
 
 
 def test_wrong_client_secret_says_to_check_it(sandbox_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
