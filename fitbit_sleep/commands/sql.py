@@ -121,7 +121,10 @@ class Shell:
     # --- output ------------------------------------------------------------------------------------------------------
     def show(self, rel: duckdb.DuckDBPyRelation) -> None:
         if self.mode == "table":
-            self.write(self._box(rel) + "\n")
+            box = self._box(rel)
+            self.write(box + "\n")
+            if self.terminal and " shown)" in box.rsplit("\n", 1)[-1]:  # the footer says columns were hidden
+                self.write("(every column: .mode jsonl, or `fitbit-sleep sql -c '…' | less -S`)\n")
             return
         columns = list(rel.columns)
         rows = _plain_rows(rel.fetchall())

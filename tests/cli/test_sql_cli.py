@@ -174,6 +174,5 @@ def test_in_a_terminal_there_is_a_banner_a_prompt_and_a_table_fitted_to_the_wind
     assert "Read-only SQL on" in text and "sql> " in text
     table = [line for line in text.splitlines() if line.startswith(("┌", "│", "└"))]
     assert table and max(len(line) for line in table) <= 100
-    assert (
-        "40 rows" in text and "21 columns (" in text and " shown)" in text
-    )  # the footer says what was hidden
+    assert "40 rows" in text and "21 columns (" in text and " shown)" in text  # the footer says what it hid
+    assert "(every column: .mode jsonl, or `fitbit-sleep sql -c '…' | less -S`)" in text
