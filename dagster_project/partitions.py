@@ -79,7 +79,9 @@ def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
     """Daily keys from the start date through today (``end_offset=1``), stopping at the pinned ``today`` if set.
 
     Dagster never shows a partition after the machine's today, so a pinned date in the future acts as today."""
-    end = config.today + timedelta(days=1) if config.today else None  # exclusive: the pinned day is the last key
+    end = (
+        config.today + timedelta(days=1) if config.today else None
+    )  # exclusive: the pinned day is the last key
     return DailyPartitionsDefinition(
         start_date=config.start_date.isoformat(),
         end_date=end.isoformat() if end else None,
