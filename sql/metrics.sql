@@ -1,4 +1,5 @@
--- Sleep-science metrics: timing, continuity, regularity and sleep debt, as views over the warehouse tables.
+-- Sleep-science metrics: timing, continuity, regularity and sleep debt, as views over the warehouse tables (plus two
+-- tables computed once at build, sleep_bouts and sri_pairs, that the views read).
 --
 -- Run by pipeline/warehouse.py after warehouse.sql, on tables it has just made:
 --   metric_settings  one row: the variant of each metric (env, see README "Configuration" and docs/metrics.md):
@@ -49,8 +50,9 @@ FROM sleep_logs l LEFT JOIN nights n USING (night_date);
 -- awake/restless (classic: Fitbit counts restless as awake in minutesAsleep too), a short wake of `shortData` (which
 -- overlays the stages it interrupts) and any gap between the parts of a split night. 'unknown' = Fitbit's `unknown`
 -- level (no reading): neither asleep nor awake. No epoch expansion: the timeline is swept on segment boundaries.
--- start_sec/end_sec: local clock as seconds since 1970-01-01 00:00 local.
-CREATE VIEW sleep_bouts AS
+-- start_sec/end_sec: local clock as seconds since 1970-01-01 00:00 local. A TABLE, not a view: every metric reads it,
+-- and computing it once at build makes the views cheap to query (bench/bench_metrics.py).
+CREATE TABLE sleep_bouts AS
 WITH seg AS (
     SELECT p.period_id, epoch(s.start_local)::BIGINT AS t0, epoch(s.start_local)::BIGINT + s.seconds AS t1,
            CASE WHEN s.is_short THEN 'short'
@@ -202,8 +204,9 @@ iv AS (
 SELECT DATE '1970-01-01' + d::INTEGER AS day, state, greatest(k0, d * m) - d * m AS i0, least(k1, (d + 1) * m) - d * m AS i1
 FROM (SELECT *, unnest(range(k0 // m, (k1 - 1) // m + 1)) AS d FROM iv WHERE k1 > k0);
 
--- One row per pair of consecutive observed days (night_date, night_date + 1).
-CREATE VIEW sri_pairs AS
+-- One row per pair of consecutive observed days (night_date, night_date + 1). A table for the same reason as
+-- sleep_bouts (the variant is fixed when the warehouse is built).
+CREATE TABLE sri_pairs AS
 WITH s AS (SELECT sri_epoch_seconds AS e, 86400 // sri_epoch_seconds AS m FROM metric_settings),
 observed AS (SELECT night_date AS day FROM nights WHERE main_log_id IS NOT NULL),
 pairs AS (SELECT day FROM observed WHERE day + 1 IN (SELECT day FROM observed)),
