@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench_plots import build
 
+from pipeline import warehouse
 from pipeline.paths import StoragePaths
 from pipeline.warehouse import QUERIES_DIR, build_warehouse, connect_readonly
 
@@ -35,17 +36,31 @@ def best_of(paths: StoragePaths, sql: str, repeats: int = 3) -> tuple[float, lis
         con.close()
 
 
+def build_seconds(paths: StoragePaths, metrics_sql: Path | None = None, repeats: int = 2) -> float:
+    """Best-of-``repeats`` seconds of ``build_warehouse``; ``metrics_sql`` replaces sql/metrics.sql (the baseline)."""
+    saved = warehouse.METRICS_SQL
+    warehouse.METRICS_SQL = metrics_sql or saved
+    try:
+        return min(build_warehouse(paths).seconds for _ in range(repeats))
+    finally:
+        warehouse.METRICS_SQL = saved
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
         small = build(Path(tmp) / "1y", 365)
         large = build(Path(tmp) / "10y", 3650)
-        built = {
-            name: min(build_warehouse(p).seconds for _ in range(2))
-            for name, p in (("1y", small), ("10y", large))
-        }
+        no_metrics = Path(tmp) / "no_metrics.sql"
+        no_metrics.write_text("SELECT 1;", encoding="utf-8")
+        bare = build_seconds(large, metrics_sql=no_metrics)  # first: the views must exist for the queries below
+        built = {name: build_seconds(p) for name, p in (("1y", small), ("10y", large))}
         print(
             f"build_warehouse_10y_vs_1y: {built['10y'] / built['1y']:.2f}x ({built['10y']:.2f} s vs "
             f"{built['1y']:.2f} s, sleep_bouts and sri_pairs tables included; history 10x)"
+        )
+        print(
+            f"build_warehouse_10y_with_metrics_vs_without: {built['10y'] / bare:.2f}x ({built['10y']:.2f} s vs "
+            f"{bare:.2f} s)"
         )
         for view in VIEWS:
             (s, _), (big, _) = (
