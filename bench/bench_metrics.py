@@ -52,7 +52,9 @@ def main() -> int:
         large = build(Path(tmp) / "10y", 3650)
         no_metrics = Path(tmp) / "no_metrics.sql"
         no_metrics.write_text("SELECT 1;", encoding="utf-8")
-        bare = build_seconds(large, metrics_sql=no_metrics)  # first: the views must exist for the queries below
+        bare = build_seconds(
+            large, metrics_sql=no_metrics
+        )  # first: the views must exist for the queries below
         built = {name: build_seconds(p) for name, p in (("1y", small), ("10y", large))}
         print(
             f"build_warehouse_10y_vs_1y: {built['10y'] / built['1y']:.2f}x ({built['10y']:.2f} s vs "
