@@ -11,6 +11,8 @@ from datetime import date
 
 import click
 
+from fitbit_sleep.sandbox_profile import uses_api
+
 
 def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
     try:
@@ -59,6 +61,7 @@ def plan(start: date, end: date) -> None:
 @click.command()
 @click.option("--start", required=True, callback=_parse_day, help="First date (inclusive), YYYY-MM-DD.")
 @click.option("--end", required=True, callback=_parse_day, help="Last date (inclusive), YYYY-MM-DD.")
+@uses_api
 def fetch(start: date, end: date) -> None:
     """Fetch START..END from the API and land one raw file per date."""
     from pipeline.client import FitbitClient
