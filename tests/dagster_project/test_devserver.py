@@ -42,7 +42,11 @@ def test_a_taken_port_exits_2_at_once_naming_its_variable(tmp_path: Path, which:
         ports = {"DAGSTER_PORT": free_port(), "FITBIT_SANDBOX_PORT": free_port(), which: taken}
         started = time.monotonic()
         done = _devserver(
-            tmp_path, "--port", str(ports["DAGSTER_PORT"]), "--sandbox-port", str(ports["FITBIT_SANDBOX_PORT"])
+            tmp_path,
+            "--port",
+            str(ports["DAGSTER_PORT"]),
+            "--sandbox-port",
+            str(ports["FITBIT_SANDBOX_PORT"]),
         )
         took = time.monotonic() - started
     assert done.returncode == 2, done.stdout + done.stderr
