@@ -257,6 +257,8 @@ def start_sandbox(env: dict[str, str], data_home: Path, *, port: int, days: int)
             save_profile(paths, profile)
         env.update(sandbox.client_env())
         env.setdefault("FITBIT_SLEEP_START_DATE", profile.start_date.isoformat())
+        if profile.today is not None:
+            env.setdefault("FITBIT_SLEEP_TODAY", profile.today.isoformat())
         if not _login_works(env):
             _login(env, data_home)
     except BaseException:

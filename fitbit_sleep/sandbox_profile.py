@@ -48,6 +48,7 @@ class SandboxProfile:
     seed: int
     days: int
     start_date: date
+    today: date | None = None  # a pinned calendar (`demo --today`, FITBIT_SLEEP_TODAY); None = the real date
 
     def config(self, paths: StoragePaths, port: int = 0) -> SandboxConfig:
         """The sandbox of this profile: auto-approved consent (loopback only) and the shared OAuth state file."""
@@ -58,6 +59,7 @@ class SandboxProfile:
             seed=self.seed,
             days=self.days,
             auto_approve=True,
+            today=self.today,
             state_file=paths.sandbox_state_file,
         )
 
@@ -66,15 +68,23 @@ def load_profile(paths: StoragePaths) -> SandboxProfile | None:
     """The profile of this data root, or None when it has none (or an unreadable one: then the real API is used)."""
     try:
         data = json.loads(paths.sandbox_profile_file.read_text(encoding="utf-8"))
+        pinned = data.get("today")
         return SandboxProfile(
-            seed=int(data["seed"]), days=int(data["days"]), start_date=date.fromisoformat(data["start_date"])
+            seed=int(data["seed"]),
+            days=int(data["days"]),
+            start_date=date.fromisoformat(data["start_date"]),
+            today=date.fromisoformat(pinned) if pinned else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def save_profile(paths: StoragePaths, profile: SandboxProfile) -> Path:
-    data = {**asdict(profile), "start_date": profile.start_date.isoformat()}
+    data = {
+        **asdict(profile),
+        "start_date": profile.start_date.isoformat(),
+        "today": profile.today.isoformat() if profile.today else None,
+    }
     atomic_write_bytes(paths.sandbox_profile_file, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
     return paths.sandbox_profile_file
 
@@ -92,7 +102,7 @@ def active_profile(environ: MutableMapping[str, str]) -> tuple[StoragePaths, San
 def profile_sandbox(environ: MutableMapping[str, str] | None = None) -> Iterator[SandboxServer | None]:
     """Run the data root's sandbox for the duration of the block and point ``environ`` (default os.environ) at it:
     the sandbox app's credentials, both base URLs and, unless set, FITBIT_SLEEP_START_DATE (so the partitions start
-    where the demo's backfill did). Yields None, and changes nothing, when no profile applies."""
+    where the demo's backfill did) and a pinned FITBIT_SLEEP_TODAY. Yields None, and changes nothing, when no profile applies."""
     env = os.environ if environ is None else environ
     found = active_profile(env)
     if found is None:
@@ -106,6 +116,8 @@ def profile_sandbox(environ: MutableMapping[str, str] | None = None) -> Iterator
     try:
         env.update(server.client_env())
         env.setdefault("FITBIT_SLEEP_START_DATE", profile.start_date.isoformat())
+        if profile.today is not None:
+            env.setdefault("FITBIT_SLEEP_TODAY", profile.today.isoformat())
         yield server
     finally:
         server.stop()

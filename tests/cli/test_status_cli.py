@@ -9,7 +9,6 @@ variable but the data root is removed, and the commands run as a user types them
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from fitbit_sandbox.server import SandboxServer
 from fitbit_sleep.cli import main
 from fitbit_sleep.sandbox_profile import SandboxProfile, save_profile
 from pipeline.paths import StoragePaths
+from tests.clock import TEST_TODAY
 from tests.dagster_project.dagster_helpers import login_to
 
 DAYS = 20
@@ -44,10 +44,13 @@ def demo_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "data"
     paths = StoragePaths(home)
     with SandboxServer(
-        SandboxConfig(days=DAYS, auto_approve=True, state_file=paths.sandbox_state_file)
+        SandboxConfig(days=DAYS, today=TEST_TODAY, auto_approve=True, state_file=paths.sandbox_state_file)
     ) as sandbox:
         login_to(sandbox, home)
-        save_profile(paths, SandboxProfile(seed=42, days=DAYS, start_date=sandbox.state.store.first))
+        save_profile(
+            paths,
+            SandboxProfile(seed=42, days=DAYS, start_date=sandbox.state.store.first, today=TEST_TODAY),
+        )
     _bare_env(monkeypatch, home)
     return home
 
@@ -76,7 +79,7 @@ def test_after_the_demo_status_and_backfill_work_with_no_variable_set(demo_root:
 def test_status_shows_local_facts_and_one_line_when_the_api_is_unreachable(
     demo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with SandboxServer(SandboxConfig(days=5)) as gone:
+    with SandboxServer(SandboxConfig(days=5, today=TEST_TODAY)) as gone:
         closed = gone.base_url  # a port nothing listens on once this sandbox stopped
     monkeypatch.setenv("FITBIT_API_URL", closed)  # an explicit URL wins over the profile
     status = _run("status")
@@ -107,8 +110,6 @@ def test_the_profile_start_date_sets_the_partitions(demo_root: Path) -> None:
     assert profile is not None
     with profile_sandbox() as sandbox:
         assert sandbox is not None
-        assert ProjectConfig.from_env().start_date == profile.start_date
-        assert sandbox.state.store.first == profile.start_date or (
-            sandbox.state.store.first > profile.start_date  # a later day: the sandbox's window moved on
-            and sandbox.state.store.first - profile.start_date <= timedelta(days=2)
-        )
+        config = ProjectConfig.from_env()
+        assert (config.start_date, config.today) == (profile.start_date, TEST_TODAY)
+        assert sandbox.state.store.first == profile.start_date and sandbox.state.today == TEST_TODAY

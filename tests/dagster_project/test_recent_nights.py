@@ -18,7 +18,9 @@ from fitbit_sandbox.generator import generate_night
 from pipeline.landing import land_day
 from pipeline.paths import StoragePaths
 from pipeline.tables import update_tables
-from tests.dagster_project.dagster_helpers import SANDBOX_TZ, today_in
+from tests.clock import TEST_TODAY
+
+TZ = "America/Los_Angeles"
 
 EARLY = datetime(2020, 1, 1, 6, 0, tzinfo=UTC)
 LATE = EARLY + timedelta(hours=24)
@@ -40,14 +42,14 @@ def _land(paths: StoragePaths, day: date, fetched_at: datetime, *, empty: bool =
 
 def _verdict(home: Path) -> tuple[bool, dict[str, Any]]:
     paths = StoragePaths(home)
-    update_tables(paths, tz=SANDBOX_TZ)
-    with CheckInputs(paths, None, SANDBOX_TZ) as inputs:
+    update_tables(paths, tz=TZ)
+    with CheckInputs(paths, None, TEST_TODAY) as inputs:
         return recent_nights_present(inputs)
 
 
 @pytest.fixture
 def week(tmp_path: Path) -> tuple[Path, date, list[date]]:
-    today = today_in()
+    today = TEST_TODAY
     return tmp_path / "home", today, [today - timedelta(days=i) for i in range(9, -1, -1)]
 
 

@@ -12,7 +12,8 @@ from dagster import DagsterInstance, build_sensor_context
 
 from dagster_project.resources import StorageResource
 from fitbit_sandbox.export import export_history
-from tests.dagster_project.dagster_helpers import project_defs, table_rows, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import project_defs, table_rows
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,7 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
     imports = home / "imports"
     imports.mkdir(parents=True)
     archive = imports / "MyFitbitData.zip"
-    export_history(archive, days=60, today=today_in() - timedelta(days=1))
+    export_history(archive, days=60, today=TEST_TODAY - timedelta(days=1))
     (imports / "MyFitbitData2.zip.part").write_bytes(b"still downloading")
     with DagsterInstance.ephemeral() as instance:
         first = _tick(defs, "imports_drop_folder", home, instance, None)
@@ -56,7 +57,7 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         assert checks["log_id_unique"] and checks["segments_add_up"] and checks["no_overlapping_logs"]
 
         # a replaced archive (new size/mtime) is imported again, after settling
-        export_history(archive, days=90, today=today_in() - timedelta(days=1))
+        export_history(archive, days=90, today=TEST_TODAY - timedelta(days=1))
         os.utime(archive, (1, 1))
         fourth = _tick(defs, "imports_drop_folder", home, instance, third.cursor)  # type: ignore[attr-defined]
         fifth = _tick(defs, "imports_drop_folder", home, instance, fourth.cursor)  # type: ignore[attr-defined]
@@ -72,7 +73,7 @@ def test_an_archive_imported_outside_this_instance_is_not_imported_again(tmp_pat
     home = tmp_path / "home"
     defs = project_defs(home)
     archive = home / "imports" / "demo-archive.zip"
-    export_history(archive, days=20, today=today_in() - timedelta(days=1))
+    export_history(archive, days=20, today=TEST_TODAY - timedelta(days=1))
     import_archive(StoragePaths(home), archive)
     with DagsterInstance.ephemeral() as instance:
         first = _tick(defs, "imports_drop_folder", home, instance, None)
