@@ -147,7 +147,7 @@ def _quota_row(paths: StoragePaths) -> Row:
     if snap is None or snap.remaining is None:
         return ("quota", "not seen yet")
     reset = snap.reset_in()
-    when = f", resets in {reset:.0f} s" if reset and reset > 0 else " (window over since)"
+    when = f", resets in {reset:.0f} s" if reset and reset > 0 else " (that window has ended)"
     return ("quota", f"{snap.remaining}/{snap.limit} left when last seen{when}")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.clock import TEST_TODAY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # two demos and three CLI commands
 
 
 def _user_env() -> dict[str, str]:
