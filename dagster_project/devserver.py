@@ -12,7 +12,7 @@ root gets a sandbox profile, one with a real login and no profile uses the real 
 login is not accepted, and starts ``dagster dev`` with the schedule and sensors on (they default to RUNNING). Any
 start-up failure exits non-zero.
 
-Why ``python -W ignore::dagster.SupersessionWarning -m dagster dev`` and not ``dg dev``: ``dg dev -w workspace.yaml``
+Why ``python -W "ignore:Function `dev_command` is superseded" -m dagster dev`` and not ``dg dev``: ``dg dev -w workspace.yaml``
 hands a workspace file straight to the same ``dagster dev`` implementation, so it would only remove the warning, at
 the price of ``dagster-dg-cli`` and 31 more packages (cryptography, GitPython, the Dagster Cloud CLI). The warning is
 silenced in the one process that emits it.
@@ -95,7 +95,9 @@ def start_dagster_dev(
 ) -> subprocess.Popen[bytes]:
     """``dagster dev`` for this repo's workspace, in its own session/process group (so it can be stopped whole)."""
     out = open(log_file, "wb") if log_file else None  # noqa: SIM115 - owned by the child for its lifetime
-    command = [sys.executable, "-W", "ignore::dagster.SupersessionWarning", "-m", "dagster", "dev"]
+    # -W takes a message prefix here: a category of a third-party module cannot be named there (it is parsed before
+    # site-packages is on the path: "Invalid -W option ignored").
+    command = [sys.executable, "-W", "ignore:Function `dev_command` is superseded", "-m", "dagster", "dev"]
     return subprocess.Popen(
         [*command, "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT,
@@ -109,7 +111,7 @@ def start_dagster_dev(
 def wait_until_ready(
     port: int,
     proc: subprocess.Popen[bytes],
-    timeout: float = 120.0,
+    timeout: float = 300.0,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Poll the webserver until it answers and the code location is loaded (or ``should_stop`` says Ctrl-C)."""
@@ -221,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         if sandbox is not None:
             sandbox.stop()
     if failed:
-        return code or 1
+        print(f"error: dagster dev stopped (exit {code}); see the log above", file=sys.stderr)
+        return 1
     return 0
 
 
