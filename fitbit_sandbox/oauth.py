@@ -385,7 +385,7 @@ class OAuthState:
         return f"{header}.{payload}.{sig}"
 
     # --- bearer use, revoke, introspect ----------------------------------------------------------------------
-    @_persisted
+    @_synced
     def check_bearer(self, authorization: str | None, scope: str | None, now: float) -> AccessToken:
         """The access token of an API call, or the 401/403 Fitbit would answer."""
         scheme, _, token = (authorization or "").partition(" ")
@@ -407,9 +407,22 @@ class OAuthState:
             chain is not None
             and chain.last_response is not None
             and chain.last_response["access_token"] == token
+            and not chain.last_response_used
         ):
-            chain.last_response_used = True  # the new pair is in use: the old refresh token stops replaying
+            self._pair_in_use(record.client_id, record.user_id, token)
         return record
+
+    @_persisted
+    def _pair_in_use(self, client_id: str, user_id: str, token: str) -> None:
+        """The new pair is in use: the old refresh token stops replaying (a write only on this first use, so a
+        bearer check is otherwise a read of the state file at most)."""
+        chain = self.chains.get((client_id, user_id))
+        if (
+            chain is not None
+            and chain.last_response is not None
+            and chain.last_response["access_token"] == token
+        ):
+            chain.last_response_used = True
 
     @_synced
     def owner_of(self, authorization: str | None) -> tuple[str, str] | None:
