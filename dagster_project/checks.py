@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -303,8 +303,51 @@ def recent_nights_present(inp: CheckInputs) -> Verdict:
     today = inp.today
     wanted = [today - timedelta(days=i) for i in range(1, RECENT_NIGHTS_DAYS + 1)]
     have = _main_sleep_dates(inp, wanted[-1], wanted[0])
-    missing = sorted(d.isoformat() for d in wanted if d not in have)
-    return not missing, {"missing_dates": len(missing), "dates": ", ".join(missing)}
+    gaps = [d for d in wanted if d not in have]
+    without_sleep = nights_known_without_sleep(inp, gaps, today)
+    missing = sorted(d.isoformat() for d in gaps if d not in without_sleep)
+    return not missing, {
+        "missing_dates": len(missing),
+        "dates": ", ".join(missing),
+        "nights_without_sleep": ", ".join(sorted(d.isoformat() for d in without_sleep)) or "none",
+    }
+
+
+def nights_known_without_sleep(inp: CheckInputs, gaps: list[date], today: date) -> set[date]:
+    """The dates among ``gaps`` that Fitbit answered as final without a main sleep *after* a later night had synced.
+
+    Why this tells "no sleep recorded" from "not synced yet": a tracker syncs its nights in order, so once a later
+    night is at Fitbit, an answer for an earlier date is final. A date's raw file says when its current answer was
+    first seen (``fetched_at``); when that is no earlier than the arrival of a later main sleep, the date was
+    fetched after the sync (a backfill, or one range call covering both). A gap fetched before any later night
+    arrived (the tracker may not have synced then) stays a warning.
+    """
+    from pipeline.landing import read_header
+
+    candidates: dict[date, datetime] = {}
+    for day in gaps:
+        path = inp.paths.raw_sleep_file(day)
+        if path.exists():
+            header = read_header(path)
+            if header.state != "pending":
+                candidates[day] = _parse_utc(header.fetched_at)
+    if not candidates:
+        return set()
+    later_nights = _main_sleep_dates(inp, min(candidates) + timedelta(days=1), today)
+    arrived = {
+        night: _parse_utc(read_header(inp.paths.raw_sleep_file(night)).fetched_at)
+        for night in later_nights
+        if inp.paths.raw_sleep_file(night).exists()
+    }
+    return {
+        day
+        for day, fetched in candidates.items()
+        if any(night > day and seen <= fetched for night, seen in arrived.items())
+    }
+
+
+def _parse_utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def last_night_arrived(inp: CheckInputs) -> Verdict:
@@ -393,8 +436,9 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "recent_nights_present",
         "sleep_tables",
-        f"WARN when any of the last {RECENT_NIGHTS_DAYS} dates before today has no main sleep (not synced, device "
-        "not worn, or not fetched yet).",
+        f"WARN when any of the last {RECENT_NIGHTS_DAYS} dates before today has no main sleep that may still come "
+        "(not fetched yet, pending, or fetched before the tracker synced a later night). A date Fitbit answered "
+        "without sleep after a later night had synced is a night without sleep, listed in nights_without_sleep.",
         recent_nights_present,
     ),
     Check(

@@ -16,7 +16,7 @@ COMMANDS: dict[str, str] = {
     "sandbox": "fitbit_sleep.commands.sandbox:sandbox",
     "login": "fitbit_sleep.commands.auth:login",
     "logout": "fitbit_sleep.commands.auth:logout",
-    "status": "fitbit_sleep.commands.auth:status",
+    "status": "fitbit_sleep.commands.status:status",
     "plan": "fitbit_sleep.commands.fetch:plan",
     "fetch": "fitbit_sleep.commands.fetch:fetch",
     "rebuild": "fitbit_sleep.commands.warehouse:rebuild",

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline import archive_reader as reader
 from pipeline.errors import ArchiveError
+from pipeline.import_ledger import record_import
 from pipeline.paths import StoragePaths
 from pipeline.sleep_scores import land_scores
 
@@ -116,6 +117,7 @@ def import_archive(paths: StoragePaths, path: Path | str, progress: Progress | N
         _Importer(paths, archive, contents, summary, progress).run()
         _import_scores(paths, archive, contents, summary)
         _import_profile(paths, archive, contents, summary)
+    record_import(paths, path)
     return summary
 
 

@@ -77,6 +77,27 @@ class StoragePaths:
     def report_dir(self) -> Path:
         return self.root / "report"
 
+    # --- the built-in sandbox and Dagster ------------------------------------------------------------------------
+    @property
+    def sandbox_dir(self) -> Path:
+        """Present when this data root was made by `make demo` / `make dev`: it belongs to the built-in sandbox."""
+        return self.root / "sandbox"
+
+    @property
+    def sandbox_profile_file(self) -> Path:
+        """Seed, history length and first date of the sandbox this data root uses (no secrets)."""
+        return self.sandbox_dir / "profile.json"
+
+    @property
+    def sandbox_state_file(self) -> Path:
+        """The sandbox's OAuth state (0600), so a login outlives the sandbox process."""
+        return self.sandbox_dir / "oauth.json"
+
+    @property
+    def dagster_home(self) -> Path:
+        """The default DAGSTER_HOME: the run history belongs with the data it describes."""
+        return self.root / "dagster_home"
+
     @property
     def imports_dir(self) -> Path:
         """Drop folder: archives placed here are imported by the Dagster sensor."""

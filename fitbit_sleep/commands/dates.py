@@ -17,7 +17,10 @@ import click
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+def parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """Click callback: YYYY-MM-DD to a ``date`` (None stays None for optional options)."""
+    if value is None:
+        return None
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
@@ -29,10 +32,10 @@ def date_range(what: str = "date") -> Callable[[F], F]:
 
     def decorate(command: F) -> F:
         command = click.option(
-            "--end", required=True, callback=_parse_day, help=f"Last {what} (inclusive), YYYY-MM-DD."
+            "--end", required=True, callback=parse_day, help=f"Last {what} (inclusive), YYYY-MM-DD."
         )(command)
         return click.option(
-            "--start", required=True, callback=_parse_day, help=f"First {what} (inclusive), YYYY-MM-DD."
+            "--start", required=True, callback=parse_day, help=f"First {what} (inclusive), YYYY-MM-DD."
         )(command)
 
     return decorate

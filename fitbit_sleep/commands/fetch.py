@@ -17,6 +17,7 @@ from datetime import date
 import click
 
 from fitbit_sleep.commands.dates import check_range, date_range
+from fitbit_sleep.sandbox_profile import uses_api
 
 
 def _human(seconds: float) -> str:
@@ -61,6 +62,7 @@ def plan(start: date, end: date) -> None:
     is_flag=True,
     help="Only land the raw files; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
 )
+@uses_api
 def fetch(start: date, end: date, no_build: bool) -> None:
     """Fetch START..END from the API, land one raw file per date, then update the tables and the warehouse.
 

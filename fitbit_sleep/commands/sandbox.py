@@ -36,6 +36,12 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
     "--faults", default="", help="Fault spec, e.g. 5xx=0.1,timeout=0.02,truncate=0.01,token5xx=0.2."
 )
 @click.option("--gone", is_flag=True, help="Every endpoint answers 410 Gone.")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the OAuth state (tokens, refresh chains) in this file, so logins outlive the server.",
+)
 def sandbox(
     ctx: click.Context,
     port: int,
@@ -49,6 +55,7 @@ def sandbox(
     quota_window: int,
     faults: str,
     gone: bool,
+    state_file: Path | None,
 ) -> None:
     """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
     if ctx.invoked_subcommand is not None:
@@ -64,7 +71,7 @@ def sandbox(
     config = SandboxConfig(
         port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
         auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
-        faults=faults, gone=gone,
+        faults=faults, gone=gone, state_file=state_file,
     )  # fmt: skip
     try:
         server = SandboxServer(config).start()

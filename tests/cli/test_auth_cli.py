@@ -31,8 +31,8 @@ def test_login_status_plan_fetch_logout(sandbox_env: Any, data_home: Path) -> No
     status = _run("status")
     assert status.exit_code == 0, status.output
     assert tokens["user_id"] in status.output
-    assert "access token expires" in status.output and "/150 left" in status.output
-    assert "0 days landed" in status.output
+    assert "access token" in status.output and "/150 left" in status.output
+    assert "nothing landed yet" in status.output and "api check      ok" in status.output
 
     plan = _run("plan", "--start", "2016-01-01", "--end", "2025-12-31")
     assert plan.exit_code == 0, plan.output

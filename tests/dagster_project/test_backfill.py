@@ -122,12 +122,16 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     assert (home / "warehouse.duckdb").exists() and (home / "report").is_dir()
 
 
-def test_the_cli_backfill_explains_a_missing_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fitbit_sleep.cli import main
+def test_without_dagster_home_the_cli_backfill_uses_the_data_roots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DAGSTER_HOME follows FITBIT_SLEEP_HOME (it used to be an error here, and the demo used the repo's)."""
+    from dagster_project.devserver import use_dagster_home
 
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    result = CliRunner().invoke(main, ["backfill", "--start", "2026-01-01", "--end", "2026-01-02"])
-    assert result.exit_code != 0 and "DAGSTER_HOME" in result.output
+    env = {"FITBIT_SLEEP_HOME": str(tmp_path / "elsewhere")}
+    assert use_dagster_home(env) == (tmp_path / "elsewhere" / "dagster_home").resolve()
+    assert env["DAGSTER_HOME"] == str((tmp_path / "elsewhere" / "dagster_home").resolve())
+    assert use_dagster_home({**env, "DAGSTER_HOME": str(tmp_path / "mine")}) == tmp_path / "mine"
 
 
 def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_traces(

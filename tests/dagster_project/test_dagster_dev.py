@@ -91,6 +91,9 @@ def test_dagster_dev_runs_a_200_day_ui_backfill_as_two_runs_then_rebuilds_once(
     assert rc is not None
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # nothing of the group is left
+    log = (tmp_path / "dagster_dev.log").read_text(errors="replace")
+    assert "Launching Dagster services" in log
+    assert "superseded" not in log and "Invalid -W option" not in log  # the one warning is silenced, properly
     if chromium is None:
         pytest.skip(
             f"dagster dev checks passed; browser check skipped: chromium cannot be installed: {install_error()}"

@@ -64,6 +64,27 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         assert not fourth.run_requests and len(fifth.run_requests) == 1  # type: ignore[attr-defined]
 
 
+def test_an_archive_imported_outside_this_instance_is_not_imported_again(tmp_path: Path) -> None:
+    """`make demo` imports imports/demo-archive.zip itself; `make dev`'s first ticks (a new cursor) must skip it,
+    and pick it up once it changes."""
+    from pipeline.export_archive import import_archive
+    from pipeline.paths import StoragePaths
+
+    home = tmp_path / "home"
+    defs = project_defs(home)
+    archive = home / "imports" / "demo-archive.zip"
+    export_history(archive, days=20, today=TEST_TODAY - timedelta(days=1))
+    import_archive(StoragePaths(home), archive)
+    with DagsterInstance.ephemeral() as instance:
+        first = _tick(defs, "imports_drop_folder", home, instance, None)
+        second = _tick(defs, "imports_drop_folder", home, instance, first.cursor)  # type: ignore[attr-defined]
+        assert not first.run_requests and not second.run_requests  # type: ignore[attr-defined]
+        os.utime(archive, (2, 2))  # the same name, changed: imported again after it settles
+        third = _tick(defs, "imports_drop_folder", home, instance, second.cursor)  # type: ignore[attr-defined]
+        fourth = _tick(defs, "imports_drop_folder", home, instance, third.cursor)  # type: ignore[attr-defined]
+        assert not third.run_requests and len(fourth.run_requests) == 1  # type: ignore[attr-defined]
+
+
 def test_token_health_sensor_runs_the_check_when_the_login_turns_unhealthy(tmp_path: Path) -> None:
     home = tmp_path / "home"
     defs = project_defs(home)
