@@ -46,7 +46,10 @@ def _load(paths: StoragePaths) -> dict[str, str]:
 def record_import(paths: StoragePaths, archive: Path) -> None:
     """Remember ``archive`` (by its absolute path) as imported in its current state."""
     ledger = _load(paths)
-    ledger[str(archive.resolve())] = archive_fingerprint(archive)
+    key, fingerprint = str(archive.resolve()), archive_fingerprint(archive)
+    if ledger.get(key) == fingerprint:
+        return  # a re-import of an unchanged archive leaves the data root byte-identical
+    ledger[key] = fingerprint
     atomic_write_bytes(_ledger_file(paths), json.dumps(ledger, indent=1, sort_keys=True).encode("utf-8"))
 
 

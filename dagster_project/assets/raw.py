@@ -20,6 +20,7 @@ from dagster import (
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import FitbitResource, StorageResource
 from pipeline.errors import ApiUnreachable, FitbitSleepError, FitbitUnavailable
+from pipeline.text import plural
 
 RAW_GROUP = "landing"
 
@@ -64,7 +65,8 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
             ) from None
         landed = land_fetch(paths, fetch)
         context.log.info(
-            f"Landed {len(landed.dates)} dates {start}..{end} in {fetch.calls} call(s): {landed.logs} logs, "
+            f"Landed {plural(len(landed.dates), 'date')} {start}..{end} in {plural(fetch.calls, 'call')}: "
+            f"{plural(landed.logs, 'log')}, "
             f"{landed.written} new, {landed.revised} revised, {landed.unchanged} unchanged, {landed.pending} pending."
         )
         return MaterializeResult(
