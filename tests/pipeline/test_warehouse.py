@@ -38,12 +38,12 @@ def test_contents_and_coverage(tmp_path: Path) -> None:
     update_tables(paths, tz=LA)
     result = build_warehouse(paths)
     assert result.rows == {
-        "sleep_logs": 9,
-        "sleep_segments": 66,
-        "nights": 8,
+        "sleep_logs": 12,
+        "sleep_segments": 83,
+        "nights": 10,
         "quarantine": 5,
         "sleep_scores": 0,
-        "coverage": 9,
+        "coverage": 11,
     }
     con = connect_readonly(paths)
     states = dict(con.execute("SELECT date, state FROM coverage").fetchall())
@@ -55,8 +55,8 @@ def test_contents_and_coverage(tmp_path: Path) -> None:
     ).fetchall()
     assert api == 93 and ours != api
     assert (
-        con.execute("SELECT count(*) FROM main_sleeps").fetchall()[0][0] == 7
-    )  # 9 logs - nap - first part of the split night
+        con.execute("SELECT count(*) FROM main_sleeps").fetchall()[0][0] == 9
+    )  # 12 logs - 2 naps - first part of the split night
     con.close()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".warehouse")) == []
 
