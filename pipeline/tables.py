@@ -64,6 +64,7 @@ NIGHTS_SQL = """
 SELECT night_date,
        first(log_id ORDER BY minutes_asleep DESC, log_id) FILTER (WHERE is_main_sleep) AS main_log_id,
        count(*)::INTEGER AS log_count,
+       list(log_id ORDER BY start_local, log_id) AS log_ids,
        sum(minutes_asleep)::INTEGER AS minutes_asleep,
        sum(time_in_bed)::INTEGER AS time_in_bed,
        (count(*) FILTER (WHERE NOT is_main_sleep))::INTEGER AS nap_count,

@@ -54,7 +54,7 @@ def build_sleep_tables(partitions_def: DailyPartitionsDefinition, raw_sleep: Any
 
 def window_counts(paths: Any, start: Any, end: Any) -> dict[str, int]:
     """Main sleeps and naps dated inside the run window (read back from the tables just written)."""
-    from dagster_project.checks import tables_connection
+    from pipeline.checks import tables_connection
 
     with tables_connection(paths) as con:
         cols = {r[0] for r in con.execute("DESCRIBE sleep_logs").fetchall()}

@@ -62,6 +62,31 @@ def import_archive(path: Path, no_build: bool) -> None:
     if not no_build:
         quarantined_by_tables = _build(paths, summary, console)
     _print_summary(summary, quarantined_by_tables)
+    if not no_build:
+        _run_checks(paths)
+
+
+def _run_checks(paths: Any) -> None:
+    """The table checks of Dagster's archive_import_job, on the whole history; a blocking failure exits 1."""
+    from pipeline.checks import describe, run_checks
+
+    outcomes = run_checks(paths)
+    failed = [o for o in outcomes if o.blocking and not o.passed]
+    warned = [o for o in outcomes if not o.blocking and not o.passed]
+    click.echo(
+        f"Checks: {len(outcomes) - len(failed) - len(warned)} passed, {len(warned)} warnings"
+        + (f", {len(failed)} failed" if failed else "")
+        + " (the same as Dagster's archive_import_job)"
+    )
+    for outcome in warned:
+        click.echo(f"  warning  {describe(outcome)}")
+    for outcome in failed:
+        click.echo(f"  FAILED   {describe(outcome)}")
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} blocking check(s) failed ({', '.join(o.name for o in failed)}): the tables do not match "
+            "the landing. Run `fitbit-sleep rebuild`; if it still fails, report it with the lines above."
+        )
 
 
 def _build(paths: Any, summary: ImportSummary, console: Any) -> int | None:

@@ -83,3 +83,57 @@ def test_import_reports_damage_and_bad_archives(tmp_path: Path, data_home: Path)
     empty.mkdir()
     none = _run("import", str(empty))
     assert none.exit_code == 1 and "No Fitbit sleep files" in none.output
+
+
+QUIRK_FIXTURES = (
+    "classic_era.json",  # no isMainSleep/logType; classic minutes that do not add up
+    "stages_epoch_off.json",  # segments one 60-s epoch longer than the duration
+    "unknown_level.json",  # a 3,600-s 'unknown' segment
+    "afternoon_main.json",  # Fitbit flags a 16:57 sleep as main; two logs flagged main on one night
+    "two_mains.json",
+    "long_main.json",  # a 925-min "main" sleep
+    "split_night.json",
+    "nap_and_main.json",
+)
+
+
+def test_cli_import_and_the_dagster_import_job_run_the_same_checks_and_agree(
+    tmp_path: Path, data_home: Path
+) -> None:
+    """Both ways in land every quirky log, pass every blocking check, and warn about the same quirks."""
+    from dagster import DagsterInstance
+
+    from pipeline.checks import DATA_CHECKS, run_checks
+    from tests.dagster_project.dagster_helpers import project_defs
+    from tests.pipeline.landing_fixtures import fixture_logs
+
+    logs = [log for name in QUIRK_FIXTURES for log in fixture_logs(name)]
+    built = build_archive(tmp_path / "MyFitbitData.zip", logs, layout="takeout", days_per_file=30)
+
+    cli = _run("import", str(built.path))
+    assert cli.exit_code == 0, cli.output
+    assert _field(cli.output, "records quarantined") == "0"
+    assert re.search(
+        r"^Checks: \d+ passed, 4 warnings \(the same as Dagster's archive_import_job\)$", cli.output, re.M
+    )
+    for warned in ("segments_add_up", "minutes_add_up", "unknown_levels", "long_main_sleeps"):
+        assert f"  warning  {warned}: " in cli.output
+    by_cli = {o.name: o for o in run_checks(StoragePaths(data_home))}
+
+    home = tmp_path / "dagster-home"
+    defs = project_defs(home)
+    run_config = {"ops": {"archive_import": {"config": {"path": str(built.path)}}}}
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("archive_import_job").execute_in_process(
+            instance=instance, run_config=run_config
+        )
+    assert result.success
+    by_dagster = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    table_checks = [c.name for c in DATA_CHECKS if c.asset == "sleep_tables"]
+    assert set(table_checks) <= set(by_dagster)
+    for name in table_checks:
+        ours, theirs = by_cli[name], by_dagster[name]
+        assert ours.passed == theirs.passed, name
+        counts = {k: v for k, v in ours.metadata.items() if isinstance(v, int)}
+        assert counts == {k: by_dagster[name].metadata[k].value for k in counts}, name
+    assert sum(1 for name in table_checks if not by_cli[name].passed) == 4

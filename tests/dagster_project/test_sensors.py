@@ -53,7 +53,8 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         recorded = instance.get_materialized_partitions(defs.resolve_assets_def("sleep_tables").key)  # type: ignore[attr-defined]
         assert len(recorded) >= 55
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks["log_id_unique"] and checks["segments_add_up"] and checks["no_overlapping_logs"]
+        assert checks["log_id_unique"] and checks["log_in_one_night"] and checks["no_overlapping_logs"]
+        assert checks["landed_logs_in_tables"]
 
         # a replaced archive (new size/mtime) is imported again, after settling
         export_history(archive, days=90, today=today_in() - timedelta(days=1))
