@@ -48,6 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -77,6 +78,39 @@ KNOWN_LOG_KEYS = (
 KNOWN_LEVELS_KEYS = ("data", "shortData", "summary")
 KNOWN_SEGMENT_KEYS = ("dateTime", "level", "seconds")
 KNOWN_LEVEL_VALUES = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+
+_SUMMARY_KEYS_READ = ("count", "minutes")  # of levels.summary.<level>; thirtyDayAvgMinutes is not read
+
+
+def table_fields(log: dict[str, Any]) -> dict[str, Any]:
+    """The part of a log the tables are built from: two copies that agree here give the same rows.
+
+    Why: the same log in two overlapping archive files often differs only in ``levels.summary.*.thirtyDayAvgMinutes``
+    (a rolling average Fitbit recomputes) or in keys we do not know; that is no difference worth reporting."""
+    out: dict[str, Any] = {k: log[k] for k in KNOWN_LOG_KEYS if k in log and k != "levels"}
+    levels = log.get("levels")
+    if isinstance(levels, dict):
+        summary = levels.get("summary")
+        out["levels"] = {
+            "data": levels.get("data"),
+            "shortData": levels.get("shortData"),
+            "summary": (
+                {
+                    level: (
+                        {k: v for k, v in entry.items() if k in _SUMMARY_KEYS_READ}
+                        if isinstance(entry, dict)
+                        else entry
+                    )
+                    for level, entry in summary.items()
+                }
+                if isinstance(summary, dict)
+                else summary
+            ),
+        }
+    elif "levels" in log:
+        out["levels"] = levels
+    return out
+
 
 _INT_TYPES = "('BIGINT', 'UBIGINT')"
 

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Only land the archive; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
 )
-def import_archive(path: Path, no_build: bool) -> None:
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the history (e.g. Europe/Berlin). Default: the archive's profile, else FITBIT_SLEEP_TZ, "
+    "else the zone already in use; remembered for later imports and rebuilds, and a new one rebuilds every table.",
+)
+def import_archive(path: Path, no_build: bool, tz: str | None) -> None:
     """Import PATH, a MyFitbitData.zip / Google Takeout zip or its unzipped folder.
 
     Dates already fetched from the API keep the API's data; the archive fills the rest of the history. Importing
@@ -55,13 +62,15 @@ def import_archive(path: Path, no_build: bool) -> None:
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            summary = run_import(paths, path, progress=progress)
+            summary = run_import(paths, path, progress=progress, tz=tz)
         except FitbitSleepError as exc:
             raise click.ClickException(str(exc)) from None
     quarantined_by_tables = None
+    counts = None
     if not no_build:
         quarantined_by_tables = _build(paths, summary, console)
-    _print_summary(summary, quarantined_by_tables)
+        counts = _counts(paths)
+    _print_summary(summary, quarantined_by_tables, counts)
     if not no_build:
         _run_checks(paths)
 
@@ -92,17 +101,34 @@ def _run_checks(paths: Any) -> None:
 def _build(paths: Any, summary: ImportSummary, console: Any) -> int | None:
     """Update the tables for the changed dates and rebuild the warehouse; return the tables' quarantine count."""
     from pipeline.tables import update_tables
+    from pipeline.timezones import stored_zone
     from pipeline.warehouse import build_warehouse
 
     quarantined = None
-    if summary.changed_dates:
+    rebuilt = False
+    if summary.changed_dates or stored_zone(paths) != summary.timezone:
+        # a zone other than the one the tables were built in rebuilds every table (update_tables decides)
         with console.status(f"Updating tables for {len(summary.changed_dates)} dates…"):
-            result = update_tables(paths, summary.changed_dates)
+            result = update_tables(paths, summary.changed_dates, tz=summary.timezone)
         quarantined = _quarantine_count(result)
-    if summary.changed_dates or summary.scores_state == "written" or not paths.warehouse_file.exists():
+        if result.rebuilt_all:
+            click.echo(f"Rebuilt every table ({result.rebuilt_all}).")
+        rebuilt = True
+    if rebuilt or summary.scores_state == "written" or not paths.warehouse_file.exists():
         with console.status("Rebuilding the warehouse…"):
             build_warehouse(paths)
     return quarantined
+
+
+def _counts(paths: Any) -> dict[str, int]:
+    """Nights, main sleeps and naps now in the warehouse (the same SQL as every other summary)."""
+    from pipeline.warehouse import connect_readonly, count_nights
+
+    con = connect_readonly(paths)
+    try:
+        return count_nights(con)
+    finally:
+        con.close()
 
 
 def _quarantine_count(result: Any) -> int | None:
@@ -110,7 +136,9 @@ def _quarantine_count(result: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) -> None:
+def _print_summary(
+    summary: ImportSummary, quarantined_by_tables: int | None, counts: dict[str, int] | None
+) -> None:
     span = (
         f"{summary.first_date.isoformat()} … {summary.last_date.isoformat()}"
         if summary.first_date and summary.last_date
@@ -124,7 +152,7 @@ def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) ->
         f"  files               {summary.files} sleep files"
         + (f", {summary.files_damaged} damaged" if summary.files_damaged else ""),
         f"  logs                {summary.logs}",
-        f"  nights              {summary.nights}",
+        f"  dates with sleep    {summary.dates_with_sleep}",
         f"  date range          {span}",
         f"  duplicates dropped  {summary.duplicates_dropped}",
         f"  records quarantined {quarantined}",
@@ -137,8 +165,13 @@ def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) ->
             else ""
         ),
         f"  sleep scores        {summary.scores} rows ({summary.scores_state})",
-        f"  time zone           {summary.timezone or 'not in the archive'}",
+        f"  time zone           {summary.timezone} (from {summary.timezone_source})",
     ]
+    if counts is not None:
+        lines.append(
+            f"  in the tables now   {counts['nights']} nights, {counts['main_sleeps']} main sleeps, "
+            f"{counts['naps']} naps"
+        )
     if summary.days_kept_newer:
         lines.append(f"  kept from a newer archive: {summary.days_kept_newer} days")
     click.echo("\n".join(lines))

@@ -25,7 +25,10 @@ def _paths():  # type: ignore[no-untyped-def]
 
 @click.command("rebuild")
 @click.option(
-    "--tz", default=None, help="IANA time zone for UTC columns (default: the saved profile's, else UTC)."
+    "--tz",
+    default=None,
+    help="IANA time zone of the local sleep times (default: FITBIT_SLEEP_TZ, else the zone the tables were built "
+    "in, else the login profile's). Remembered: later imports and updates use it.",
 )
 @click.option(
     "--night-offset-hours",
@@ -36,16 +39,17 @@ def _paths():  # type: ignore[no-untyped-def]
 )
 def rebuild(tz: str | None, night_offset_hours: int) -> None:
     """Rebuild every table from the raw landing alone, then the warehouse."""
+    from pipeline.errors import FitbitSleepError
     from pipeline.tables import update_tables
     from pipeline.warehouse import build_warehouse
 
     paths = _paths()
     try:
         result = update_tables(paths, None, tz=tz, night_offset_hours=night_offset_hours)
-    except ValueError as exc:
+    except (ValueError, FitbitSleepError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"tables: {result.dates} landed dates, {result.logs} logs, {result.segments} segments, {result.nights} nights, "
+        f"tables: {result.dates} landed dates, {result.logs} logs, {result.segments} segments, {result.nights_rebuilt} nights, "
         f"{result.quarantined} quarantined (tz {result.tz}); {result.files_written} files written, "
         f"{result.files_unchanged} unchanged, {result.files_deleted} removed"
     )
