@@ -10,10 +10,9 @@ run on their own from the UI they look at everything.
 """
 
 import os
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -76,7 +75,7 @@ def _main_sleep_dates(inp: CheckInputs, first: date, last: date) -> set[date]:
 
 
 def recent_nights_present(inp: CheckInputs) -> Verdict:
-    today = datetime.now(ZoneInfo(inp.timezone)).date()
+    today = inp.today or date.today()
     wanted = [today - timedelta(days=i) for i in range(1, RECENT_NIGHTS_DAYS + 1)]
     have = _main_sleep_dates(inp, wanted[-1], wanted[0])
     missing = sorted(d.isoformat() for d in wanted if d not in have)
@@ -84,7 +83,7 @@ def recent_nights_present(inp: CheckInputs) -> Verdict:
 
 
 def last_night_arrived(inp: CheckInputs) -> Verdict:
-    today = datetime.now(ZoneInfo(inp.timezone)).date()
+    today = inp.today or date.today()
     latest = None
     if inp.has_rows("sleep_logs"):
         row = inp.con.execute("SELECT max(date_of_sleep) FROM sleep_logs WHERE is_main_sleep").fetchone()
@@ -139,7 +138,7 @@ CHECKS: tuple[Check, ...] = DATA_CHECKS + _FRESHNESS_AND_LOGIN
 
 
 def build_checks(
-    raw_sleep: Any, sleep_tables: Any, timezone: str, archive_import: Any
+    raw_sleep: Any, sleep_tables: Any, today: Callable[[], date], archive_import: Any
 ) -> list[AssetChecksDefinition]:
     """Every check, bound to the project's assets (built per Definitions so tests can use their own).
 
@@ -151,13 +150,13 @@ def build_checks(
     """
     assets = {"raw_sleep": raw_sleep, "sleep_tables": sleep_tables}
     return [
-        _multi_check(f"{name}_checks", assets[name], [c for c in CHECKS if c.asset == name], timezone, extra)
+        _multi_check(f"{name}_checks", assets[name], [c for c in CHECKS if c.asset == name], today, extra)
         for name, extra in (("raw_sleep", []), ("sleep_tables", [archive_import]))
     ]
 
 
 def _multi_check(
-    step: str, asset: Any, checks: list[Check], timezone: str, additional_deps: list[Any]
+    step: str, asset: Any, checks: list[Check], today: Callable[[], date], additional_deps: list[Any]
 ) -> AssetChecksDefinition:
     by_name = {c.name: c for c in checks}
     specs = [
@@ -175,7 +174,7 @@ def _multi_check(
     def run_checks(
         context: AssetCheckExecutionContext, storage: StorageResource
     ) -> Iterator[AssetCheckResult]:
-        with CheckInputs(storage.paths(), run_window(dict(context.run.tags)), timezone) as inputs:
+        with CheckInputs(storage.paths(), run_window(dict(context.run.tags)), today()) as inputs:
             for key in sorted(context.selected_asset_check_keys, key=lambda k: list(by_name).index(k.name)):
                 check = by_name[key.name]
                 passed, metadata = check.rule(inputs)

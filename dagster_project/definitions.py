@@ -44,7 +44,7 @@ def build_defs(
     warehouse = build_warehouse([sleep_tables, archive_import])
     plots = build_plots(warehouse)
     report = build_report_asset(plots)
-    checks = build_checks(raw_sleep, sleep_tables, config.timezone, archive_import)
+    checks = build_checks(raw_sleep, sleep_tables, config.local_today, archive_import)
     token_check = AssetCheckKey(raw_sleep.key, "token_health")
     whole_history = AssetSelection.assets(warehouse, plots, report)
     jobs = build_jobs(raw_sleep, sleep_tables, archive_import, token_check, whole_history)

@@ -37,22 +37,23 @@ class ProjectConfig:
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     schedule_hour: int = DEFAULT_SCHEDULE_HOUR
     data_root: str = "data"
+    # Pins the project's calendar (FITBIT_SLEEP_TODAY): the last partition and the freshness checks use this date
+    # instead of the clock. Tests and reproducible demos set it; None means the real date in ``timezone``.
+    today: date | None = None
+
+    def local_today(self) -> date:
+        """The user's "today": the pinned date, else the current date in their time zone."""
+        return self.today or datetime.now(ZoneInfo(self.timezone)).date()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectConfig:
         env = os.environ if environ is None else environ
         settings = Settings.from_env(env)
         tz = _valid_tz(env.get("FITBIT_SLEEP_TZ")) or profile_timezone(StoragePaths(settings.home)) or "UTC"
-        raw_start = env.get("FITBIT_SLEEP_START_DATE")
-        if raw_start:
-            try:
-                start = date.fromisoformat(raw_start)
-            except ValueError:
-                raise ValueError(
-                    f"FITBIT_SLEEP_START_DATE={raw_start!r} is not a date; use YYYY-MM-DD (e.g. 2024-01-01)."
-                ) from None
-        else:
-            start = datetime.now(ZoneInfo(tz)).date() - timedelta(days=DEFAULT_HISTORY_DAYS)
+        today = _date_env(env, "FITBIT_SLEEP_TODAY")
+        start = _date_env(env, "FITBIT_SLEEP_START_DATE") or (
+            (today or datetime.now(ZoneInfo(tz)).date()) - timedelta(days=DEFAULT_HISTORY_DAYS)
+        )
         return cls(
             start_date=start,
             timezone=tz,
@@ -61,6 +62,7 @@ class ProjectConfig:
             ),
             schedule_hour=_int_env(env, "FITBIT_SLEEP_SCHEDULE_HOUR", DEFAULT_SCHEDULE_HOUR, 0, 23),
             data_root=str(settings.home),
+            today=today,
         )
 
 
@@ -74,8 +76,17 @@ def profile_timezone(paths: StoragePaths) -> str | None:
 
 
 def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
+    """Daily keys from the start date through today (``end_offset=1``), stopping at the pinned ``today`` if set.
+
+    Dagster never shows a partition after the machine's today, so a pinned date in the future acts as today."""
+    end = (
+        config.today + timedelta(days=1) if config.today else None
+    )  # exclusive: the pinned day is the last key
     return DailyPartitionsDefinition(
-        start_date=config.start_date.isoformat(), timezone=config.timezone, end_offset=1
+        start_date=config.start_date.isoformat(),
+        end_date=end.isoformat() if end else None,
+        timezone=config.timezone,
+        end_offset=1,
     )
 
 
@@ -92,6 +103,16 @@ def _valid_tz(name: object) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
     return name
+
+
+def _date_env(env: Mapping[str, str], name: str) -> date | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a date; use YYYY-MM-DD (e.g. 2024-01-01).") from None
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:

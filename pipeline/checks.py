@@ -67,13 +67,14 @@ def has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 @dataclass
 class CheckInputs:
-    """What every check reads: the data root, the run window (None = whole history) and the user's time zone.
+    """What every check reads: the data root, the run window (None = whole history) and the user's today (only the
+    freshness checks of ``dagster_project/checks.py`` need it).
 
     The DuckDB view over the Parquet tables is opened once, on first use, and shared by the checks."""
 
     paths: StoragePaths
     window: tuple[date, date] | None
-    timezone: str = "UTC"
+    today: date | None = None
     _stack: ExitStack = field(default_factory=ExitStack)
     _con: duckdb.DuckDBPyConnection | None = None
 
@@ -511,13 +512,12 @@ def run_checks(
     paths: StoragePaths,
     window: tuple[date, date] | None = None,
     *,
-    timezone: str = "UTC",
     checks: tuple[Check, ...] = DATA_CHECKS,
     asset: str | None = "sleep_tables",
 ) -> list[CheckOutcome]:
     """Run ``checks`` (those of ``asset``; None = all) and return their outcomes, in order."""
     selected = [c for c in checks if asset is None or c.asset == asset]
-    with CheckInputs(paths, window, timezone) as inputs:
+    with CheckInputs(paths, window) as inputs:
         return [CheckOutcome(c.name, c.blocking, *c.rule(inputs)) for c in selected]
 
 

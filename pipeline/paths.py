@@ -34,6 +34,11 @@ class StoragePaths:
         """The profile saved at login (user id, IANA time zone); read by partitions and the transform."""
         return self.state_dir / "profile.json"
 
+    @property
+    def free_dates_file(self) -> Path:
+        """Days the user marks free (holidays), one YYYY-MM-DD per line; read by the MCTQ metrics (optional)."""
+        return self.root / "free_dates.txt"
+
     # --- landing ------------------------------------------------------------------------------------------------
     @property
     def raw_sleep_dir(self) -> Path:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.clock import TEST_TODAY
+
 
 @pytest.fixture
 def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -28,6 +30,7 @@ def sandbox_factory() -> Iterator[Callable[..., Any]]:
 
     def start(**overrides: Any) -> SandboxServer:
         overrides.setdefault("days", 120)
+        overrides.setdefault("today", TEST_TODAY)  # never the machine's date: see tests/clock.py
         overrides.setdefault("auto_approve", True)
         server = SandboxServer(SandboxConfig(**overrides)).start()
         started.append(server)
@@ -40,7 +43,7 @@ def sandbox_factory() -> Iterator[Callable[..., Any]]:
 
 @pytest.fixture
 def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
-    """A default sandbox: 120 days of history, consent auto-approved."""
+    """A default sandbox: 120 days of history ending ``TEST_TODAY``, consent auto-approved."""
     return sandbox_factory()
 
 

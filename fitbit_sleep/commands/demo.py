@@ -26,7 +26,13 @@ import click
 @click.command()
 @click.option("--days", type=int, default=730, show_default=True, help="History length of the sandbox.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the sandbox's generator.")
-def demo(days: int, seed: int) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Pin the sandbox's and the partitions' today (FITBIT_SLEEP_TODAY) for a reproducible run [default: today].",
+)
+def demo(days: int, seed: int, today: Any) -> None:
     """Start the sandbox, log in, backfill every partition through Dagster, build everything, print a summary."""
     import requests
 
@@ -40,17 +46,20 @@ def demo(days: int, seed: int) -> None:
 
     install_instance_config(dagster_home)
 
-    with SandboxServer(SandboxConfig(days=days, seed=seed, auto_approve=True)) as sandbox:
+    pinned: date | None = today.date() if today is not None else None
+    if pinned is not None:
+        os.environ["FITBIT_SLEEP_TODAY"] = pinned.isoformat()
+    with SandboxServer(SandboxConfig(days=days, seed=seed, auto_approve=True, today=pinned)) as sandbox:
         click.echo(f"Sandbox: {sandbox.base_url} ({days} days of history, seed {seed})")
         os.environ.update(sandbox.client_env())
         _login()
-        today = sandbox.state.today  # the sandbox's "today" in the user's time zone
-        first = today - timedelta(days=days - 1)
+        last = sandbox.state.today  # the sandbox's "today" in the user's time zone
+        first = last - timedelta(days=days - 1)
         # The partitions start where the sandbox's history starts; set before the definitions are imported.
         os.environ["FITBIT_SLEEP_START_DATE"] = first.isoformat()
-        _import_archive(home, seed=seed, days=days, today=today, tz=sandbox.config.timezone)
+        _import_archive(home, seed=seed, days=days, today=last, tz=sandbox.config.timezone)
         requests.post(f"{sandbox.base_url}/_sandbox/reset-stats", timeout=10).raise_for_status()
-        _backfill(first, today)
+        _backfill(first, last)
         stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
     _summary(home, dagster_home, stats, time.monotonic() - started)
 

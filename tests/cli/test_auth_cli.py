@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import requests
 from click.testing import CliRunner
 
 from fitbit_sleep.cli import main
+from tests.clock import TEST_TODAY
 
 
 def _run(*args: str) -> Any:
@@ -38,7 +39,7 @@ def test_login_status_plan_fetch_logout(sandbox_env: Any, data_home: Path) -> No
     assert "3653 days -> 37 calls" in plan.output
     assert plan.output.count("GET /1.2/user/-/sleep/date/") == 37
 
-    today = sandbox_env.config.today or date.today()
+    today = TEST_TODAY
     start = today - timedelta(days=119)
     fetch = _run("fetch", "--start", start.isoformat(), "--end", today.isoformat())
     assert fetch.exit_code == 0, fetch.output

@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.clock import TEST_TODAY
+
 pytestmark = pytest.mark.slow
 
 
@@ -22,6 +24,7 @@ def _run_demo(tmp_path: Path) -> str:
         "FITBIT_API_URL",
         "FITBIT_AUTH_URL",
         "FITBIT_SLEEP_TZ",
+        "FITBIT_SLEEP_TODAY",
     ):
         env.pop(name, None)
     env.update(
@@ -30,7 +33,12 @@ def _run_demo(tmp_path: Path) -> str:
     )
     exe = Path(sys.executable).with_name("fitbit-sleep")
     done = subprocess.run(
-        [str(exe), "demo", "--days", "45"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+        [str(exe), "demo", "--days", "45", "--today", TEST_TODAY.isoformat()],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dagster import Definitions
 
 from dagster_project.definitions import build_defs
 from dagster_project.partitions import ProjectConfig
 from dagster_project.resources import FitbitResource, StorageResource
+from tests.clock import TEST_TODAY
 
 SANDBOX_TZ = "America/Los_Angeles"
-
-
-def today_in(tz: str = SANDBOX_TZ) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def project_defs(
@@ -30,10 +26,11 @@ def project_defs(
 ) -> Definitions:
     """Definitions whose resources point at ``home`` and (if given) a sandbox; no environment is read."""
     config = ProjectConfig(
-        start_date=today_in(tz) - timedelta(days=history_days),
+        start_date=TEST_TODAY - timedelta(days=history_days),
         timezone=tz,
         lookback_days=lookback,
         data_root=str(home),
+        today=TEST_TODAY,
     )
     fitbit = FitbitResource(
         client_id=sandbox.config.client_id if sandbox else "unused",

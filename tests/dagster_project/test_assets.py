@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 from dagster import DagsterInstance
 
+from tests.clock import TEST_TODAY, latest_day
 from tests.dagster_project.dagster_helpers import (
+    SANDBOX_TZ,
     login_to,
     project_defs,
     range_tags,
     sleep_calls,
     table_rows,
-    today_in,
 )
 
 
@@ -61,12 +63,16 @@ def _tables_digest(home: Path) -> str:
 
 def test_one_partition_lands_one_day_and_passes_the_checks(env: tuple[Any, Path, Any]) -> None:
     sandbox, home, defs = env
-    day = today_in() - timedelta(days=2)
+    day = latest_day(sandbox, before=TEST_TODAY - timedelta(days=2))
     with DagsterInstance.ephemeral() as instance:
         result = _run(defs, instance, partition=day.isoformat())
     assert sorted(p.name for p in (home / "raw" / "sleep").iterdir()) == [f"date={day}.json"]
     assert sleep_calls(sandbox) == 1
-    assert table_rows(home, "sleep_logs")  # the sandbox sleeps every night
+    files = [str(p) for p in (home / "tables" / "sleep_logs").glob("month=*/*.parquet")]
+    landed = (
+        duckdb.connect().execute("SELECT DISTINCT date_of_sleep FROM read_parquet(?)", [files]).fetchall()
+    )
+    assert landed == [(day,)]
     checks = _checks(result)
     assert {"log_id_unique", "log_in_one_night", "landed_logs_in_tables", "no_overlapping_logs"} <= set(
         checks
@@ -82,11 +88,27 @@ def test_one_partition_lands_one_day_and_passes_the_checks(env: tuple[Any, Path,
     assert "token" not in json.dumps({k: str(v.value) for k, v in metadata.items()}).lower()
 
 
+def test_a_partition_the_sandbox_slept_nowhere_lands_an_empty_day_and_passes_the_checks(
+    env: tuple[Any, Path, Any],
+) -> None:
+    sandbox, home, defs = env
+    day = latest_day(sandbox, before=TEST_TODAY - timedelta(days=1), slept=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = _run(defs, instance, partition=day.isoformat())
+    record = json.loads((home / "raw" / "sleep" / f"date={day}.json").read_text())
+    assert record["payload"]["sleep"] == []  # the empty answer is kept, so the date counts as fetched
+    assert table_rows(home, "sleep_logs") == []
+    checks = _checks(result)
+    blocking = {"log_id_unique", "segments_add_up", "minutes_add_up", "no_overlapping_logs"}
+    assert blocking <= set(checks) and all(checks[name].passed for name in blocking)
+    assert checks["last_night_arrived"].metadata["latest_main_sleep"].value == "none"
+
+
 def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs(
     env: tuple[Any, Path, Any],
 ) -> None:
     sandbox, home, defs = env
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     start = end - timedelta(days=99)
     with DagsterInstance.ephemeral() as instance:
         result = _run(defs, instance, tags=range_tags(start, end))
@@ -131,7 +153,7 @@ def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs
 
 def test_re_running_a_range_leaves_the_tables_byte_identical(env: tuple[Any, Path, Any]) -> None:
     sandbox, home, defs = env
-    end = today_in() - timedelta(days=5)
+    end = TEST_TODAY - timedelta(days=5)
     start = end - timedelta(days=39)
     with DagsterInstance.ephemeral() as instance:
         _run(defs, instance, tags=range_tags(start, end))
@@ -144,7 +166,7 @@ def test_re_running_a_range_leaves_the_tables_byte_identical(env: tuple[Any, Pat
 
 def test_overlapping_backfills_leave_no_duplicates(env: tuple[Any, Path, Any]) -> None:
     sandbox, home, defs = env
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     with DagsterInstance.ephemeral() as instance:
         _run(defs, instance, tags=range_tags(end - timedelta(days=79), end - timedelta(days=30)))
         _run(defs, instance, tags=range_tags(end - timedelta(days=49), end))
@@ -166,12 +188,13 @@ def test_the_schedule_request_runs_as_one_call_over_today_and_the_lookback(
         context = build_schedule_context(
             instance=instance,
             resources={"storage": defs.resources["storage"]},
-            scheduled_execution_time=datetime.now(UTC),
+            # 09:00 on the pinned day in the user's zone, as the real tick would fire
+            scheduled_execution_time=datetime.combine(TEST_TODAY, time(9), ZoneInfo(SANDBOX_TZ)),
         )
         (request,) = schedule.evaluate_tick(context).run_requests or []
         result = _run(defs, instance, tags=dict(request.tags))
     keys = sorted(m.partition for m in result.asset_materializations_for_node("raw_sleep"))
-    today = today_in()
+    today = TEST_TODAY
     assert keys == [(today - timedelta(days=d)).isoformat() for d in range(3, -1, -1)]
     assert sleep_calls(sandbox) == 1
 
@@ -181,7 +204,7 @@ def test_410_gone_fails_the_run_at_once_with_advice_and_no_step_retry(env: tuple
 
     sandbox, home, defs = env
     requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=5).raise_for_status()
-    day = today_in() - timedelta(days=1)
+    day = TEST_TODAY - timedelta(days=1)
     with DagsterInstance.ephemeral() as instance:
         job = defs.resolve_job_def("sleep_daily_job")
         result = job.execute_in_process(

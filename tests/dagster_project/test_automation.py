@@ -7,7 +7,8 @@ from pathlib import Path
 
 from dagster import AssetKey, AssetMaterialization, DagsterInstance, evaluate_automation_conditions
 
-from tests.dagster_project.dagster_helpers import project_defs, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import project_defs
 
 WHOLE_HISTORY = ["warehouse", "sleep_report"]
 
@@ -27,7 +28,7 @@ def test_a_historical_backfill_triggers_one_rebuild_of_the_whole_chain_in_one_ti
 
         # a backfill of OLD partitions (eager() would ignore them: not the latest time window), and most of
         # the history still missing (eager() would wait forever)
-        start = today_in() - timedelta(days=300)
+        start = TEST_TODAY - timedelta(days=300)
         for i in range(150):
             day = (start + timedelta(days=i)).isoformat()
             for key in ("raw_sleep", "sleep_tables"):

@@ -15,7 +15,8 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from dagster_project.backfill import BACKFILL_TAG, run_backfill
 from dagster_project.devserver import install_instance_config
-from tests.dagster_project.dagster_helpers import login_to, project_defs, sleep_calls, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import login_to, project_defs, sleep_calls
 
 # ingestion / fetch timestamps legitimately differ between two backfills; everything else must be identical
 VOLATILE = {"ingested_at", "fetched_at"}
@@ -36,7 +37,7 @@ def _warehouse(home: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_backfill_under_faults_ends_complete_and_identical_to_a_fault_free_one(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     start = end - timedelta(days=129)  # two runs: 100 + 30 days
     homes = {}
     for label, faults in (("clean", ""), ("faulty", "5xx=0.25,truncate=0.1,token5xx=0.3")):
@@ -93,7 +94,7 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     dagster_home = tmp_path / "dagster_home"
     install_instance_config(dagster_home)
     _cli_env(sandbox, home, dagster_home, monkeypatch)
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     start = end - timedelta(days=129)
     result = CliRunner().invoke(main, ["backfill", "--start", start.isoformat(), "--end", end.isoformat()])
     assert result.exit_code == 0, result.output
@@ -135,7 +136,7 @@ def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_tra
     dagster_home = tmp_path / "fresh_dagster_home"  # no dagster.yaml yet: the backfill installs it
     _cli_env(sandbox, home, dagster_home, monkeypatch)
     requests.post(f"{sandbox.base_url}/_sandbox/gone", json={"gone": True}, timeout=10).raise_for_status()
-    end = today_in() - timedelta(days=1)
+    end = TEST_TODAY - timedelta(days=1)
     result = CliRunner().invoke(
         main, ["backfill", "--start", (end - timedelta(days=2)).isoformat(), "--end", end.isoformat()]
     )

@@ -23,9 +23,10 @@ from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_j
 
 from fitbit_sandbox.config import SandboxConfig
 from fitbit_sandbox.server import SandboxServer
-from tests.dagster_project.dagster_helpers import login_to, project_defs, range_tags, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import login_to, project_defs, range_tags
 
-END = today_in() - timedelta(days=2)
+END = TEST_TODAY - timedelta(days=2)
 START = END - timedelta(days=19)
 BLOCKING = {
     "raw_dates_inside_run_window",
@@ -41,7 +42,7 @@ BLOCKING = {
 def landed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data root holding START..END landed and tabled by the daily job against a real sandbox."""
     home = tmp_path_factory.mktemp("landed") / "home"
-    with SandboxServer(SandboxConfig(days=60, auto_approve=True)) as sandbox:
+    with SandboxServer(SandboxConfig(days=60, auto_approve=True, today=TEST_TODAY)) as sandbox:
         login_to(sandbox, home)
         defs = project_defs(home, sandbox)
         with DagsterInstance.ephemeral() as instance:

@@ -30,7 +30,8 @@ from dagster_project.devserver import (
     wait_until_ready,
 )
 from dagster_project.ui_check import DAILY_ASSETS, PLOT_ASSET, check_asset_preview
-from tests.dagster_project.dagster_helpers import login_to, sleep_calls, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import login_to, sleep_calls
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -48,13 +49,14 @@ def test_dagster_dev_runs_a_200_day_ui_backfill_as_two_runs_then_rebuilds_once(
         **{k: v for k, v in os.environ.items() if not k.startswith(("FITBIT_", "DAGSTER_"))},
         "DAGSTER_HOME": str(dagster_home),
         "FITBIT_SLEEP_HOME": str(home),
+        "FITBIT_SLEEP_TODAY": TEST_TODAY.isoformat(),  # the code location's calendar is the sandbox's
         **sandbox.client_env(),
     }
     port = free_port()
     proc = start_dagster_dev(env, port, log_file=tmp_path / "dagster_dev.log")
     try:
         wait_until_ready(port, proc, timeout=180)
-        end = today_in() - timedelta(days=1)
+        end = TEST_TODAY - timedelta(days=1)
         keys = [(end - timedelta(days=i)).isoformat() for i in range(199, -1, -1)]
         backfill_id = ui_graphql.launch_backfill(port, DAILY_ASSETS, keys)
         assert ui_graphql.wait_for_backfill(port, backfill_id, 300) in ui_graphql.BACKFILL_OK

@@ -53,6 +53,18 @@ def test_todays_partition_exists_in_the_users_time_zone(tmp_path: Path) -> None:
     assert keys[-1] == datetime.now(ZoneInfo("Pacific/Auckland")).date().isoformat()
 
 
+def test_a_pinned_today_is_the_last_partition_and_the_freshness_checks_today(tmp_path: Path) -> None:
+    config = ProjectConfig.from_env(
+        _env(tmp_path, FITBIT_SLEEP_TODAY="2024-03-31", FITBIT_SLEEP_TZ="Europe/Berlin")
+    )
+    assert config.today == date(2024, 3, 31) and config.local_today() == date(2024, 3, 31)
+    assert config.start_date == date(2024, 3, 31) - timedelta(days=730)
+    keys = build_daily_partitions(config).get_partition_keys()
+    assert (keys[0], keys[-1], len(keys)) == ("2022-04-01", "2024-03-31", 731)
+    with pytest.raises(ValueError, match="FITBIT_SLEEP_TODAY"):
+        ProjectConfig.from_env(_env(tmp_path, FITBIT_SLEEP_TODAY="tomorrow"))
+
+
 def test_window_dates_turns_the_exclusive_end_into_an_inclusive_date() -> None:
     tz = ZoneInfo("America/Los_Angeles")
     assert window_dates(datetime(2024, 3, 9, tzinfo=tz), datetime(2024, 3, 12, tzinfo=tz)) == (

@@ -15,7 +15,8 @@ from fitbit_sandbox.export import export_history
 from pipeline.checks import tables_connection
 from pipeline.paths import StoragePaths
 from pipeline.warehouse import count_nights
-from tests.dagster_project.dagster_helpers import project_defs, table_rows, today_in
+from tests.clock import TEST_TODAY
+from tests.dagster_project.dagster_helpers import project_defs, table_rows
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,7 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
     imports = home / "imports"
     imports.mkdir(parents=True)
     archive = imports / "MyFitbitData.zip"
-    export_history(archive, days=60, today=today_in() - timedelta(days=1))
+    export_history(archive, days=60, today=TEST_TODAY - timedelta(days=1))
     (imports / "MyFitbitData2.zip.part").write_bytes(b"still downloading")
     with DagsterInstance.ephemeral() as instance:
         first = _tick(defs, "imports_drop_folder", home, instance, None)
@@ -65,7 +66,7 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         assert {k: metadata[f"tables_{k}"].value for k in counts} == counts and counts["nights"] > 0
 
         # a replaced archive (new size/mtime) is imported again, after settling
-        export_history(archive, days=90, today=today_in() - timedelta(days=1))
+        export_history(archive, days=90, today=TEST_TODAY - timedelta(days=1))
         os.utime(archive, (1, 1))
         fourth = _tick(defs, "imports_drop_folder", home, instance, third.cursor)  # type: ignore[attr-defined]
         fifth = _tick(defs, "imports_drop_folder", home, instance, fourth.cursor)  # type: ignore[attr-defined]

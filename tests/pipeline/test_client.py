@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from fitbit_sandbox.config import SandboxConfig
 from pipeline.client import FitbitClient, chunk_range
 from pipeline.config import Settings
 from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError, InsufficientScope
@@ -21,6 +22,7 @@ from pipeline.login import login
 from pipeline.oauth import make_session
 from pipeline.paths import StoragePaths
 from pipeline.tokens import TokenStore
+from tests.clock import TEST_TODAY, latest_day
 
 RANGE = "GET /1.2/user/-/sleep/date/{start}/{end}.json"
 
@@ -62,7 +64,7 @@ def test_730_day_fetch_makes_exactly_8_range_calls(
     use_sandbox(server)
     client = _logged_in_client()
     _reset_stats(server)
-    today = server.config.today or date.today()
+    today = TEST_TODAY
     fetch = client.sleep(today - timedelta(days=729), today)
     assert _stats(server) == {RANGE: {"200": 8}}
     assert fetch.calls == 8 and len(fetch.api_paths) == 8
@@ -94,7 +96,7 @@ def test_429_waits_for_the_reset_not_retry_after_and_then_succeeds(
         except FitbitUnavailable:
             break
     _reset_stats(server)
-    today = server.config.today or date.today()
+    today = TEST_TODAY
     fetch = client.sleep(today - timedelta(days=399), today)  # 4 calls through a 3-per-3-s quota
     assert fetch.calls >= 4 and len(fetch.api_paths) == 4
     stats = _stats(server)[RANGE]
@@ -111,7 +113,7 @@ def test_transient_faults_are_retried_and_the_data_is_complete(
 ) -> None:
     clean = sandbox_factory(days=400)
     use_sandbox(clean)
-    today = clean.config.today or date.today()
+    today = TEST_TODAY
     start = today - timedelta(days=399)
     expected = sorted(log["logId"] for log in _logged_in_client().sleep(start, today).logs)
 
@@ -132,14 +134,18 @@ def test_persistent_failure_names_the_date_range(sandbox_env: Any) -> None:
     assert client.calls_made == 3  # bounded: three tries, then the error
 
 
-def test_pending_last_night_is_reported_as_not_final(sandbox_env: Any) -> None:
+def test_pending_last_night_is_reported_as_not_final(
+    sandbox_factory: Any, data_home: Path, use_sandbox: Any
+) -> None:
+    # "today" must be a date with a main sleep (the one that waits for the sync): the last such day up to TEST_TODAY
+    today = latest_day(SandboxConfig(days=120, today=TEST_TODAY), before=TEST_TODAY)
+    sandbox = use_sandbox(sandbox_factory(today=today))
     client = _logged_in_client()
-    _control(sandbox_env, "sync", state="pending")
-    today = sandbox_env.config.today or date.today()
+    _control(sandbox, "sync", state="pending")
     fetch = client.sleep(today - timedelta(days=150), today)
     assert fetch.pending_dates == {today}
     assert not any(log["dateOfSleep"] == today.isoformat() and log["isMainSleep"] for log in fetch.logs)
-    _control(sandbox_env, "sync", state="synced")
+    _control(sandbox, "sync", state="synced")
     assert client.sleep(today - timedelta(days=150), today).pending_dates == set()
 
 
@@ -173,7 +179,7 @@ def test_logs_and_output_never_contain_a_token(
     data = client.store.load()
     data["expires_at"] = time.time() - 1
     client.store.path.write_text(json.dumps(data))
-    client.sleep(date.today() - timedelta(days=30), date.today())
+    client.sleep(TEST_TODAY - timedelta(days=30), TEST_TODAY)
     second = client.store.load()
     secrets = {first["access_token"], first["refresh_token"], second["access_token"], second["refresh_token"]}
     secrets.add(sandbox_env.config.client_secret)
