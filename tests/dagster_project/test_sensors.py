@@ -60,7 +60,12 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         assert checks["log_id_unique"] and checks["log_in_one_night"] and checks["no_overlapping_logs"]
         assert checks["landed_logs_in_tables"]
         # the asset metadata counts nights, main sleeps and naps with sql/queries/counts.sql, like every summary
-        metadata = result.asset_materializations_for_node("archive_import")[0].metadata
+        [own] = [
+            m
+            for m in result.asset_materializations_for_node("archive_import")
+            if m.asset_key.path == ["archive_import"]
+        ]
+        metadata = own.metadata
         with tables_connection(StoragePaths(home)) as con:
             counts = count_nights(con)
         assert {k: metadata[f"tables_{k}"].value for k in counts} == counts and counts["nights"] > 0
