@@ -109,10 +109,11 @@ def _backfill(first: Any, last: Any) -> None:
     ctx.invoke(backfill, start=first, end=last, no_downstream=False)
 
 
-# Nights with a sleep score (scores exist only in the archive; one per main sleep) and their mean overall score.
+# Nights whose main sleep has a Sleep Score (scores exist only in the archive, one per log Fitbit flagged main; an
+# afternoon sleep Fitbit flagged is a nap of its night, so its score scores no night), and their mean overall score.
 SCORES_QUERY = """
-select count(distinct l.night_date), round(avg(s.overall_score), 1)
-from sleep_scores s join sleep_logs l using (log_id)
+select count(*), round(avg(s.overall_score), 1)
+from nights n join sleep_scores s on s.log_id = n.main_log_id
 where s.overall_score is not null
 """
 
