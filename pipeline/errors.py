@@ -82,3 +82,13 @@ class WrongApiUrl(FitbitSleepError):
 
 class ArchiveError(FitbitSleepError):
     """An export archive cannot be read; the message says what is wrong with it."""
+
+
+class TimezoneUnknown(FitbitSleepError):
+    """No time zone for local sleep times: storing them as UTC would silently shift every night."""
+
+    def __init__(self, what: str = "The archive has no profile with a time zone") -> None:
+        super().__init__(
+            f"{what}, and no time zone is set. Pass --tz with your IANA zone (e.g. `--tz Europe/Berlin`) or set "
+            "FITBIT_SLEEP_TZ; it is remembered for every later import and rebuild."
+        )

@@ -64,6 +64,11 @@ class StoragePaths:
     def table_dir(self, name: str) -> Path:
         return self.tables_dir / name
 
+    @property
+    def tables_meta_file(self) -> Path:
+        """How the tables were built: the time zone in force, the night offset and the schema version."""
+        return self.tables_dir / "_meta.json"
+
     # --- warehouse, plots, report -----------------------------------------------------------------------------------
     @property
     def warehouse_file(self) -> Path:

@@ -27,11 +27,12 @@ SRI_EXPLANATION = (
 
 # (label, stat key, source: "summary" | figure name, unit)
 KEY_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
-    ("Nights (main sleeps)", "nights", "summary", ""),
+    ("Nights", "nights", "summary", ""),
+    ("Main sleeps (one per night)", "main_sleeps", "summary", ""),
     ("Naps", "naps", "summary", ""),
     ("Average efficiency (asleep / in bed)", "efficiency_pct", "summary", " %"),
     ("Mean minutes lost per night (in bed − asleep)", "minutes_lost", "summary", " min"),
-    ("Average time asleep per night", "mean_asleep_h", "summary", " h"),
+    ("Average time asleep per night (main sleep)", "mean_asleep_h", "summary", " h"),
     ("Sleep Regularity Index", "sri", "regularity", ""),
     ("First night", "first_night", "summary", ""),
     ("Last night", "last_night", "summary", ""),

@@ -31,6 +31,7 @@ SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
 METRICS_SQL = SQL_DIR / "metrics.sql"
 QUERIES_DIR = SQL_DIR / "queries"
+COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = ("sleep_logs", "sleep_segments", "nights", "quarantine", "sleep_scores", "coverage")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -46,6 +47,7 @@ class WarehouseMissing(FitbitSleepError):
 class WarehouseResult:
     path: Path
     rows: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # nights, main_sleeps, naps (sql/queries/counts.sql)
     bytes: int = 0
     seconds: float = 0.0
 
@@ -151,6 +153,7 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
                 name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
                 for name in WAREHOUSE_TABLES
             }
+            counts = count_nights(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -162,8 +165,21 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         raise
     return WarehouseResult(
-        path=target, rows=rows, bytes=target.stat().st_size, seconds=time.perf_counter() - started
+        path=target,
+        rows=rows,
+        counts=counts,
+        bytes=target.stat().st_size,
+        seconds=time.perf_counter() - started,
     )
+
+
+def count_nights(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """``nights``, ``main_sleeps`` and ``naps`` as every summary prints them (``sql/queries/counts.sql``).
+
+    It reads only the ``nights`` table, so ``con`` can be the warehouse or the Parquet views of the checks."""
+    cur = con.execute(COUNTS_SQL.read_text(encoding="utf-8"))
+    row = cur.fetchone() or ()
+    return {d[0]: int(v or 0) for d, v in zip(cur.description or [], row, strict=True)}
 
 
 def connect_readonly(paths: StoragePaths) -> duckdb.DuckDBPyConnection:

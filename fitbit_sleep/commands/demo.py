@@ -123,12 +123,17 @@ def _backfill(first: Any, last: Any) -> None:
     ctx.invoke(backfill, start=first, end=last, no_downstream=False)
 
 
-# Nights with a sleep score (scores exist only in the archive; one per main sleep) and their mean overall score.
+# Nights whose main sleep has a Sleep Score (scores exist only in the archive, one per log Fitbit flagged main; an
+# afternoon sleep Fitbit flagged is a nap of its night, so its score scores no night), and their mean overall score.
 SCORES_QUERY = """
-select count(distinct l.night_date), round(avg(s.overall_score), 1)
-from sleep_scores s join sleep_logs l using (log_id)
+select count(*), round(avg(s.overall_score), 1)
+from nights n join sleep_scores s on s.log_id = n.main_log_id
 where s.overall_score is not null
 """
+
+
+def _query(name: str) -> str:
+    return (Path(__file__).resolve().parents[2] / "sql" / "queries" / name).read_text(encoding="utf-8")
 
 
 def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: float) -> None:
@@ -136,12 +141,13 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     from pipeline.warehouse import connect_readonly
 
     paths = StoragePaths(home)
-    query = (Path(__file__).resolve().parents[2] / "sql" / "queries" / "report_summary.sql").read_text()
+    query = _query("report_summary.sql")
     con = connect_readonly(paths)
     try:
         row = con.execute(query).fetchone()
         cols = [d[0] for d in con.description or []]
         scored, mean_score = con.execute(SCORES_QUERY).fetchone() or (0, None)
+        quirks = con.execute(_query("real_data_quirks.sql")).fetchall()
     finally:
         con.close()
     numbers = dict(zip(cols, row or (), strict=False))
@@ -158,6 +164,7 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(
         f"  nights                {numbers.get('nights')}  ({numbers.get('first_night')} .. {numbers.get('last_night')})"
     )
+    click.echo(f"  main sleeps           {numbers.get('main_sleeps')}  (one per night; split nights are one)")
     click.echo(f"  naps                  {numbers.get('naps')}")
     click.echo(f"  average efficiency    {numbers.get('efficiency_pct')} %  (minutes asleep / time in bed)")
     click.echo(f"  minutes lost a night  {numbers.get('minutes_lost')}  (time in bed - minutes asleep)")
@@ -172,6 +179,12 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(f"  report                {paths.report_dir / 'report.html'}")
     click.echo(f"  Dagster runs          {dagster_home}")
     click.echo(f"  wall time             {seconds:.1f} s")
+    click.echo("")
+    click.echo(
+        "Real-account quirks in this history (sql/queries/real_data_quirks.sql), and how they were handled:"
+    )
+    for _n, quirk, found, handled in quirks:
+        click.echo(f"  {found:5d}  {quirk}: {handled}")
     click.echo("")
     click.echo("Next (each works as printed, from this directory; the sandbox starts by itself):")
     for command, what in next_steps(home):

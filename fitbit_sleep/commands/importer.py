@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Only land the archive; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
 )
-def import_archive(path: Path, no_build: bool) -> None:
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the history (e.g. Europe/Berlin). Default: the archive's profile, else FITBIT_SLEEP_TZ, "
+    "else the zone already in use; remembered for later imports and rebuilds, and a new one rebuilds every table.",
+)
+def import_archive(path: Path, no_build: bool, tz: str | None) -> None:
     """Import PATH, a MyFitbitData.zip / Google Takeout zip or its unzipped folder.
 
     Dates already fetched from the API keep the API's data; the archive fills the rest of the history. Importing
@@ -56,11 +63,40 @@ def import_archive(path: Path, no_build: bool) -> None:
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            summary = run_import(paths, path, progress=progress)
+            summary = run_import(paths, path, progress=progress, tz=tz)
         except FitbitSleepError as exc:
             raise click.ClickException(str(exc)) from None
-    tables = None if no_build else _build(paths, summary, console)
-    _print_summary(summary, tables)
+    tables = None
+    counts = None
+    if not no_build:
+        tables = _build(paths, summary, console)
+        counts = _counts(paths)
+    _print_summary(summary, tables, counts)
+    if not no_build:
+        _run_checks(paths)
+
+
+def _run_checks(paths: Any) -> None:
+    """The table checks of Dagster's archive_import_job, on the whole history; a blocking failure exits 1."""
+    from pipeline.checks import describe, run_checks
+
+    outcomes = run_checks(paths)
+    failed = [o for o in outcomes if o.blocking and not o.passed]
+    warned = [o for o in outcomes if not o.blocking and not o.passed]
+    click.echo(
+        f"Checks: {len(outcomes) - len(failed) - len(warned)} passed, {len(warned)} warnings"
+        + (f", {len(failed)} failed" if failed else "")
+        + " (the same as Dagster's archive_import_job)"
+    )
+    for outcome in warned:
+        click.echo(f"  warning  {describe(outcome)}")
+    for outcome in failed:
+        click.echo(f"  FAILED   {describe(outcome)}")
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} blocking check(s) failed ({', '.join(o.name for o in failed)}): the tables do not match "
+            "the landing. Run `fitbit-sleep rebuild`; if it still fails, report it with the lines above."
+        )
 
 
 def _build(paths: Any, summary: ImportSummary, console: Any) -> TablesResult | None:
@@ -68,19 +104,36 @@ def _build(paths: Any, summary: ImportSummary, console: Any) -> TablesResult | N
     update did, or None when nothing changed."""
     from pipeline.tables import update_tables
     from pipeline.text import plural
+    from pipeline.timezones import stored_zone
     from pipeline.warehouse import build_warehouse
 
     result = None
-    if summary.tables_stale:
+    if summary.tables_stale or stored_zone(paths) != summary.timezone:
+        # a zone other than the one the tables were built in rebuilds every table (update_tables decides)
         with console.status(f"Updating tables for {plural(len(summary.changed_dates), 'date')}…"):
-            result = update_tables(paths, summary.changed_dates)
+            result = update_tables(paths, summary.changed_dates, tz=summary.timezone)
+        if result.rebuilt_all:
+            click.echo(f"Rebuilt every table ({result.rebuilt_all}).")
     if result is not None or not paths.warehouse_file.exists():
         with console.status("Rebuilding the warehouse…"):
             build_warehouse(paths)
     return result
 
 
-def _print_summary(summary: ImportSummary, tables: TablesResult | None) -> None:
+def _counts(paths: Any) -> dict[str, int]:
+    """Nights, main sleeps and naps now in the warehouse (the same SQL as every other summary)."""
+    from pipeline.warehouse import connect_readonly, count_nights
+
+    con = connect_readonly(paths)
+    try:
+        return count_nights(con)
+    finally:
+        con.close()
+
+
+def _print_summary(
+    summary: ImportSummary, tables: TablesResult | None, counts: dict[str, int] | None
+) -> None:
     from pipeline.text import plural
 
     span = (
@@ -102,7 +155,7 @@ def _print_summary(summary: ImportSummary, tables: TablesResult | None) -> None:
         f"  files               {plural(summary.files, 'sleep file')}"
         + (f", {summary.files_damaged} damaged" if summary.files_damaged else ""),
         f"  logs                {summary.logs}",
-        f"  nights              {summary.nights}",
+        f"  dates with sleep    {summary.dates_with_sleep}",
         f"  date range          {span}",
         f"  duplicates dropped  {summary.duplicates_dropped}",
         f"  records quarantined {quarantined}",
@@ -115,8 +168,13 @@ def _print_summary(summary: ImportSummary, tables: TablesResult | None) -> None:
             else ""
         ),
         f"  sleep scores        {scores}",
-        f"  time zone           {summary.timezone or 'not in the archive'}",
+        f"  time zone           {summary.timezone} (from {summary.timezone_source})",
     ]
+    if counts is not None:
+        lines.append(
+            f"  in the tables now   {counts['nights']} nights, {counts['main_sleeps']} main sleeps, "
+            f"{counts['naps']} naps"
+        )
     if summary.days_kept_newer:
         lines.append(f"  kept from a newer archive: {plural(summary.days_kept_newer, 'day')}")
     click.echo("\n".join(lines))

@@ -18,7 +18,10 @@ def _paths():  # type: ignore[no-untyped-def]
 
 @click.command("rebuild")
 @click.option(
-    "--tz", default=None, help="IANA time zone for UTC columns (default: the saved profile's, else UTC)."
+    "--tz",
+    default=None,
+    help="IANA time zone of the local sleep times (default: FITBIT_SLEEP_TZ, else the zone the tables were built "
+    "in, else the login profile's). Remembered: later imports and updates use it.",
 )
 @click.option(
     "--night-offset-hours",
@@ -29,6 +32,7 @@ def _paths():  # type: ignore[no-untyped-def]
 )
 def rebuild(tz: str | None, night_offset_hours: int) -> None:
     """Rebuild every table from the raw landing alone, then the warehouse."""
+    from pipeline.errors import FitbitSleepError
     from pipeline.tables import update_tables
     from pipeline.text import plural
     from pipeline.warehouse import build_warehouse
@@ -36,11 +40,11 @@ def rebuild(tz: str | None, night_offset_hours: int) -> None:
     paths = _paths()
     try:
         result = update_tables(paths, None, tz=tz, night_offset_hours=night_offset_hours)
-    except ValueError as exc:
+    except (ValueError, FitbitSleepError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"tables: {plural(result.dates, 'landed date')}, {plural(result.logs, 'log')}, "
-        f"{plural(result.segments, 'segment')}, {plural(result.nights, 'night')}, {result.quarantined} quarantined "
+        f"{plural(result.segments, 'segment')}, {plural(result.nights_rebuilt, 'night')}, {result.quarantined} quarantined "
         f"(tz {result.tz}); {plural(result.files_written, 'file')} written, {result.files_unchanged} unchanged, "
         f"{result.files_deleted} removed"
     )

@@ -1,14 +1,13 @@
--- Figure stages_stacked: stage minutes of the main sleep per night. Stages logs fill deep/light/rem/wake; classic
--- logs (naps, manual logs, nights without stages) fill asleep/restless/awake instead, so no night is dropped.
+-- Figure stages_stacked: stage minutes of the main sleep per night (all parts of a split night). Stages logs fill
+-- deep/light/rem/wake; classic logs (the classic era, nights without stages) fill asleep/restless/awake instead, so
+-- no night is dropped.
 SELECT night_date,
-       sum(CASE WHEN type = 'stages' THEN coalesce(deep_minutes, 0) ELSE 0 END) AS deep,
-       sum(CASE WHEN type = 'stages' THEN coalesce(light_minutes, 0) ELSE 0 END) AS light,
-       sum(CASE WHEN type = 'stages' THEN coalesce(rem_minutes, 0) ELSE 0 END) AS rem,
-       sum(CASE WHEN type = 'stages' THEN coalesce(wake_minutes, 0) ELSE 0 END) AS wake,
-       sum(CASE WHEN type <> 'stages' THEN coalesce(asleep_minutes, 0) ELSE 0 END) AS asleep,
-       sum(CASE WHEN type <> 'stages' THEN coalesce(restless_minutes, 0) ELSE 0 END) AS restless,
-       sum(CASE WHEN type <> 'stages' THEN coalesce(awake_minutes, 0) ELSE 0 END) AS awake
-FROM sleep_logs
-WHERE is_main_sleep
-GROUP BY night_date
+       coalesce(deep_minutes, 0) AS deep,
+       coalesce(light_minutes, 0) AS light,
+       coalesce(rem_minutes, 0) AS rem,
+       coalesce(wake_minutes, 0) AS wake,
+       coalesce(classic_asleep_minutes, 0) AS asleep,
+       coalesce(classic_restless_minutes, 0) AS restless,
+       coalesce(classic_awake_minutes, 0) AS awake
+FROM main_sleeps
 ORDER BY night_date;

@@ -1,10 +1,10 @@
--- Numbers printed on stages_stacked: nights by log type and the mean stage minutes of stages nights.
-SELECT count(*) AS main_sleeps,
+-- Numbers printed on stages_stacked: nights by the type of their main sleep and the mean stage minutes of stages
+-- nights.
+SELECT count(*) AS nights,
        count(*) FILTER (WHERE type = 'stages') AS stages_nights,
        count(*) FILTER (WHERE type <> 'stages') AS classic_nights,
        round(avg(deep_minutes) FILTER (WHERE type = 'stages'), 1) AS mean_deep_min,
        round(avg(light_minutes) FILTER (WHERE type = 'stages'), 1) AS mean_light_min,
        round(avg(rem_minutes) FILTER (WHERE type = 'stages'), 1) AS mean_rem_min,
        round(avg(wake_minutes) FILTER (WHERE type = 'stages'), 1) AS mean_wake_min
-FROM sleep_logs
-WHERE is_main_sleep;
+FROM main_sleeps;

@@ -62,7 +62,15 @@ def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     try:  # the API backfill took every exported date over; the archive gave the scores
         assert con.execute("select distinct source from coverage").fetchall() == [("api",)]
-        assert con.execute("select count(*) from sleep_scores").fetchone() == (int(scores_line.split()[2]),)
+        from fitbit_sleep.commands.demo import SCORES_QUERY
+
+        scored = con.execute(SCORES_QUERY).fetchone()
+        assert scored is not None and scored[0] == int(scores_line.split()[2])
+        assert con.execute("select count(*) from sleep_scores").fetchone()[0] >= scored[0]  # type: ignore[index]
+        # one vocabulary: the summary's nights and main sleeps are counts.sql's
+        counts = con.execute("select count(*), count(main_log_id) from nights").fetchone()
+        mains_line = next(line for line in out.splitlines() if line.strip().startswith("main sleeps"))
+        assert counts == (int(nights_line.split()[1]), int(mains_line.split()[2]))
     finally:
         con.close()
     archive = data / "imports" / "demo-archive.zip"

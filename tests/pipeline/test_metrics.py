@@ -140,10 +140,12 @@ def test_split_night_nap_classic_and_unknown(tmp_path: Path) -> None:
     assert unknown["time_in_bed_min"] == 340 and unknown["awakenings_all"] == 0
 
 
-def test_a_night_with_only_a_nap_has_a_row_without_timing(tmp_path: Path) -> None:
+def test_a_night_whose_only_sleep_is_a_nap_has_it_as_its_main_sleep(tmp_path: Path) -> None:
+    """The night model (docs/night-model.md): every night has exactly one main sleep, its longest sleep whatever
+    Fitbit flagged, so a night with one afternoon sleep (the tracker was not worn that night) times that sleep."""
     con = build(tmp_path, [explicit_log(at(MONDAY, "14:00"), [("light", 30)], main=False)])
     night = one(con, "SELECT * FROM night_metrics")
-    assert night["onset_local"] is None and night["waso_min"] is None and night["nap_count"] == 1
+    assert night["onset_local"] == at(MONDAY, "14:00") and night["nap_count"] == 0
 
 
 # --- per period: circular means and the MCTQ worked examples ----------------------------------------------------------
@@ -307,7 +309,8 @@ def reference_sri_pairs(logs: Iterable[dict[str, Any]], epoch: int) -> dict[date
     """Phillips et al. 2017 straight from the v1.2 logs, one epoch at a time (no SQL, no tables, no intervals).
 
     Returns {first day of the pair: (valid epochs, agreeing epochs)} for each pair of consecutive observed days.
-    Day d = local noon d to noon d+1; observed = a main sleep whose start - 12 h falls on d; an epoch takes the state
+    Day d = local noon d to noon d+1; observed = a night with any sleep (every night has a main sleep: the night
+    model) whose start - 12 h falls on d; an epoch takes the state
     of the 30-s cell it starts in: asleep (stages deep/light/rem, classic asleep, not under a short wake), unknown
     (level `unknown`: the epoch is left out of its pair) or awake (everything else)."""
     base = datetime(1970, 1, 1, 12)
@@ -321,8 +324,7 @@ def reference_sri_pairs(logs: Iterable[dict[str, Any]], epoch: int) -> dict[date
         return range(first, first + seg["seconds"] // 30)
 
     for log in logs:
-        if log["isMainSleep"]:
-            observed.add(int((datetime.strptime(log["startTime"], ISO) - base).total_seconds()) // 86400)
+        observed.add(int((datetime.strptime(log["startTime"], ISO) - base).total_seconds()) // 86400)
         for seg in log["levels"]["data"]:
             if seg["level"] in ASLEEP_LEVELS:
                 asleep.update(cells(seg))
@@ -372,9 +374,8 @@ def test_sri_matches_an_independent_implementation(tmp_path: Path, epoch: int) -
     con = build(tmp_path, logs, MetricSettings(sri_epoch_seconds=epoch))
     reference = reference_sri_pairs(logs, epoch)
     pairs = {r["night_date"]: r for r in rows(con, "SELECT * FROM sri_pairs")}
-    assert (
-        set(pairs) == set(reference) and len(reference) == 63 - 3 - 2
-    )  # 64 days; nights 9-10 and 30 missing
+    # 64 days; nights 10 and 30 have no sleep (night 9's only sleep is an afternoon nap: its main sleep)
+    assert set(pairs) == set(reference) and len(reference) == 63 - 2 - 2
     for day, (valid, agree) in reference.items():
         assert (pairs[day]["valid_epochs"], pairs[day]["agreeing_epochs"]) == (valid, agree), day
         assert pairs[day]["sri"] == pytest.approx(sri(valid, agree), abs=1e-9)
