@@ -33,7 +33,7 @@ from dagster_project.ui_check import DAILY_ASSETS, PLOT_ASSET, check_asset_previ
 from tests.clock import TEST_TODAY
 from tests.dagster_project.dagster_helpers import login_to, sleep_calls
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_dagster_dev_runs_a_200_day_ui_backfill_as_two_runs_then_rebuilds_once(
