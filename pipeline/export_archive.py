@@ -424,11 +424,12 @@ def _decide_timezone(
     tz: str | None,
 ) -> None:
     """The zone of the imported history (before anything lands): raises ``TimezoneUnknown`` when none is known."""
-    from pipeline.timezones import resolve_zone, valid_zone
+    from pipeline.config import valid_timezone
+    from pipeline.timezones import resolve_zone
 
     profile = reader.read_profile(archive, contents.profile_files)
     archive_zone = profile.timezone if profile else None
-    if archive_zone and valid_zone(archive_zone) is None:
+    if archive_zone and valid_timezone(archive_zone) is None:
         summary.note(f"the profile's time zone {archive_zone!r} is unknown; it was ignored")
         archive_zone = None
     summary.archive_timezone = archive_zone

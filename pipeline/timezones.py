@@ -19,42 +19,21 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.config import profile_timezone, valid_timezone
 from pipeline.errors import FitbitSleepError, TimezoneUnknown
 from pipeline.paths import StoragePaths
 
 ENV_VAR = "FITBIT_SLEEP_TZ"
 
 
-def valid_zone(name: object) -> str | None:
-    """``name`` when it is a known IANA zone, else None."""
-    if not isinstance(name, str) or not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
-
-
-def _json_zone(path: Path) -> str | None:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return valid_zone(doc.get("timezone")) if isinstance(doc, dict) else None
-
-
 def stored_zone(paths: StoragePaths) -> str | None:
     """The zone the tables were built in (None before the first build)."""
-    return _json_zone(paths.tables_meta_file)
-
-
-def login_zone(paths: StoragePaths) -> str | None:
-    """The zone Fitbit reported at login (or an imported archive's profile when nobody logged in)."""
-    return _json_zone(paths.profile_file)
+    try:
+        meta = json.loads(paths.tables_meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return valid_timezone(meta.get("timezone")) if isinstance(meta, dict) else None
 
 
 def resolve_zone(
@@ -62,18 +41,20 @@ def resolve_zone(
 ) -> tuple[str, str]:
     """(zone, where it came from), in the order of the module docstring; raises :class:`TimezoneUnknown`.
 
-    ``explicit`` is ``--tz``; an unknown name there is an error (a typo must not fall through to another zone)."""
-    if explicit:
-        if valid_zone(explicit) is None:
+    ``explicit`` is ``--tz``; an unknown name there or in ``FITBIT_SLEEP_TZ`` is an error."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    for name, option in ((explicit, "--tz"), (env, ENV_VAR)):
+        if name and valid_timezone(name) is None:  # a typo must not fall through to another zone
             raise FitbitSleepError(
-                f"--tz {explicit!r} is not a known IANA time zone; use a name like Europe/Berlin or America/New_York."
+                f"{option} {name!r} is not a known IANA time zone; use a name like Europe/Berlin or America/New_York."
             )
+    if explicit:
         return explicit, "--tz"
     for zone, source in (
-        (valid_zone(archive), "the archive's profile"),
-        (valid_zone(os.environ.get(ENV_VAR)), ENV_VAR),
+        (valid_timezone(archive), "the archive's profile"),
+        (env or None, ENV_VAR),
         (stored_zone(paths), "the zone the tables were built in"),
-        (login_zone(paths), "the Fitbit profile saved at login"),
+        (profile_timezone(paths), "the Fitbit profile saved at login"),
     ):
         if zone:
             return zone, source
