@@ -1,13 +1,13 @@
--- Figure stages_stacked: stage minutes of the main sleep per night. Stages logs fill deep/light/rem/wake; classic
--- logs (naps, manual logs, nights without stages) fill asleep/restless/awake instead, so no night is dropped.
+-- Figure stages_stacked: one row per night with a main sleep. A night with a stages main sleep ("stages night")
+-- has its deep/light/rem/wake minutes; a night whose main sleep is only a classic log (asleep/restless/awake: a
+-- manual log, a short night, no heart-rate data) has NULL stage minutes and is_classic. The two level sets measure
+-- different things, so the figure stacks stages nights only and marks classic nights apart.
 SELECT night_date,
-       sum(CASE WHEN type = 'stages' THEN coalesce(deep_minutes, 0) ELSE 0 END) AS deep,
-       sum(CASE WHEN type = 'stages' THEN coalesce(light_minutes, 0) ELSE 0 END) AS light,
-       sum(CASE WHEN type = 'stages' THEN coalesce(rem_minutes, 0) ELSE 0 END) AS rem,
-       sum(CASE WHEN type = 'stages' THEN coalesce(wake_minutes, 0) ELSE 0 END) AS wake,
-       sum(CASE WHEN type <> 'stages' THEN coalesce(asleep_minutes, 0) ELSE 0 END) AS asleep,
-       sum(CASE WHEN type <> 'stages' THEN coalesce(restless_minutes, 0) ELSE 0 END) AS restless,
-       sum(CASE WHEN type <> 'stages' THEN coalesce(awake_minutes, 0) ELSE 0 END) AS awake
+       count(*) FILTER (WHERE type = 'stages') = 0 AS is_classic,
+       sum(deep_minutes) FILTER (WHERE type = 'stages') AS deep,
+       sum(light_minutes) FILTER (WHERE type = 'stages') AS light,
+       sum(rem_minutes) FILTER (WHERE type = 'stages') AS rem,
+       sum(wake_minutes) FILTER (WHERE type = 'stages') AS wake
 FROM sleep_logs
 WHERE is_main_sleep
 GROUP BY night_date
