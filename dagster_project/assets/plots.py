@@ -28,6 +28,8 @@ from dagster_project.assets.warehouse import whole_history_condition
 from dagster_project.resources import StorageResource
 
 PLOTS_GROUP = "plots"
+# Values of the inline tables keep to one line: the UI's value column is narrow and splits "2024-11-28" after a
+# hyphen and "7.5 %" before the unit. Display only: the report and the SQL have the plain text.
 NO_BREAK = str.maketrans({" ": "\u00a0", "-": "\u2011"})
 REPORT_GROUP = "report"
 
@@ -88,8 +90,7 @@ def build_plots(warehouse: Any):  # type: ignore[no-untyped-def]
 
 
 def markdown_table(rows: tuple[tuple[str, str], ...], header: tuple[str, str]) -> str:
-    """A two-column markdown table: the UI shows it inline when under 1,000 characters. Values keep to one line
-    (no-break spaces and hyphens: the UI's narrow column otherwise splits "2024-11-28" after a hyphen)."""
+    """A two-column markdown table: the UI shows it inline when under 1,000 characters; values do not wrap."""
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
