@@ -4,7 +4,6 @@ PY_PACKAGES := pipeline dagster_project fitbit_sandbox fitbit_sleep
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FITBIT_SLEEP_HOME ?= $(CURDIR)/data
 PYTEST_ARGS ?= -n 2
 
@@ -61,8 +60,9 @@ demo: install
 sandbox: install
 	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
 
-# Installs dagster_project/dagster.yaml into $(DAGSTER_HOME), starts the sandbox (unless FITBIT_API_URL is set) and `dagster dev`
-# (schedule and sensors RUNNING), prints the UI URL; Ctrl-C stops everything.
+# Installs dagster_project/dagster.yaml into $DAGSTER_HOME (default $(FITBIT_SLEEP_HOME)/dagster_home), starts the data
+# root's sandbox (unless FITBIT_API_URL is set) and `dagster dev` (schedule and sensors RUNNING), prints the UI URL;
+# Ctrl-C stops everything. Ports: DAGSTER_PORT (3000) and FITBIT_SANDBOX_PORT (8765); a taken one exits 2 at once.
 dev: install
 	$(BIN)/python -m dagster_project.devserver
 

@@ -41,6 +41,7 @@ class ChunkOutcome:
     quota_wait_s: float = 0.0
     logs: int = 0
     error: str = ""
+    error_class: str = ""  # the pipeline error behind a failed raw_sleep step (e.g. FitbitApiGone), if any
 
 
 @dataclass
@@ -83,11 +84,7 @@ def run_backfill(
     """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
     ``downstream``) the whole-history assets once. Stops at the first failed chunk; re-running is safe (the
     landing and the tables are idempotent)."""
-    first, last = partition_bounds(defs)
-    if start < first or end > last or end < start:
-        raise ValueError(
-            f"{start}..{end} is outside the partitions {first}..{last}; set FITBIT_SLEEP_START_DATE to go further back."
-        )
+    check_range(start, end, *partition_bounds(defs))
     outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
     job = defs.resolve_job_def(DAILY_JOB)
     with warnings.catch_warnings():
@@ -108,7 +105,7 @@ def run_backfill(
             chunk = ChunkOutcome(chunk_start, chunk_end, result.run_id, result.success)
             _read_raw_metadata(result, chunk)
             if not result.success:
-                chunk.error = _first_failure(result)
+                chunk.error, chunk.error_class = _first_failure(result)
             outcome.chunks.append(chunk)
             if on_chunk_done:
                 on_chunk_done(chunk)
@@ -124,7 +121,7 @@ def run_backfill(
             outcome.downstream_run_id = result.run_id
             outcome.downstream_success = result.success
             if not result.success:
-                outcome.downstream_error = _first_failure(result)
+                outcome.downstream_error = _first_failure(result)[0]
     return outcome
 
 
@@ -141,10 +138,43 @@ def _read_raw_metadata(result: Any, chunk: ChunkOutcome) -> None:
     chunk.logs = int(metadata["run_logs"].value) if "run_logs" in metadata else 0
 
 
-def _first_failure(result: Any) -> str:
+def check_range(start: date, end: date, first: date, last: date) -> None:
+    """Raise ValueError, with the advice that fits, unless START..END lies within the partitions FIRST..LAST."""
+    if end < start:
+        raise ValueError(f"--end {end} is before --start {start}.")
+    problems = []
+    if start < first:
+        problems.append(
+            f"--start {start} is before the first partition {first}: set FITBIT_SLEEP_START_DATE={start} to go "
+            "further back"
+        )
+    if end > last:
+        problems.append(
+            f"--end {end} is after today's partition {last}: there is no sleep to fetch after it yet; use --end "
+            f"{last} or earlier"
+        )
+    if problems:
+        raise ValueError("; ".join(problems) + ".")
+
+
+def _first_failure(result: Any) -> tuple[str, str]:
+    """The first failed step's own message and the pipeline error class behind it (from the Failure's metadata).
+
+    A step that used up its retries fails with Dagster's "Exceeded max_retries of N"; the cause is kept in the
+    Failure's description (``user_failure_data``), so that is what the user reads."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            message = event.step_failure_data.error.message.strip()
-            # A dagster.Failure carries our own message; its class name only adds noise. Other errors keep theirs.
-            return f"{event.step_key}: {message.removeprefix('dagster._core.definitions.events.Failure: ')}"
-    return "the run failed (see it in the Dagster UI)"
+        data = event.step_failure_data if event.is_step_failure else None
+        if data is None or data.error is None:
+            continue
+        user = data.user_failure_data
+        error_class = ""
+        if user is not None and "error" in user.metadata:
+            error_class = str(user.metadata["error"].value)
+        if user is not None and user.description:
+            message = user.description.strip()
+        else:
+            message = data.error.message.strip()
+            if data.error.cause is not None and message.startswith("Exceeded max_retries"):
+                message = f"{data.error.cause.message.strip()} ({message.lower()})"
+        return f"{event.step_key}: {message}", error_class
+    return "the run failed (see it in the Dagster UI)", ""

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetCheckKey, AssetSelection, BetaWarning, Definitions, in_process_executor
+from dagster import AssetCheckKey, AssetSelection, BetaWarning, Definitions, definitions, in_process_executor
 
 from dagster_project.assets.imports import build_archive_import
 from dagster_project.assets.plots import build_plots, build_report_asset
@@ -60,4 +60,8 @@ def build_defs(
     )
 
 
-defs = build_defs()
+@definitions
+def defs() -> Definitions:
+    """The code location's entry point, loaded when Dagster asks for it and not on import: the CLI imports
+    ``build_defs`` from here and reports a bad setting (``ConfigError``) in one line instead of an import traceback."""
+    return build_defs()

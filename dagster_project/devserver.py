@@ -5,9 +5,17 @@ leaves its webserver, daemon and code server running (dagster-notes §5). Here `
 group; Ctrl-C or SIGTERM stops the whole group and waits for it, then stops the sandbox. The smoke test uses the same
 ``start_dagster_dev`` / ``stop_process_group`` functions.
 
-What it does: installs the committed ``dagster.yaml`` into ``$DAGSTER_HOME`` (telemetry off, pools, run monitoring,
-retries), starts the sandbox (unless ``FITBIT_API_URL`` points elsewhere), logs in with the sandbox's
-auto-approve, and starts ``dagster dev`` with the schedule and sensors on (they default to RUNNING).
+What it does: checks that its ports are free (and exits 2 at once, naming the variable to change, when one is not),
+installs the committed ``dagster.yaml`` into ``$DAGSTER_HOME`` (default ``<data root>/dagster_home``: the run
+history belongs with the data), starts the data root's sandbox (see ``fitbit_sleep/sandbox_profile.py``; a fresh data
+root gets a sandbox profile, one with a real login and no profile uses the real API), logs in only when the saved
+login is not accepted, and starts ``dagster dev`` with the schedule and sensors on (they default to RUNNING). Any
+start-up failure exits non-zero.
+
+Why ``python -W "ignore:Function `dev_command` is superseded" -m dagster dev`` and not ``dg dev``: ``dg dev -w workspace.yaml``
+hands a workspace file straight to the same ``dagster dev`` implementation, so it would only remove the warning, at
+the price of ``dagster-dg-cli`` and 31 more packages (cryptography, GitPython, the Dagster Cloud CLI). The warning is
+silenced in the one process that emits it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +54,36 @@ def install_instance_config(dagster_home: Path) -> Path:
     return target
 
 
+def use_dagster_home(env: MutableMapping[str, str]) -> Path:
+    """``$DAGSTER_HOME``, else ``<data root>/dagster_home``, absolute and set in ``env``.
+
+    Why it follows the data root: runs, partitions and check results describe that data; with another
+    FITBIT_SLEEP_HOME the demo used to record its runs in the repository's shared ``.dagster_home``."""
+    from pipeline.config import Settings
+    from pipeline.paths import StoragePaths
+
+    default = StoragePaths(Settings.from_env(env).home).dagster_home
+    home = Path(env.get("DAGSTER_HOME") or default).expanduser().resolve()
+    env["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def port_taken(port: int) -> bool:
+    """True when something listens on 127.0.0.1:``port`` (same bind options as uvicorn, so TIME_WAIT is no match)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def taken_ports(ports: Mapping[str, int]) -> list[str]:
+    """``VARIABLE=port`` for each port that is taken (port 0 means any free port and is never taken)."""
+    return [f"{name}={port}" for name, port in ports.items() if port and port_taken(port)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -54,10 +94,12 @@ def start_dagster_dev(
     env: Mapping[str, str], port: int, log_file: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """``dagster dev`` for this repo's workspace, in its own session/process group (so it can be stopped whole)."""
-    dagster = Path(sys.executable).with_name("dagster")
     out = open(log_file, "wb") if log_file else None  # noqa: SIM115 - owned by the child for its lifetime
+    # -W takes a message prefix here: a category of a third-party module cannot be named there (it is parsed before
+    # site-packages is on the path: "Invalid -W option ignored").
+    command = [sys.executable, "-W", "ignore:Function `dev_command` is superseded", "-m", "dagster", "dev"]
     return subprocess.Popen(
-        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        [*command, "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT,
         env=dict(env),
         stdout=out,
@@ -66,11 +108,16 @@ def start_dagster_dev(
     )
 
 
-def wait_until_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    """Poll the webserver until it answers and the code location is loaded."""
+def wait_until_ready(
+    port: int,
+    proc: subprocess.Popen[bytes],
+    timeout: float = 300.0,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Poll the webserver until it answers and the code location is loaded (or ``should_stop`` says Ctrl-C)."""
     deadline = time.monotonic() + timeout
     query = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not should_stop():
         if proc.poll() is not None:
             raise RuntimeError(f"dagster dev exited early with code {proc.returncode}")
         try:
@@ -81,6 +128,8 @@ def wait_until_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 
         except (requests.RequestException, KeyError, TypeError, ValueError):
             pass
         time.sleep(1.0)
+    if should_stop():
+        return
     raise TimeoutError(f"dagster dev did not become ready on port {port} within {timeout:.0f} s")
 
 
@@ -117,16 +166,34 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
-    dagster_home = Path(env.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))).resolve()
-    env["DAGSTER_HOME"] = str(dagster_home)
-    install_instance_config(dagster_home)
     data_home = Path(env.setdefault("FITBIT_SLEEP_HOME", str(REPO_ROOT / "data"))).resolve()
     env["FITBIT_SLEEP_HOME"] = str(data_home)
+    dagster_home = use_dagster_home(env)
+    with_sandbox = uses_sandbox(env, data_home)
+    ports = {
+        "DAGSTER_PORT": args.port,
+        **({"FITBIT_SANDBOX_PORT": args.sandbox_port} if with_sandbox else {}),
+    }
+    taken = taken_ports(ports)
+    if taken:
+        print(
+            f"error: port {' and '.join(taken)} is already in use (another `make dev`?). Stop what listens there, "
+            f"or pick free ports, e.g. `make dev DAGSTER_PORT=3001 FITBIT_SANDBOX_PORT=8766`.",
+            file=sys.stderr,
+        )
+        return 2
+    install_instance_config(dagster_home)
 
     sandbox = None
-    if not env.get("FITBIT_API_URL"):
-        sandbox = start_sandbox(env, data_home, port=args.sandbox_port, days=args.sandbox_days)
+    if with_sandbox:
+        try:
+            sandbox = start_sandbox(env, data_home, port=args.sandbox_port, days=args.sandbox_days)
+        except Exception as exc:  # noqa: BLE001 - any start-up failure is one line and a non-zero exit
+            print(f"error: the sandbox did not start: {exc}", file=sys.stderr)
+            return 1
         print(f"Sandbox (fake Fitbit API): {sandbox.base_url}", flush=True)
+    else:
+        print(f"Fitbit API: {env.get('FITBIT_API_URL') or 'https://api.fitbit.com'}", flush=True)
 
     proc = start_dagster_dev(env, args.port)
     stopping = False
@@ -137,37 +204,88 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    failed = False
     try:
-        wait_until_ready(args.port, proc)
-        print(
-            f"Dagster UI: http://127.0.0.1:{args.port}  (DAGSTER_HOME={dagster_home}; Ctrl-C stops)",
-            flush=True,
-        )
+        wait_until_ready(args.port, proc, should_stop=lambda: stopping)
+        if not stopping:
+            print(
+                f"Dagster UI: http://127.0.0.1:{args.port}  (DAGSTER_HOME={dagster_home}; Ctrl-C stops)",
+                flush=True,
+            )
         while not stopping and proc.poll() is None:
             time.sleep(0.5)
+        failed = not stopping  # dagster dev ended by itself
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        failed = True
     finally:
         code = stop_process_group(proc)
         if sandbox is not None:
             sandbox.stop()
-    return 0 if stopping else code
+    if failed:
+        print(f"error: dagster dev stopped (exit {code}); see the log above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def uses_sandbox(env: Mapping[str, str], data_home: Path) -> bool:
+    """The sandbox unless FITBIT_API_URL is set or the data root holds a login but no sandbox profile (a real
+    account's data root: its tokens must not be replaced by a sandbox login)."""
+    from fitbit_sleep.sandbox_profile import load_profile
+    from pipeline.paths import StoragePaths
+
+    if env.get("FITBIT_API_URL"):
+        return False
+    paths = StoragePaths(data_home)
+    has_login = paths.tokens_dir.is_dir() and any(paths.tokens_dir.glob("*.json"))
+    return load_profile(paths) is not None or not has_login
 
 
 def start_sandbox(env: dict[str, str], data_home: Path, *, port: int, days: int) -> SandboxServer:
-    """Start the sandbox, point ``env`` (client id/secret, API and auth URLs) at it and log in once; returns it."""
-    from fitbit_sandbox.config import SandboxConfig
+    """Start the data root's sandbox (creating its profile on a fresh root), point ``env`` at it (client id/secret,
+    API and auth URLs, first partition) and log in when the saved login is missing or refused; returns it."""
     from fitbit_sandbox.server import SandboxServer
+    from fitbit_sleep.sandbox_profile import SandboxProfile, load_profile, save_profile
+    from pipeline.paths import StoragePaths
 
-    sandbox = SandboxServer(SandboxConfig(port=port, days=days, auto_approve=True)).start()
-    env.update(sandbox.client_env())
-    _login(env, data_home)
+    paths = StoragePaths(data_home)
+    profile = load_profile(paths)
+    fresh = profile is None
+    if profile is None:
+        profile = SandboxProfile(seed=42, days=days, start_date=date.min)  # start_date set once it runs
+    sandbox = SandboxServer(profile.config(paths, port=port)).start()
+    try:
+        if fresh:
+            profile = replace(profile, start_date=sandbox.state.store.first)
+            save_profile(paths, profile)
+        env.update(sandbox.client_env())
+        env.setdefault("FITBIT_SLEEP_START_DATE", profile.start_date.isoformat())
+        if profile.today is not None:
+            env.setdefault("FITBIT_SLEEP_TODAY", profile.today.isoformat())
+        if not _login_works(env):
+            _login(env, data_home)
+    except BaseException:
+        sandbox.stop()
+        raise
     return sandbox
 
 
+def _login_works(env: Mapping[str, str]) -> bool:
+    """One profile call with the saved login (a refresh if it expired); False when there is none or it is refused."""
+    from pipeline.client import FitbitClient
+    from pipeline.config import Settings
+    from pipeline.errors import FitbitSleepError
+
+    try:
+        with FitbitClient.from_settings(Settings.from_env(env), attempts=1) as client:
+            client.profile()
+    except FitbitSleepError:
+        return False
+    return True
+
+
 def _login(env: dict[str, str], data_home: Path) -> None:
-    """One auto-approved sandbox login, every start: a fresh sandbox knows none of the tokens an earlier sandbox
-    issued (a saved refresh token would fail with invalid_grant), so a token file from `make demo` is replaced."""
+    """An auto-approved sandbox login (the sandbox's consent page approves by itself on loopback)."""
     from pipeline.config import Settings
     from pipeline.login import login
     from pipeline.paths import StoragePaths

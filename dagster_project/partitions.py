@@ -9,17 +9,16 @@ morning.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dagster import DailyPartitionsDefinition
 
 from pipeline.client import MAX_DAYS_PER_CALL
-from pipeline.config import Settings
+from pipeline.config import ConfigError, Settings, date_setting, partition_timezone
 from pipeline.paths import StoragePaths
 
 DEFAULT_HISTORY_DAYS = 730
@@ -49,9 +48,9 @@ class ProjectConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProjectConfig:
         env = os.environ if environ is None else environ
         settings = Settings.from_env(env)
-        tz = _valid_tz(env.get("FITBIT_SLEEP_TZ")) or profile_timezone(StoragePaths(settings.home)) or "UTC"
-        today = _date_env(env, "FITBIT_SLEEP_TODAY")
-        start = _date_env(env, "FITBIT_SLEEP_START_DATE") or (
+        tz = partition_timezone(env, StoragePaths(settings.home))
+        today = date_setting(env, "FITBIT_SLEEP_TODAY")
+        start = date_setting(env, "FITBIT_SLEEP_START_DATE") or (
             (today or datetime.now(ZoneInfo(tz)).date()) - timedelta(days=DEFAULT_HISTORY_DAYS)
         )
         return cls(
@@ -66,20 +65,13 @@ class ProjectConfig:
         )
 
 
-def profile_timezone(paths: StoragePaths) -> str | None:
-    """The IANA zone Fitbit reported at login, or None when nobody logged in yet (or the file is unreadable)."""
-    try:
-        profile = json.loads(paths.profile_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _valid_tz(profile.get("timezone")) if isinstance(profile, dict) else None
-
-
 def build_daily_partitions(config: ProjectConfig) -> DailyPartitionsDefinition:
     """Daily keys from the start date through today (``end_offset=1``), stopping at the pinned ``today`` if set.
 
     Dagster never shows a partition after the machine's today, so a pinned date in the future acts as today."""
-    end = config.today + timedelta(days=1) if config.today else None  # exclusive: the pinned day is the last key
+    end = (
+        config.today + timedelta(days=1) if config.today else None
+    )  # exclusive: the pinned day is the last key
     return DailyPartitionsDefinition(
         start_date=config.start_date.isoformat(),
         end_date=end.isoformat() if end else None,
@@ -93,26 +85,6 @@ def window_dates(start: datetime, end: datetime) -> tuple[date, date]:
     return start.date(), (end - timedelta(days=1)).date()
 
 
-def _valid_tz(name: object) -> str | None:
-    if not isinstance(name, str) or not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
-
-
-def _date_env(env: Mapping[str, str], name: str) -> date | None:
-    raw = env.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a date; use YYYY-MM-DD (e.g. 2024-01-01).") from None
-
-
 def _int_env(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -120,7 +92,7 @@ def _int_env(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) 
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number; use a value from {lo} to {hi}.") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number; use a value from {lo} to {hi}.") from None
     if not lo <= value <= hi:
-        raise ValueError(f"{name}={value} is out of range; use a value from {lo} to {hi}.")
+        raise ConfigError(f"{name}={value} is out of range; use a value from {lo} to {hi}.")
     return value

@@ -23,6 +23,7 @@ from dagster import (
 from dagster_project.checks import token_health_facts
 from dagster_project.jobs import IMPORT_JOB, TOKEN_HEALTH_JOB
 from dagster_project.resources import StorageResource
+from pipeline.import_ledger import already_imported, archive_fingerprint
 
 ARCHIVE_SUFFIXES = (".zip",)
 
@@ -53,28 +54,18 @@ def archive_candidates(imports_dir: Path) -> list[Path]:
     return found
 
 
-def archive_fingerprint(path: Path) -> str:
-    """name:mtime_ns:size; a folder's size and mtime are summed over its files so edits inside it count."""
-    if path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file()]
-        mtime = max((p.stat().st_mtime_ns for p in files), default=path.stat().st_mtime_ns)
-        size = sum(p.stat().st_size for p in files)
-    else:
-        st = path.stat()
-        mtime, size = st.st_mtime_ns, st.st_size
-    return f"{path.name}:{mtime}:{size}"
-
-
 @sensor(
     name="imports_drop_folder",
     job_name=IMPORT_JOB,
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Imports every new or changed archive (zip or unzipped folder) dropped into <data root>/imports/. "
-    "An archive still growing is picked up once it stops changing.",
+    "An archive still growing is picked up once it stops changing; one already imported unchanged (by the demo, "
+    "`fitbit-sleep import` or another Dagster instance) is skipped.",
 )
 def imports_drop_folder(context: SensorEvaluationContext, storage: StorageResource) -> Iterator[Any]:
-    imports_dir = storage.paths().imports_dir
+    paths = storage.paths()
+    imports_dir = paths.imports_dir
     cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
     growing = cursor.get("__growing__")
     pending: dict[str, str] = dict(growing) if isinstance(growing, dict) else {}
@@ -84,6 +75,9 @@ def imports_drop_folder(context: SensorEvaluationContext, storage: StorageResour
     for path in archive_candidates(imports_dir):
         fingerprint = archive_fingerprint(path)
         if done.get(path.name) == fingerprint:
+            continue
+        if already_imported(paths, path):  # by `make demo`, `fitbit-sleep import` or another instance
+            done[path.name] = fingerprint
             continue
         if pending.get(path.name) != fingerprint:
             # first sight (or still changing): wait one tick so a half-copied archive is not imported

@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repo-homes",
         action="store_true",
-        help="use $DAGSTER_HOME and $FITBIT_SLEEP_HOME (else ./.dagster_home, ./data: `make demo`'s) instead of "
+        help="use $FITBIT_SLEEP_HOME and $DAGSTER_HOME (else ./data, <data>/dagster_home: `make demo`'s) instead of "
         "fresh temporary ones",
     )
     parser.add_argument("--dagster-home", type=Path, help="DAGSTER_HOME to use (default: a temporary one)")
@@ -298,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FITBIT_", "DAGSTER_"))}
     tmp: Path | None = None
     if args.repo_homes:
-        dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT / ".dagster_home"))
         data_home = Path(os.environ.get("FITBIT_SLEEP_HOME", REPO_ROOT / "data"))
+        dagster_home = Path(os.environ.get("DAGSTER_HOME", data_home / "dagster_home"))
     else:
         tmp = Path(tempfile.mkdtemp(prefix="fitbit-ui-check-"))
         dagster_home, data_home = tmp / "dagster_home", tmp / "data"

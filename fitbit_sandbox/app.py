@@ -120,6 +120,8 @@ class Sandbox:
         self.store = SleepStore(config.seed, config.days, self.today, config.timezone)
         self.user_id = self._user_id(config.seed)
         self.oauth = OAuthState(config.client_id, config.client_secret, self.user_id, config.access_token_ttl)
+        if config.state_file is not None:
+            self.oauth.attach(config.state_file)
         self.faults = Faults.parse(config.faults, seed=config.seed, timeout_seconds=config.timeout_seconds)
         self.gone = config.gone
         self.quota = config.quota

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 
 @dataclass
@@ -29,3 +30,5 @@ class SandboxConfig:
     timezone: str = "America/Los_Angeles"
     # Extension (not a command-line option): how long a "timeout" fault stalls a response before answering.
     timeout_seconds: float = 12.0
+    # Where the OAuth state (signing key, tokens, refresh chains) lives between runs; None = in memory only.
+    state_file: Path | None = None

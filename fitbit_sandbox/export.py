@@ -10,7 +10,8 @@ The archive reproduces the real one's quirks (reference §5):
 - sleep files ``sleep-YYYY-MM-DD.json`` are pretty-printed JSON arrays of ~30 days, newest first, with
   ``mainSleep`` instead of ``isMainSleep``; a file is named after a date a few days before its oldest record, so
   the name does not match the records;
-- the same ``logId`` sits in two adjacent files (the older file's newest log is repeated in the newer file);
+- the same ``logId`` sits in two adjacent files (the older file's newest log is repeated in the newer file), its
+  ``thirtyDayAvgMinutes`` recomputed in the newer copy;
 - optionally, very old records are classic (``classic_before``);
 - ``sleep_score.csv``: ``sleep_log_entry_id`` is the ``logId``, ``timestamp`` is the *local* end time with a
   misleading ``Z``, and the newest third of the rows has empty ``composition_score`` / ``duration_score``;
@@ -72,14 +73,6 @@ class ExportedArchive:
     @property
     def dates(self) -> set[date]:
         return {date.fromisoformat(log["dateOfSleep"]) for log in self.logs}
-
-    def summary(self) -> str:
-        """One line: files, logs, date range (what ``fitbit-sleep sandbox export`` prints)."""
-        span = f"{min(self.dates)} .. {max(self.dates)}" if self.logs else "no dates"
-        return (
-            f"{len(self.sleep_files)} sleep files, {len(self.logs)} logs "
-            f"({self.duplicate_copies} repeated across files), {len(self.score_rows)} sleep scores, {span}"
-        )
 
 
 # Where each layout puts things ({name} = the account's first name): the sleep files' folder, the score CSV, the
@@ -182,6 +175,18 @@ def make_classic(log: Log) -> Log:
     return classic
 
 
+def recomputed_averages(log: Log) -> Log:
+    """A copy of ``log`` whose ``levels.summary.*.thirtyDayAvgMinutes`` moved by a minute or two (stages only)."""
+    summary = log.get("levels", {}).get("summary", {})
+    if not any("thirtyDayAvgMinutes" in entry for entry in summary.values()):
+        return log
+    rng = random.Random(int(log["logId"]) + 1)
+    copy = json.loads(json.dumps(log))
+    for entry in copy["levels"]["summary"].values():
+        entry["thirtyDayAvgMinutes"] += rng.choice((-2, -1, 1, 2))
+    return copy
+
+
 def score_row(log: Log, rng: random.Random, *, sparse: bool) -> dict[str, str]:
     """One sleep_score.csv row: the timestamp is the local endTime with a misleading ``Z``."""
     end = datetime.fromisoformat(log["endTime"]).replace(microsecond=0)
@@ -230,7 +235,10 @@ def compose_archive(
         records = list(chunk)
         older = chunks[i + 1] if i + 1 < len(chunks) else None
         if older and duplicate_every and i % duplicate_every == 0:
-            records.append(older[0])  # the older file's newest log, repeated at the end of this file
+            # the older file's newest log, repeated at the end of this file, with the rolling averages Fitbit
+            # had recomputed by the time it wrote this file (reference §1: thirtyDayAvgMinutes differs between
+            # two copies of a log in overlapping files)
+            records.append(recomputed_averages(older[0]))
             archive.duplicate_copies += 1
         oldest = min(date.fromisoformat(r["dateOfSleep"]) for r in chunk)
         member = f"{paths['sleep_dir']}/sleep-{(oldest - timedelta(days=5)).isoformat()}.json"

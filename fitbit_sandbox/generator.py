@@ -1,10 +1,12 @@
-"""Deterministic sleep history in the exact shape of the Fitbit Web API v1.2.
+"""Deterministic sleep history in the exact shape of the Fitbit Web API v1.2, as messy as real accounts.
 
 Why per-night random streams: each night draws from ``Random(f(seed, date))``, so a night looks the same whatever
-``days`` or ``today`` is, and a longer history only adds nights (tests can compare two servers). 30 warm-up nights
-before the first date feed ``thirtyDayAvgMinutes`` and are not returned.
+``days`` is, and a longer history only adds nights (tests can compare two servers). 30 warm-up nights before the
+first date feed ``thirtyDayAvgMinutes`` and are not returned. The one account-level fact is the date the user's
+tracker started recording stages (``stages_since``, by default ``STAGES_ERA_DAYS`` before ``today``): nights before
+it are the *classic era*.
 
-Invariants every log obeys (``../shared/DESIGN.md`` "Fitbit facts", reference §1.6):
+Invariants most logs obey (``../shared/DESIGN.md`` "Fitbit facts", reference §1.6):
 
 - ``duration == timeInBed * 60000``; ``endTime == startTime + duration`` (sometimes ``+ 30 s``);
   ``dateOfSleep`` is the local date of ``endTime``; times are local, no offset, ``.SSS``.
@@ -14,8 +16,23 @@ Invariants every log obeys (``../shared/DESIGN.md`` "Fitbit facts", reference §
   ``timeInBed == minutesAsleep + minutesAwake`` (+ the minutes of an ``unknown`` segment when there is one).
 - classic: 60-s ``asleep/restless/awake`` segments, ``minutesAwake == restless + awake``,
   ``efficiency == round(100 * minutesAsleep / timeInBed)``, no ``thirtyDayAvgMinutes``, no ``shortData``.
-- naps are classic, ``isMainSleep: false``, ``infoCode: 2``; a few nights are split in two logs, have no sleep,
-  a ``manual`` log type or an ``unknown`` segment; weekend bedtimes are later; log ids are 11-digit int64s.
+- naps are classic, ``isMainSleep: false``, ``infoCode: 2``; weekend bedtimes are later; log ids are 11-digit
+  int64s; logs never overlap.
+
+And the quirks real accounts have, at the rates of ``../shared/reference/real-fitbit-data.md`` §1 (the rare ones on
+a fixed schedule per seed, so every history of a year or more has them; ``QUIRK_EVERY``):
+
+- the **classic era**: every log classic, with **no** ``isMainSleep`` and no ``logType`` (in every answer: date,
+  range and list calls, and the archive);
+- classic logs whose **minutes do not add up** (``minutesAwake`` leaves the restless minutes out): 10 %;
+- stages logs whose segments run **one 60-s epoch** past ``duration``: 1 in ``QUIRK_EVERY["epoch_off"]`` nights;
+- a 3,600-s **``unknown``** segment, in no summary: 1 in ``QUIRK_EVERY["unknown"]`` nights;
+- **afternoon "main" sleeps**: Fitbit flags a 12:00-17:30 sleep as the day's main sleep and the night before not
+  (which also puts two flagged logs on the coming night): 1 in ``QUIRK_EVERY["afternoon_main"]`` days;
+- **two logs flagged main** on one night (both parts of a split night): 1 in ``QUIRK_EVERY["two_mains"]``;
+- **split nights**: two logs with 30-120 min awake between them, the shorter part not main: 1 in 60 nights;
+- **very long "main" sleeps** of 905-940 min: 1 in ``QUIRK_EVERY["long_main"]`` nights;
+- plus nights with no sleep at all, ``manual`` logs, classic main sleeps (infoCode 1) and naps.
 """
 
 from __future__ import annotations
@@ -34,11 +51,32 @@ _ID_BASE = 10_000_000_000
 _ID_EPOCH = date(2000, 1, 1).toordinal()
 _ID_PER_DAY = 4_000_000
 _WARMUP_DAYS = 30
+_BED_SALT = 7  # the bedtime's own random stream, so the night before can look at it (afternoon "main" sleeps)
+
+STAGES_ERA_DAYS = 550  # default: the tracker records stages for the last 550 days; older nights are classic
+SPLIT_NIGHT_RATE = 1 / 60  # reference §1: about 1 night in 60
+CLASSIC_MINUTES_OFF_RATE = 0.10  # reference §1: 18 of ~300 and 107 of ~760 classic logs
+# Rare quirks come on a schedule (one night in N, at a phase fixed by the seed) rather than by chance, so every
+# history of a year or more has each of them and a test can count on it; the rates are reference §1's.
+QUIRK_EVERY = {
+    "afternoon_main": 73,  # "several per year per account"
+    "two_mains": 365,  # "3-4 nights per multi-year account"
+    "long_main": 300,  # "rare": a 925-min "main" sleep
+    "epoch_off": 200,  # "at least one real stages log"
+    "unknown": 150,  # "real, 2021 and 2020 archives"
+}
 
 
 def night_rng(seed: int, ordinal: int, salt: int = 0) -> random.Random:
     """The random stream of one wake date (``salt`` separates edits from the original night)."""
     return random.Random((seed * 1_000_003 + ordinal) * 97 + salt)
+
+
+def scheduled(seed: int, ordinal: int, quirk: str) -> bool:
+    """Whether the rare ``quirk`` falls on this date (one date in ``QUIRK_EVERY[quirk]``, phase fixed by seed)."""
+    every = QUIRK_EVERY[quirk]
+    phase = random.Random(seed * 7919 + sum(map(ord, quirk))).randrange(every)
+    return ordinal % every == phase
 
 
 def log_id_base(ordinal: int) -> int:
@@ -102,14 +140,23 @@ def _sleep_cycles(rng: random.Random, total: int) -> list[list[Any]]:
 
 
 def build_stages(
-    rng: random.Random, start: datetime, tib_min: int, awake_min: float, *, unknown: bool = False
+    rng: random.Random,
+    start: datetime,
+    tib_min: int,
+    awake_min: float,
+    *,
+    unknown: bool = False,
+    epoch_off: bool = False,
 ) -> Log:
-    """One ``stages`` log starting at ``start`` with ``tib_min`` minutes in bed (ids and flags set by caller)."""
+    """One ``stages`` log starting at ``start`` with ``tib_min`` minutes in bed (ids and flags set by caller).
+
+    ``unknown``: a 3,600-s ``unknown`` segment, in no summary (reference §1); ``epoch_off``: the segments (and
+    endTime) run one 60-s epoch past ``duration``, as in a real log (32400 s of segments vs 32340 s)."""
     total = tib_min * 60
     awake_sec = _q30(max(120, min(awake_min * 60, total / 3)))
     long_total = _q30(awake_sec * rng.uniform(0.5, 0.7))
     short_budget = max(0, awake_sec - long_total)
-    unknown_sec = _q30(rng.uniform(20, 60) * 60) if unknown and total > 4 * 3600 else 0
+    unknown_sec = 3600 if unknown and total > 5 * 3600 else 0
     initial = min(long_total, 30 * rng.randint(1, 12))
     rest_long = long_total - initial
     pieces: list[int] = []
@@ -131,7 +178,9 @@ def build_stages(
             segs.insert(slot, [level, sec])
     if initial:
         segs.insert(0, ["wake", initial])
-    if rng.random() < 0.3:  # as in real data, the segments (and endTime) sometimes run 30 s past duration
+    if epoch_off:
+        segs[-1][1] += 60
+    elif rng.random() < 0.3:  # as in real data, the segments (and endTime) sometimes run 30 s past duration
         segs[-1][1] += 30
     # Absolute start offsets of the data segments.
     offsets = []
@@ -245,6 +294,11 @@ def build_classic(rng: random.Random, start: datetime, tib_min: int, info_code: 
         data.append({"dateTime": fmt(t), "level": seg_level, "seconds": mins * 60})
         t += timedelta(minutes=mins)
     end = t + timedelta(seconds=30) if rng.random() < 0.3 else t  # endTime may run 30 s past the data
+    # Real classic logs often count restless minutes apart: minutesAwake is then the awake minutes alone, and
+    # asleep + awake falls short of timeInBed (reference §1).
+    awake_reported = minutes["awake"] + minutes["restless"]
+    if rng.random() < CLASSIC_MINUTES_OFF_RATE and minutes["restless"] > 1:
+        awake_reported = minutes["awake"]
     summary = {
         "asleep": {"count": 0, "minutes": minutes["asleep"]},  # Fitbit: classic asleep.count is always 0
         "awake": {"count": runs["awake"], "minutes": minutes["awake"]},
@@ -262,7 +316,7 @@ def build_classic(rng: random.Random, start: datetime, tib_min: int, info_code: 
         "logType": "auto_detected",
         "minutesAfterWakeup": 0,
         "minutesAsleep": minutes["asleep"],
-        "minutesAwake": minutes["awake"] + minutes["restless"],
+        "minutesAwake": awake_reported,
         "minutesToFallAsleep": 0,
         "startTime": fmt(start),
         "timeInBed": tib_min,
@@ -271,59 +325,127 @@ def build_classic(rng: random.Random, start: datetime, tib_min: int, info_code: 
 
 
 def build_log(
-    rng: random.Random, start: datetime, tib_min: int, awake_min: float, *, unknown: bool = False
+    rng: random.Random,
+    start: datetime,
+    tib_min: int,
+    awake_min: float,
+    *,
+    unknown: bool = False,
+    epoch_off: bool = False,
 ) -> Log:
     """A device log: ``stages`` when at least 3 h long, else ``classic`` with infoCode 2 (too short)."""
     if tib_min >= 180:
-        return build_stages(rng, start, tib_min, awake_min, unknown=unknown)
+        return build_stages(rng, start, tib_min, awake_min, unknown=unknown, epoch_off=epoch_off)
     return build_classic(rng, start, tib_min, 2)
 
 
-def generate_night(seed: int, wake: date) -> list[Log]:
-    """All logs whose night ends on the morning of ``wake`` plus that afternoon's nap (may be empty)."""
+def night_start(seed: int, wake: date) -> datetime | None:
+    """When the night that ends on the morning of ``wake`` begins; None for a night with no sleep at all."""
+    rng = night_rng(seed, wake.toordinal(), salt=_BED_SALT)
+    if rng.random() < 0.01:
+        return None
+    weekend = wake.weekday() in (5, 6)  # the night began on a Friday or Saturday evening
+    bed_min = max(-180.0, min(150.0, rng.gauss(15 if weekend else -45, 35)))
+    return datetime(wake.year, wake.month, wake.day) + timedelta(seconds=int(round(bed_min * 2)) * 30)
+
+
+def _afternoon_main(
+    rng: random.Random, seed: int, wake: date, awake_from: datetime | None, ids: int
+) -> Log | None:
+    """Fitbit's afternoon "main" sleep on ``wake``: 12:00-17:30, at least 150 min from the night before and after
+    (so it never touches a night's sleep period: the night model merges wakes of up to 120 min)."""
+    midnight = datetime(wake.year, wake.month, wake.day)
+    length = rng.randint(45, 110)
+    earliest = max(midnight + timedelta(hours=12), (awake_from or midnight) + timedelta(minutes=150))
+    latest = midnight + timedelta(hours=17, minutes=30)
+    next_bed = night_start(seed, wake + timedelta(days=1))
+    if next_bed is not None:
+        latest = min(latest, next_bed - timedelta(minutes=150 + length))
+    if latest < earliest:
+        return None
+    start = earliest + timedelta(minutes=rng.randint(0, int((latest - earliest).total_seconds() // 60)))
+    log = build_classic(rng, start, length, 2)
+    log["isMainSleep"] = True
+    log["logId"] = ids + 2_000_000 + rng.randrange(1_000_000)
+    return log
+
+
+def generate_night(seed: int, wake: date, stages_since: date | None = None) -> list[Log]:
+    """All logs whose night ends on the morning of ``wake`` plus that afternoon's sleep (may be empty).
+
+    Nights before ``stages_since`` are the classic era: classic logs without ``isMainSleep`` and ``logType``."""
     o = wake.toordinal()
     rng = night_rng(seed, o)
-    if rng.random() < 0.01:
-        return []  # a night with no sleep recorded at all
-    weekend = wake.weekday() in (5, 6)  # the night began on a Friday or Saturday evening
-    bed_min = rng.gauss(15 if weekend else -45, 35)
-    bed_min = max(-180.0, min(150.0, bed_min))
-    midnight = datetime(wake.year, wake.month, wake.day)
-    start = midnight + timedelta(seconds=int(round(bed_min * 2)) * 30)
-    asleep_min = max(150.0, rng.gauss(418, 42))
-    awake_min = max(20.0, min(120.0, rng.gauss(60, 12)))
-    tib = int(round(asleep_min + awake_min))
+    classic_era = stages_since is not None and wake < stages_since
+    start = night_start(seed, wake)
+    long_main = scheduled(seed, o, "long_main")
     ids = log_id_base(o) + rng.randrange(1_000_000)
-    kind = rng.random()
     logs: list[Log] = []
-    if kind < 0.015:  # split night: the wake in the middle was longer than an hour
-        first = rng.randint(100, 200)
-        gap = rng.randint(65, 110)
-        second = max(90, tib - first)
-        a = build_log(rng, start, first, awake_min * first / tib)
-        b_start = start + timedelta(minutes=first + gap)
-        b = build_log(rng, b_start, second, awake_min * second / tib)
-        a["logId"], b["logId"] = ids, ids + 1 + rng.randrange(100_000)
-        main, other = (a, b) if a["timeInBed"] > b["timeInBed"] else (b, a)
-        main["isMainSleep"], other["isMainSleep"] = True, False
-        logs += [a, b]
-    elif kind < 0.035:  # stages could not be computed: classic main sleep, insufficient heart rate
-        log = build_classic(rng, start, tib, 1)
-        log["logId"] = ids
-        logs.append(log)
-    else:
-        log = build_stages(rng, start, tib, awake_min, unknown=kind > 0.99)
-        log["logId"] = ids
-        if 0.035 <= kind < 0.055:
-            log["logType"] = "manual"  # edited by the user after detection
-        logs.append(log)
-    if rng.random() < 0.15:  # afternoon nap: classic, too short for stages
+    night: list[Log] = []
+    if start is not None:
+        asleep_min = max(150.0, rng.gauss(418, 42))
+        awake_min = max(20.0, min(120.0, rng.gauss(60, 12)))
+        tib = rng.randint(905, 940) if long_main else int(round(asleep_min + awake_min))
+        if long_main:
+            awake_min = tib * 0.1
+        kind = rng.random()
+        two_mains = not classic_era and scheduled(seed, o, "two_mains")
+
+        def part(at: datetime, minutes: int, awake: float, **quirks: bool) -> Log:
+            if classic_era:
+                return build_classic(rng, at, minutes, 0)
+            return build_log(rng, at, minutes, awake, **quirks)
+
+        if two_mains or (kind < SPLIT_NIGHT_RATE and not long_main):
+            # a split night: awake for 30-120 min in the middle (Fitbit splits at more than an hour, or at a sync)
+            first = rng.randint(100, 200)
+            gap = rng.randint(30, 120)
+            second = max(90, tib - first)
+            a = part(start, first, awake_min * first / tib)
+            b = part(start + timedelta(minutes=first + gap), second, awake_min * second / tib)
+            a["logId"], b["logId"] = ids, ids + 1 + rng.randrange(100_000)
+            main, other = (a, b) if a["timeInBed"] > b["timeInBed"] else (b, a)
+            main["isMainSleep"], other["isMainSleep"] = True, two_mains  # two flagged main: Fitbit's slip
+            night += [a, b]
+        elif (
+            kind < SPLIT_NIGHT_RATE + 0.02 and not classic_era
+        ):  # stages not computed: insufficient heart rate
+            night.append(build_classic(rng, start, tib, 1))
+        else:
+            log = part(
+                start,
+                tib,
+                awake_min,
+                unknown=scheduled(seed, o, "unknown"),
+                epoch_off=scheduled(seed, o, "epoch_off"),
+            )
+            if SPLIT_NIGHT_RATE + 0.02 <= kind < SPLIT_NIGHT_RATE + 0.04 and not classic_era:
+                log["logType"] = "manual"  # edited by the user after detection
+            night.append(log)
+        night[0]["logId"] = night[0]["logId"] or ids
+        logs += night
+    awake_from = max((datetime.fromisoformat(log["endTime"]) for log in night), default=None)
+    afternoon = (
+        _afternoon_main(rng, seed, wake, awake_from, ids)
+        if not classic_era and not long_main and scheduled(seed, o, "afternoon_main")
+        else None
+    )
+    if afternoon is not None:  # Fitbit flags it and not the night before (one main per dateOfSleep)
+        for log in night:
+            log["isMainSleep"] = False
+        logs.append(afternoon)
+    elif rng.random() < 0.15 and not long_main:  # afternoon nap: classic, too short for stages
+        midnight = datetime(wake.year, wake.month, wake.day)
         nap_start = midnight + timedelta(minutes=rng.randint(13 * 60, 16 * 60 + 30))
-        nap = build_classic(rng, nap_start, rng.randint(20, 100), 2)
+        nap = build_classic(rng, nap_start, rng.randint(20, 100), 0 if classic_era else 2)
         nap["logId"] = ids + 1_000_000 + rng.randrange(1_000_000)
-        if rng.random() < 0.1:
+        if rng.random() < 0.1 and not classic_era:
             nap["logType"] = "manual"
         logs.append(nap)
+    if classic_era:  # list and range answers (and archives) of that era carry neither key
+        for log in logs:
+            log.pop("isMainSleep", None)
+            log.pop("logType", None)
     return logs
 
 
@@ -332,9 +454,19 @@ def resolve_today(today: date | None, tz: str) -> date:
     return today if today is not None else datetime.now(ZoneInfo(tz)).date()
 
 
-def generate_history(seed: int, days: int, today: date | None, tz: str) -> list[Log]:
-    """v1.2 log objects with ``dateOfSleep`` in the ``days`` dates ending ``today``, oldest first."""
+def default_stages_since(today: date) -> date:
+    """The first night with stages when no date is given: ``STAGES_ERA_DAYS`` before ``today``."""
+    return today - timedelta(days=STAGES_ERA_DAYS)
+
+
+def generate_history(
+    seed: int, days: int, today: date | None, tz: str, *, stages_since: date | None = None
+) -> list[Log]:
+    """v1.2 log objects with ``dateOfSleep`` in the ``days`` dates ending ``today``, oldest first.
+
+    ``stages_since``: the first wake date of the stages era (default ``default_stages_since(today)``)."""
     end = resolve_today(today, tz)
+    since = stages_since or default_stages_since(end)
     first = end - timedelta(days=days - 1)
     first_iso, end_iso = first.isoformat(), end.isoformat()
     window: deque[tuple[int, dict[str, int]]] = deque()
@@ -348,8 +480,8 @@ def generate_history(seed: int, days: int, today: date | None, tz: str) -> list[
             for k in STAGES:
                 sums[k] -= old[k]
         nightly: dict[str, int] | None = None
-        for log in generate_night(seed, day):
-            if log["type"] == "stages" and log["isMainSleep"]:
+        for log in generate_night(seed, day, since):
+            if log["type"] == "stages" and log.get("isMainSleep"):
                 summary = log["levels"]["summary"]
                 for k in STAGES:
                     summary[k]["thirtyDayAvgMinutes"] = round(sums[k] / len(window)) if window else 0

@@ -6,18 +6,32 @@ replay rule (the last used refresh token returns the *identical* pair until that
 ``invalid_grant``), and revoking any token revokes every token of the user and client.
 
 Error messages copy Fitbit's, which echo the token; that is upstream behaviour a client must redact itself.
+
+With a ``state_file`` the state outlives the process, as Fitbit's does: a token issued by one sandbox process is
+valid in the next (``make demo`` logs in once; ``fitbit-sleep status`` and ``make dev`` later start their own
+sandbox on the same data root and keep using that login). Several processes may share the file at once: each
+mutation takes a file lock, reloads the file if another process changed it, and writes it back atomically (0600, it
+holds tokens); reads reload it when it changed.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import os
 import secrets
-from dataclasses import dataclass, field
-from typing import Any
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+import filelock
 
 DOCS = "Visit https://dev.fitbit.com/docs/oauth2 for more information on the Fitbit Web API authorization process."
 KNOWN_SCOPES = [
@@ -44,6 +58,40 @@ _SCOPE_CODES = {
     "profile": "pro", "respiratory_rate": "res", "settings": "set", "sleep": "sle", "social": "soc",
     "temperature": "tem", "weight": "wei",
 }  # fmt: skip
+
+
+_T = TypeVar("_T")
+# Access tokens and codes this long past their expiry are dropped when the state is saved (they can only be refused).
+PRUNE_AFTER_S = 86400.0
+
+
+def _persisted(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Run a state-changing method under the state file's lock, on the file's latest content, then save."""
+
+    @functools.wraps(method)
+    def wrapper(self: OAuthState, *args: Any, **kwargs: Any) -> _T:
+        if self.state_file is None:
+            return method(self, *args, **kwargs)
+        with filelock.FileLock(f"{self.state_file}.lock", timeout=30):
+            self._reload_if_changed()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._save()
+
+    return wrapper
+
+
+def _synced(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Reload the state file first when another process changed it (reads take no lock: writes are atomic)."""
+
+    @functools.wraps(method)
+    def wrapper(self: OAuthState, *args: Any, **kwargs: Any) -> _T:
+        if self.state_file is not None:
+            self._reload_if_changed()
+        return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class OAuthError(Exception):
@@ -102,6 +150,82 @@ class OAuthState:
     chains: dict[tuple[str, str], Chain] = field(default_factory=dict)
     refresh_owner: dict[str, tuple[str, str]] = field(default_factory=dict)
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    state_file: Path | None = None
+    _seen: tuple[int, int] | None = field(default=None, repr=False)
+    _saved_text: str = field(default="", repr=False)
+
+    # --- persistence -----------------------------------------------------------------------------------------
+    def to_json(self, now: float | None = None) -> str:
+        """Everything a later process needs to honour the tokens issued so far (long-dead ones pruned)."""
+        horizon = (now if now is not None else 0.0) - PRUNE_AFTER_S
+        live_refresh = {t for c in self.chains.values() for t in (c.active, c.last_used) if t}
+        data = {
+            "version": 1,
+            "key": self._key.hex(),
+            "codes": {k: asdict(g) for k, g in self.codes.items() if g.issued + CODE_TTL > horizon},
+            "tokens": {k: asdict(t) for k, t in self.tokens.items() if t.expires > horizon},
+            "chains": {f"{c}\n{u}": asdict(chain) for (c, u), chain in self.chains.items()},
+            "refresh_owner": {t: list(o) for t, o in self.refresh_owner.items() if t in live_refresh},
+        }
+        return json.dumps(data, sort_keys=True, indent=1)
+
+    def load_json(self, text: str) -> None:
+        data = json.loads(text)
+        self._key = bytes.fromhex(data["key"])
+        self.codes = {
+            k: Grant(**{**g, "scopes": tuple(g["scopes"])}) for k, g in data.get("codes", {}).items()
+        }
+        self.tokens = {
+            k: AccessToken(**{**t, "scopes": tuple(t["scopes"])}) for k, t in data.get("tokens", {}).items()
+        }
+        self.chains = {}
+        for key, chain in data.get("chains", {}).items():
+            client, _, user = key.partition("\n")
+            self.chains[(client, user)] = Chain(**{**chain, "scopes": tuple(chain["scopes"])})
+        self.refresh_owner = {t: (o[0], o[1]) for t, o in data.get("refresh_owner", {}).items()}
+
+    def _stamp(self) -> tuple[int, int] | None:
+        assert self.state_file is not None
+        try:
+            st = self.state_file.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _reload_if_changed(self) -> None:
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen:
+            return
+        assert self.state_file is not None
+        text = self.state_file.read_text(encoding="utf-8")
+        self.load_json(text)
+        self._seen, self._saved_text = stamp, text
+
+    def _save(self) -> None:
+        assert self.state_file is not None
+        text = self.to_json(time.time())
+        if text == self._saved_text and self._stamp() == self._seen:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".oauth-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp creates it 0600
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._seen, self._saved_text = self._stamp(), text
+
+    def attach(self, state_file: Path) -> None:
+        """Keep this state in ``state_file``: load it when it exists (the tokens issued by earlier processes),
+        else create it with this process's signing key."""
+        self.state_file = state_file
+        with filelock.FileLock(f"{state_file}.lock", timeout=30):
+            self._reload_if_changed()
+            self._save()
 
     # --- authorize -------------------------------------------------------------------------------------------
     def redirect_allowed(self, uri: str) -> bool:
@@ -142,6 +266,7 @@ class OAuthState:
             raise OAuthError(400, "invalid_request", "The code_challenge_method parameter is required")
         return redirect, scopes
 
+    @_persisted
     def issue_code(self, params: dict[str, str], scopes: tuple[str, ...], now: float) -> str:
         code = secrets.token_hex(20)
         self.codes[code] = Grant(
@@ -178,6 +303,7 @@ class OAuthState:
             basic_challenge=True,
         )  # fmt: skip
 
+    @_persisted
     def exchange_code(self, form: dict[str, str], confidential: bool, now: float) -> dict[str, Any]:
         code = form.get("code")
         if not code:
@@ -203,6 +329,7 @@ class OAuthState:
         grant.used = True
         return self._issue_pair(grant.client_id, grant.scopes, now)
 
+    @_persisted
     def refresh(self, form: dict[str, str], now: float) -> dict[str, Any]:
         token = form.get("refresh_token")
         if not token:
@@ -258,6 +385,7 @@ class OAuthState:
         return f"{header}.{payload}.{sig}"
 
     # --- bearer use, revoke, introspect ----------------------------------------------------------------------
+    @_synced
     def check_bearer(self, authorization: str | None, scope: str | None, now: float) -> AccessToken:
         """The access token of an API call, or the 401/403 Fitbit would answer."""
         scheme, _, token = (authorization or "").partition(" ")
@@ -279,10 +407,24 @@ class OAuthState:
             chain is not None
             and chain.last_response is not None
             and chain.last_response["access_token"] == token
+            and not chain.last_response_used
         ):
-            chain.last_response_used = True  # the new pair is in use: the old refresh token stops replaying
+            self._pair_in_use(record.client_id, record.user_id, token)
         return record
 
+    @_persisted
+    def _pair_in_use(self, client_id: str, user_id: str, token: str) -> None:
+        """The new pair is in use: the old refresh token stops replaying (a write only on this first use, so a
+        bearer check is otherwise a read of the state file at most)."""
+        chain = self.chains.get((client_id, user_id))
+        if (
+            chain is not None
+            and chain.last_response is not None
+            and chain.last_response["access_token"] == token
+        ):
+            chain.last_response_used = True
+
+    @_synced
     def owner_of(self, authorization: str | None) -> tuple[str, str] | None:
         """The (client, user) a bearer header belongs to, even when expired or revoked; no side effects.
 
@@ -292,6 +434,7 @@ class OAuthState:
         record = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         return None if record is None else (record.client_id, record.user_id)
 
+    @_persisted
     def revoke(self, token: str) -> None:
         """Revoking any access or refresh token revokes every token of that user and client."""
         owner: tuple[str, str] | None = self.refresh_owner.get(token)
@@ -311,6 +454,7 @@ class OAuthState:
         if chain is not None and chain.active is not None:
             self.refresh_owner.pop(chain.active, None)
 
+    @_synced
     def introspect(self, token: str, now: float) -> dict[str, Any]:
         record = self.tokens.get(token)
         if record is None or record.revoked or now >= record.expires:

@@ -49,7 +49,7 @@ class SleepStore:
         if day != self.today or sync_state == "synced":
             return items, False
         # Only the main sleep of the last night waits for the sync; an earlier nap of that date is there already.
-        rest = [item for item in items if not item[0]["isMainSleep"]]
+        rest = [item for item in items if not item[0].get("isMainSleep")]
         return rest, sync_state == "pending" and len(rest) != len(items)
 
     def all_logs(self, sync_state: str) -> list[Log]:
@@ -112,6 +112,6 @@ class SleepStore:
 
     def _main(self, day: date) -> Log | None:
         for log, _ in self.by_date.get(day, []):
-            if log["isMainSleep"]:
+            if log.get("isMainSleep"):
                 return log
         return None

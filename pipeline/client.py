@@ -6,6 +6,9 @@ Why it looks like this:
   waiting until ``-Reset`` plus a margin, reported through ``on_wait`` and a log line so CLI and Dagster can show it;
 - 5xx, timeouts, connection resets and truncated bodies are retried with bounded exponential backoff and jitter
   (tenacity); the final error names the date range;
+- a malformed ``FITBIT_API_URL`` is refused before any request, and a server nobody answers at (refused, unknown
+  host) gets one quick retry, then one error naming the setting (pipeline/endpoints.py), not minutes of backoff;
+- 404 on these endpoints, which always exist, means the base URL is wrong, and says so;
 - 401 refreshes the token once (single-flight, pipeline/tokens.py) and retries; 403/400/410 become typed errors
   and are never retried;
 - a ``meta.state == "pending"`` answer marks data as not final, never as "no sleep".
@@ -21,9 +24,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from pipeline.config import Settings
+from pipeline.endpoints import check_base_url, connect_failure, stop_trying, unreachable
 from pipeline.errors import (
     FitbitApiGone,
     FitbitSleepError,
@@ -31,12 +35,14 @@ from pipeline.errors import (
     FitbitValidationError,
     InsufficientScope,
     ReauthRequired,
+    WrongApiUrl,
 )
 from pipeline.oauth import fitbit_errors
 from pipeline.paths import StoragePaths
 from pipeline.quota import QuotaBudget, QuotaSnapshot
 from pipeline.redact import install as install_redaction
 from pipeline.redact import redact
+from pipeline.text import plural
 from pipeline.tokens import TokenStore
 
 log = logging.getLogger("pipeline.client")
@@ -64,6 +70,10 @@ class SleepFetch:
 
 class _Transient(Exception):
     """A failure worth retrying (server error, timeout, reset, truncated body)."""
+
+
+class _CannotConnect(_Transient):
+    """No server answered the connection (refused, unknown host): retried once, quickly, then final."""
 
 
 def chunk_range(start: date, end: date, max_days: int = MAX_DAYS_PER_CALL) -> list[tuple[date, date]]:
@@ -95,6 +105,7 @@ class FitbitClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         install_redaction()
+        check_base_url("FITBIT_API_URL", settings.api_url)
         self.settings = settings
         self.store = store
         self.paths = paths
@@ -199,7 +210,9 @@ class FitbitClient:
             )
         if status == 403:
             return InsufficientScope(message or error_type)
-        if status in (400, 404, 422):
+        if status == 404:
+            return WrongApiUrl(what, self.settings.api_url + path, self.settings.api_url)
+        if status in (400, 422):
             return FitbitValidationError(
                 f"{what}: Fitbit said {status} {error_type}: {message or 'no message'}"
             )
@@ -208,30 +221,36 @@ class FitbitClient:
     def _send_with_retries(self, path: str, what: str) -> tuple[requests.Response, dict[str, Any]]:
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
-            stop=stop_after_attempt(self.attempts),
+            stop=stop_trying(
+                self.attempts, lambda exc: str(exc) if isinstance(exc, _CannotConnect) else None
+            ),
             wait=wait_exponential_jitter(
                 multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
             ),
             sleep=self._sleep,
-            before_sleep=lambda rs: log.warning(
-                "%s: %s; retry %d of %d.",
-                what,
-                rs.outcome.exception() if rs.outcome else "?",
-                rs.attempt_number,
-                self.attempts - 1,
-            ),
+            before_sleep=lambda state: self._log_retry(what, state),
             reraise=True,
         )
         try:
             for attempt in retrying:
                 with attempt:
                     return self._send_once(path, what)
+        except _CannotConnect as exc:
+            raise unreachable("FITBIT_API_URL", self.settings.api_url, str(exc)) from None
         except _Transient as exc:
             raise FitbitUnavailable(
-                f"{what}: the Fitbit API at {self.settings.api_url} kept failing after {self.attempts} tries "
+                f"{what}: the Fitbit API at {self.settings.api_url} kept failing after "
+                f"{plural(self.attempts, 'try', 'tries')} "
                 f"(last: {exc}). Check FITBIT_API_URL, or try again later."
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _log_retry(self, what: str, state: RetryCallState) -> None:
+        failed = state.outcome.exception() if state.outcome else None
+        if isinstance(failed, _CannotConnect):  # one quick retry; the final error says it all
+            log.info("%s: %s; retrying once.", what, failed)
+            return
+        log.warning("%s: %s; retry %d of %d.", what, failed or "?", state.attempt_number, self.attempts - 1)
 
     def _send_once(self, path: str, what: str) -> tuple[requests.Response, dict[str, Any]]:
         self._wait_for_budget(what)
@@ -245,8 +264,10 @@ class FitbitClient:
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=self.timeout,
             )
+        except requests.ConnectionError as exc:
+            reason = connect_failure(exc)
+            raise (_CannotConnect(reason) if reason else _Transient(redact(type(exc).__name__))) from None
         except (
-            requests.ConnectionError,
             requests.Timeout,
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,

@@ -62,5 +62,33 @@ class FitbitUnavailable(FitbitSleepError):
     """Transient failures persisted after the bounded retries."""
 
 
+class ApiUnreachable(FitbitUnavailable):
+    """Nothing answers at the configured base URL (refused, unknown host): a setting to fix, not a retry to wait for.
+
+    A subclass of :class:`FitbitUnavailable` for callers that only ask "can I reach Fitbit?"; Dagster does not retry
+    it (see dagster_project/assets/raw.py)."""
+
+
+class WrongApiUrl(FitbitSleepError):
+    """HTTP 404 on an endpoint that always exists: the base URL points at some other server or path."""
+
+    def __init__(self, what: str, url: str, base: str) -> None:
+        super().__init__(
+            f"{what}: {url} answered 404 Not Found, so FITBIT_API_URL={base} looks wrong: set it to the API's base "
+            "URL without a path, https://api.fitbit.com or the http://127.0.0.1:PORT that `fitbit-sleep sandbox` "
+            "prints."
+        )
+
+
 class ArchiveError(FitbitSleepError):
     """An export archive cannot be read; the message says what is wrong with it."""
+
+
+class TimezoneUnknown(FitbitSleepError):
+    """No time zone for local sleep times: storing them as UTC would silently shift every night."""
+
+    def __init__(self, what: str = "The archive has no profile with a time zone") -> None:
+        super().__init__(
+            f"{what}, and no time zone is set. Pass --tz with your IANA zone (e.g. `--tz Europe/Berlin`) or set "
+            "FITBIT_SLEEP_TZ; it is remembered for every later import and rebuild."
+        )

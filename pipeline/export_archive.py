@@ -26,7 +26,9 @@ Conflict policy (also in the README, "Importing your Fitbit archive"):
    logs of a date are sorted by (``startTime``, ``logId``), so the landing sees identical payloads and answers
    ``"unchanged"``; nothing downstream is rebuilt.
 
-Records are deduplicated by ``logId`` (the first copy read is kept; copies are counted as duplicates dropped).
+Records are deduplicated by ``logId`` (the first copy read is kept; copies are counted as duplicates dropped). A copy
+is reported as a problem only when it differs in a field the tables use (``transform.table_fields``): copies in
+overlapping files routinely differ in ``thirtyDayAvgMinutes`` alone, which no table reads.
 Malformed records go through the same quarantine as bad API records: they are landed as they are and the transform
 quarantines them with a reason and their raw text. A record that is not an object or has no valid ``dateOfSleep``
 is landed on its ``endTime``'s date, else on its file name's date, where the transform quarantines it; it is also
@@ -43,12 +45,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pipeline import archive_reader as reader
 from pipeline.errors import ArchiveError
+from pipeline.import_ledger import record_import
 from pipeline.paths import StoragePaths
-from pipeline.sleep_scores import build_scores_table, land_scores
+from pipeline.sleep_scores import land_scores
+from pipeline.transform import table_fields
 
 SOURCE = "export"
 MAX_PROBLEMS = 50  # problems listed individually in a summary; the counts stay exact
@@ -68,11 +72,11 @@ class ImportSummary:
     files: int = 0  # sleep files found
     files_damaged: int = 0  # truncated/corrupt/unreadable sleep files (their intact records were kept)
     logs: int = 0  # unique logs read from the archive
-    nights: int = 0  # dates (dateOfSleep) with at least one log
+    dates_with_sleep: int = 0  # dates (dateOfSleep) with at least one log (nights are counted in the tables)
     first_date: date | None = None
     last_date: date | None = None
     duplicates_dropped: int = 0
-    duplicates_conflicting: int = 0  # duplicates whose content differed from the copy kept
+    duplicates_conflicting: int = 0  # duplicates that differ from the copy kept in a field the tables use
     records_quarantined: int = 0  # records that could not be placed on a date
     days_written: int = 0
     days_revised: int = 0
@@ -83,10 +87,18 @@ class ImportSummary:
     logs_superseded_by_api: int = 0
     scores: int = 0  # sleep score rows in the archive
     scores_state: str = "none"
-    timezone: str | None = None
+    timezone: str | None = None  # the zone the history is read in (see pipeline.timezones)
+    timezone_source: str = ""  # where it came from: "--tz", "the archive's profile", ...
+    archive_timezone: str | None = None  # the archive profile's zone, when it has one
+    profile_user_id: str | None = None
     fetched_at: datetime | None = None
     changed_dates: list[date] = field(default_factory=list)  # dates whose raw file changed: rebuild these
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def tables_stale(self) -> bool:
+        """Whether ``update_tables`` has work: dates changed, or new scores arrived (even for unchanged dates)."""
+        return bool(self.changed_dates) or self.scores_state == "written"
 
     def note(self, message: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -95,11 +107,17 @@ class ImportSummary:
             self.problems.append("… further problems not listed")
 
 
-def import_archive(paths: StoragePaths, path: Path | str, progress: Progress | None = None) -> ImportSummary:
+def import_archive(
+    paths: StoragePaths, path: Path | str, progress: Progress | None = None, *, tz: str | None = None
+) -> ImportSummary:
     """Land every sleep log (and the sleep scores) of the archive at PATH; see the module docstring for the rules.
 
-    Tables and the warehouse are not touched: rebuild ``summary.changed_dates`` with ``update_tables`` (the CLI and
-    the Dagster asset do). The scores table, which has no daily partitions, is rebuilt here.
+    The time zone of the history is decided first (``pipeline.timezones``: ``tz`` = ``--tz``, then the archive's
+    profile, ``FITBIT_SLEEP_TZ``, the zone the tables were built in, the login's): when none is known, nothing is
+    landed and :class:`TimezoneUnknown` says which option to pass. ``summary.timezone`` is the zone to build the
+    tables in: ``update_tables(paths, summary.changed_dates, tz=summary.timezone)`` (the CLI and the Dagster asset
+    do, also when only ``summary.scores_state == "written"``; it rebuilds everything when the zone changed, and the
+    scores table after ``sleep_logs``, because the table keeps only the scores whose log is there).
     Raises :class:`ArchiveError` when PATH is not a readable archive or holds no sleep files.
     """
     path = Path(path)
@@ -107,9 +125,11 @@ def import_archive(paths: StoragePaths, path: Path | str, progress: Progress | N
         contents = reader.discover(archive)
         summary = ImportSummary(archive=path.name, layout=contents.layout, files=len(contents.sleep_files))
         summary.fetched_at = contents.exported_at
+        _decide_timezone(paths, archive, contents, summary, tz)
         _Importer(paths, archive, contents, summary, progress).run()
         _import_scores(paths, archive, contents, summary)
-        _import_profile(paths, archive, contents, summary)
+        _keep_profile(paths, summary)
+    record_import(paths, path)
     return summary
 
 
@@ -133,7 +153,7 @@ class _Importer:
         self.seen: dict[int, date] = {}
         self.landed: set[date] = set()
         self.late: dict[date, dict[Any, Any]] = {}
-        self.nights: set[date] = set()  # dates with at least one datable log
+        self.dates: set[date] = set()  # dates with at least one datable log
         self.api_log_ids: dict[int, date] = {}
 
     def run(self) -> None:
@@ -152,9 +172,9 @@ class _Importer:
         for day in sorted(self.buffer):  # dates no file mentioned (records placed by a guessed date)
             self._flush(day)
         self._land_late()
-        if self.nights:
-            self.summary.nights = len(self.nights)
-            self.summary.first_date, self.summary.last_date = min(self.nights), max(self.nights)
+        if self.dates:
+            self.summary.dates_with_sleep = len(self.dates)
+            self.summary.first_date, self.summary.last_date = min(self.dates), max(self.dates)
         self._land_empty_days()
         self.summary.changed_dates = sorted(set(self.summary.changed_dates))
 
@@ -213,7 +233,7 @@ class _Importer:
             if log_id in self.seen:
                 self.summary.duplicates_dropped += 1
                 kept = self.buffer.get(self.seen[log_id], {}).get(log_id)
-                if kept is not None and kept != log:
+                if kept is not None and isinstance(kept, dict) and table_fields(kept) != table_fields(log):
                     self.summary.duplicates_conflicting += 1
                     self.summary.note(
                         f"{where}: logId {log_id} differs from its earlier copy; the first was kept"
@@ -224,7 +244,7 @@ class _Importer:
         else:
             key = ("no-log-id", member.name, position)  # landed as is; the transform quarantines it
         self.summary.logs += 1
-        self.nights.add(day)
+        self.dates.add(day)
         self._put(day, key, log)
 
     def _put(self, day: date, key: Any, log: Any) -> None:
@@ -394,30 +414,42 @@ def _import_scores(
     summary.scores, summary.scores_state = landed.rows, landed.state
     for problem in landed.problems:
         summary.note(problem)
-    table = build_scores_table(paths)
-    for problem in table.problems:
-        summary.note(problem)
 
 
-def _import_profile(
-    paths: StoragePaths, archive: reader.Archive, contents: reader.ArchiveContents, summary: ImportSummary
+def _decide_timezone(
+    paths: StoragePaths,
+    archive: reader.Archive,
+    contents: reader.ArchiveContents,
+    summary: ImportSummary,
+    tz: str | None,
 ) -> None:
-    """Keep the archive's time zone; write the profile file only when no login wrote one (export-only users)."""
+    """The zone of the imported history (before anything lands): raises ``TimezoneUnknown`` when none is known."""
+    from pipeline.config import valid_timezone
+    from pipeline.timezones import resolve_zone
+
     profile = reader.read_profile(archive, contents.profile_files)
-    if profile is None or not profile.timezone:
+    archive_zone = profile.timezone if profile else None
+    if archive_zone and valid_timezone(archive_zone) is None:
+        summary.note(f"the profile's time zone {archive_zone!r} is unknown; it was ignored")
+        archive_zone = None
+    summary.archive_timezone = archive_zone
+    summary.profile_user_id = profile.user_id if profile else None
+    summary.timezone, summary.timezone_source = resolve_zone(
+        paths,
+        explicit=tz,
+        archive=archive_zone,
+        what="The archive has no profile with a time zone (Your Profile/Profile.csv)",
+    )
+
+
+def _keep_profile(paths: StoragePaths, summary: ImportSummary) -> None:
+    """Write the zone as the profile when no login wrote one (export-only users): the partitions use it."""
+    if paths.profile_file.exists() or not summary.timezone:
         return
-    try:
-        zone = ZoneInfo(profile.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        summary.note(f"the profile's time zone {profile.timezone!r} is unknown; it was ignored")
-        return
-    summary.timezone = profile.timezone
-    if paths.profile_file.exists():
-        return
-    offset = datetime.now(zone).utcoffset() or timedelta(0)
+    offset = datetime.now(ZoneInfo(summary.timezone)).utcoffset() or timedelta(0)
     doc = {
-        "user_id": profile.user_id,
-        "timezone": profile.timezone,
+        "user_id": summary.profile_user_id,
+        "timezone": summary.timezone,
         "offset_from_utc_millis": int(offset.total_seconds() * 1000),
     }
     paths.profile_file.parent.mkdir(parents=True, exist_ok=True)

@@ -28,11 +28,19 @@ from urllib.parse import parse_qs, urldefrag, urljoin, urlparse
 import requests
 from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from pipeline.config import Settings
+from pipeline.endpoints import check_base_url, connect_failure, stop_trying, unreachable
 from pipeline.errors import FitbitApiGone, FitbitSleepError, InsufficientScope
-from pipeline.oauth import SCOPES, TransientTokenError, allow_http_if_loopback, is_loopback_url, make_session
+from pipeline.oauth import (
+    SCOPES,
+    TOKEN_PATH,
+    TransientTokenError,
+    allow_http_if_loopback,
+    is_loopback_url,
+    make_session,
+)
 from pipeline.paths import StoragePaths
 from pipeline.redact import install as install_redaction
 from pipeline.redact import register_secret
@@ -246,6 +254,8 @@ def login(
 ) -> LoginResult:
     """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice."""
     install_redaction()
+    check_base_url("FITBIT_AUTH_URL", settings.auth_url)
+    check_base_url("FITBIT_API_URL", settings.api_url)
     client_id, client_secret = settings.require_client()
     register_secret(client_secret, base64.b64encode(f"{client_id}:{client_secret}".encode()).decode())
     if auto and not is_loopback_url(settings.auth_url):
@@ -253,7 +263,7 @@ def login(
             f"--auto only works against a loopback sandbox, and FITBIT_AUTH_URL is {settings.auth_url}. "
             "For a real account, run `fitbit-sleep login` and approve in the browser."
         )
-    token_url = f"{settings.api_url}/oauth2/token"
+    token_url = settings.api_url + TOKEN_PATH
     allow_http_if_loopback(token_url)
     listener = CallbackListener(port)
     session = make_session(client_id, redirect_uri=listener.redirect_uri, scope=list(SCOPES), pkce="S256")
@@ -261,7 +271,15 @@ def login(
     listener.start(timeout)
     try:
         if auto:
-            auto_browse(authorize_url, listener.redirect_uri, approve=auto_approve)
+            try:
+                auto_browse(authorize_url, listener.redirect_uri, approve=auto_approve)
+            except requests.ConnectionError as exc:
+                reason = connect_failure(exc)
+                if reason is None:
+                    raise LoginError(
+                        f"The authorization page did not answer ({type(exc).__name__})."
+                    ) from None
+                raise unreachable("FITBIT_AUTH_URL", settings.auth_url, reason) from None
         else:
             show_url(authorize_url)
             if open_browser:
@@ -328,7 +346,7 @@ def _exchange_code(session: Any, token_url: str, code: str, auth: HTTPBasicAuth)
     try:
         for attempt in Retrying(
             retry=retry_if_exception_type((TransientTokenError, requests.ConnectionError, requests.Timeout)),
-            stop=stop_after_attempt(4),
+            stop=stop_trying(4),
             wait=wait_exponential_jitter(multiplier=0.2, max=3.0, jitter=0.2),
             reraise=True,
         ):
@@ -347,6 +365,9 @@ def _exchange_code(session: Any, token_url: str, code: str, auth: HTTPBasicAuth)
     except OAuth2Error as exc:
         raise LoginError(f"The token exchange failed ({exc.error}: {exc.description}).") from None
     except (TransientTokenError, requests.RequestException) as exc:
+        reason = connect_failure(exc)
+        if reason is not None:
+            raise unreachable("FITBIT_API_URL", token_url.removesuffix(TOKEN_PATH), reason) from None
         raise LoginError(
             f"The Fitbit token endpoint is unavailable ({exc}). Try again in a few minutes."
         ) from None

@@ -21,10 +21,11 @@ from urllib.parse import urlparse
 import requests
 from requests_oauthlib import OAuth2Session
 
-from pipeline.errors import FitbitApiGone
+from pipeline.errors import FitbitApiGone, WrongApiUrl
 from pipeline.redact import redact
 
 SCOPES = ("sleep", "profile")
+TOKEN_PATH = "/oauth2/token"  # under FITBIT_API_URL
 
 
 class TransientTokenError(Exception):
@@ -75,7 +76,9 @@ def token_response_hook(response: requests.Response) -> requests.Response:
     """Compliance hook: make Fitbit's token responses digestible for oauthlib (see module docstring)."""
     status = response.status_code
     if status == 410:
-        raise FitbitApiGone("/oauth2/token")
+        raise FitbitApiGone(TOKEN_PATH)
+    if status == 404:  # the token endpoint always exists: the base URL is wrong
+        raise WrongApiUrl("token endpoint", response.url, response.url.removesuffix(TOKEN_PATH))
     if status >= 500 or status in (408, 409, 429):
         raise TransientTokenError(status, "temporarily unavailable or conflicting refresh")
     try:

@@ -34,6 +34,11 @@ class StoragePaths:
         """The profile saved at login (user id, IANA time zone); read by partitions and the transform."""
         return self.state_dir / "profile.json"
 
+    @property
+    def free_dates_file(self) -> Path:
+        """Days the user marks free (holidays), one YYYY-MM-DD per line; read by the MCTQ metrics (optional)."""
+        return self.root / "free_dates.txt"
+
     # --- landing ------------------------------------------------------------------------------------------------
     @property
     def raw_sleep_dir(self) -> Path:
@@ -59,6 +64,11 @@ class StoragePaths:
     def table_dir(self, name: str) -> Path:
         return self.tables_dir / name
 
+    @property
+    def tables_meta_file(self) -> Path:
+        """How the tables were built: the time zone in force, the night offset and the schema version."""
+        return self.tables_dir / "_meta.json"
+
     # --- warehouse, plots, report -----------------------------------------------------------------------------------
     @property
     def warehouse_file(self) -> Path:
@@ -71,6 +81,27 @@ class StoragePaths:
     @property
     def report_dir(self) -> Path:
         return self.root / "report"
+
+    # --- the built-in sandbox and Dagster ------------------------------------------------------------------------
+    @property
+    def sandbox_dir(self) -> Path:
+        """Present when this data root was made by `make demo` / `make dev`: it belongs to the built-in sandbox."""
+        return self.root / "sandbox"
+
+    @property
+    def sandbox_profile_file(self) -> Path:
+        """Seed, history length and first date of the sandbox this data root uses (no secrets)."""
+        return self.sandbox_dir / "profile.json"
+
+    @property
+    def sandbox_state_file(self) -> Path:
+        """The sandbox's OAuth state (0600), so a login outlives the sandbox process."""
+        return self.sandbox_dir / "oauth.json"
+
+    @property
+    def dagster_home(self) -> Path:
+        """The default DAGSTER_HOME: the run history belongs with the data it describes."""
+        return self.root / "dagster_home"
 
     @property
     def imports_dir(self) -> Path:

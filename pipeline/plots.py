@@ -638,8 +638,8 @@ FIGURES: dict[str, FigureSpec] = {
         ),
         FigureSpec(
             "hypnogram_last_night",
-            "Stages over clock time for the most recent main sleep; short wakes (≤ 3 min, overlaid on the "
-            "stages) are marked above.",
+            "Stages over clock time for the most recent main sleep (both parts of a split night, the wake between "
+            "them drawn awake); short wakes (≤ 3 min, overlaid on the stages) are marked above.",
             draw_hypnogram_last_night,
             {
                 "night_date": "night {}",
@@ -648,6 +648,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "end": "end {}",
                 "minutes_asleep": "asleep {} min",
                 "time_in_bed": "in bed {} min",
+                "parts": "parts {}",
                 "short_wakes": "short wakes {}",
             },
             figsize=(13.0, 5.0),
@@ -655,7 +656,7 @@ FIGURES: dict[str, FigureSpec] = {
         ),
         FigureSpec(
             "naps_per_month",
-            "Naps (logs that are not the main sleep) per calendar month, months without naps included.",
+            "Naps (a night's logs outside its main sleep period) per calendar month, months without naps included.",
             draw_naps_per_month,
             {
                 "naps": "naps {}",

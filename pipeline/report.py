@@ -39,11 +39,12 @@ SRI_EXPLANATION = (
 
 # (label, stat key, source: "summary" | "scores" | figure name, unit)
 KEY_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
-    ("Nights (main sleeps)", "nights", "summary", ""),
+    ("Nights", "nights", "summary", ""),
+    ("Main sleeps (one per night)", "main_sleeps", "summary", ""),
     ("Naps", "naps", "summary", ""),
     ("Efficiency (asleep / in bed)", "efficiency_pct", "summary", " %"),
     ("Minutes lost per night (in bed − asleep)", "minutes_lost", "summary", " min"),
-    ("Time asleep per night", "mean_asleep_h", "summary", " h"),
+    ("Time asleep per night (main sleep)", "mean_asleep_h", "summary", " h"),
     ("Sleep Regularity Index", "sri", "regularity", ""),
     ("Mean Sleep Score", "mean_score", "scores", ""),
     ("First night", "first_night", "summary", ""),

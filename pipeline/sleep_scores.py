@@ -15,6 +15,12 @@ CSV quirks handled here:
 
 Merge rule when several archives were imported: per ``log_id`` the row from the archive exported last wins
 (``fetched_at`` of the raw file, then ``source_ref``), mirroring the sleep-day policy in ``export_archive``.
+
+The table holds only scores whose log is in ``sleep_logs``: a score is a property of one sleep log, and an archive's
+log can be absent because its date came from the API (which wins), from a newer archive with other logs, or because
+it was quarantined. Such rows are left out of the table and counted (``ScoreTableResult.without_log``); they stay
+in the raw score files, so nothing is lost, and an import that brings the log back brings its score back.
+``pipeline.tables.update_tables`` rebuilds this table after every update of ``sleep_logs``, so the two agree.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import io
 import json
 import re
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +77,7 @@ class ScoreLanding:
 class ScoreTableResult:
     rows: int = 0
     rejected: int = 0
+    without_log: int = 0  # valid score rows left out because their log_id is not in sleep_logs
     months_written: list[str] = field(default_factory=list)
     months_removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -124,13 +132,15 @@ def land_scores(
     return result
 
 
-def build_scores_table(paths: StoragePaths) -> ScoreTableResult:
-    """Rebuild ``tables/sleep_scores/month=YYYY-MM/part-0.parquet`` from every landed score file.
+def build_scores_table(paths: StoragePaths, log_ids: Collection[int] | None = None) -> ScoreTableResult:
+    """Rebuild ``tables/sleep_scores/month=YYYY-MM/part-0.parquet`` from every landed score file, keeping the rows
+    whose log is in ``log_ids`` (default: the ``sleep_logs`` table as it is on disk).
 
     The table is small (one row per night), so it is rebuilt whole; a month file is rewritten only when its
     content changed, which keeps a re-import byte-identical and cheap.
     """
     result = ScoreTableResult()
+    present = set(log_ids) if log_ids is not None else _sleep_log_ids(paths)
     best: dict[int, tuple[tuple[str, str], dict[str, Any]]] = {}
     directory = paths.raw_sleep_scores_dir
     for raw_file in sorted(directory.glob("*.json")) if directory.exists() else []:
@@ -154,6 +164,9 @@ def build_scores_table(paths: StoragePaths) -> ScoreTableResult:
                 best[row["log_id"]] = (rank, row)
     by_month: dict[str, list[dict[str, Any]]] = {}
     for _, row in best.values():
+        if row["log_id"] not in present:
+            result.without_log += 1
+            continue
         by_month.setdefault(row["score_timestamp_local"].strftime("%Y-%m"), []).append(row)
     table_dir = paths.table_dir(TABLE)
     for month, month_rows in sorted(by_month.items()):
@@ -174,6 +187,14 @@ def build_scores_table(paths: StoragePaths) -> ScoreTableResult:
                 shutil.rmtree(month_dir)
                 result.months_removed.append(month_dir.name.removeprefix("month="))
     return result
+
+
+def _sleep_log_ids(paths: StoragePaths) -> set[int]:
+    """Every ``log_id`` in the ``sleep_logs`` table (one column of small month files)."""
+    found: set[int] = set()
+    for part in sorted(paths.table_dir("sleep_logs").glob("month=*/part-0.parquet")):
+        found.update(pq.read_table(part, columns=["log_id"]).column("log_id").to_pylist())
+    return found
 
 
 def _parse_row(cells: dict[str, str]) -> tuple[dict[str, Any] | None, str]:

@@ -13,14 +13,11 @@ A log can move to the next or previous ``dateOfSleep`` upstream (see ``pipeline.
 also reads the raw days just outside it as context, and an update of date D rebuilds the months of D-1, D and D+1,
 so the stale copy left in the other date's file never becomes a phantom row, even across a month boundary.
 
-``nights`` (one row per ``night_date``) are aggregated from ``sleep_logs``: a night's logs end on its
-``night_date`` .. ``night_date + 2``, so the nights of month N are computed from the logs of months N and N+1, and an
-update of month M recomputes the nights of months M-1 and M.
-Definitions: ``minutes_asleep``/``time_in_bed`` sum the main sleep and the naps (logs with ``isMainSleep=false``,
-which includes the earlier part of a split night); ``efficiency = 100 * asleep / in bed``; ``minutes_lost = in bed -
-asleep``; stage shares are each stage's minutes over deep+light+rem+wake (stages logs only; NULL for classic-only
-nights); ``is_weekend`` = the night began on a Friday or Saturday evening (the night before a weekend day);
-``bedtime_local``/``waketime_local`` are the main sleep's start and end (any log's when a night has only naps).
+``nights`` (one row per ``night_date``) are aggregated from ``sleep_logs`` by the night model in ``sql/nights.sql``
+(documented in ``docs/night-model.md``: the main period is the night's longest sleep whatever Fitbit flagged, the
+parts of a split night are one period, the other logs are naps). A night's logs end on its ``night_date`` ..
+``night_date + 2``, so the nights of month N are computed from the logs of months N and N+1, and an update of
+month M recomputes the nights of months M-1 and M.
 
 Writes are atomic (temp file in the partition directory + ``os.replace``), so a reader globbing ``*.parquet`` sees
 either the old or the new month, never half of one.
@@ -34,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -46,6 +44,9 @@ from pipeline.paths import StoragePaths
 from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, transform_files, validate_tz
 
 PART_FILE = "part-0.parquet"
+# Bumped when a table gains or changes columns: tables built by an earlier version are rebuilt whole on the next
+# update (2: sleep_logs.main_sleep_inferred and the night model's nights columns).
+TABLES_SCHEMA = 2
 # Months transformed in one DuckDB pass during a rebuild: large enough to amortise the per-query cost, small enough
 # to keep the peak memory of a 10-year rebuild flat. Measured (bench/bench_tables.py (d), 2 cores): 12 months ->
 # ~290 MB peak RSS, 6 -> ~250 MB for ~10% more time, 1 -> ~230 MB at 2.5x the time; ~150 MB of any of these is the
@@ -60,38 +61,8 @@ _MONTH_KEY = {
     "nights": "night_date",
 }
 
-NIGHTS_SQL = """
-SELECT night_date,
-       first(log_id ORDER BY minutes_asleep DESC, log_id) FILTER (WHERE is_main_sleep) AS main_log_id,
-       count(*)::INTEGER AS log_count,
-       sum(minutes_asleep)::INTEGER AS minutes_asleep,
-       sum(time_in_bed)::INTEGER AS time_in_bed,
-       (count(*) FILTER (WHERE NOT is_main_sleep))::INTEGER AS nap_count,
-       coalesce(sum(minutes_asleep) FILTER (WHERE NOT is_main_sleep), 0)::INTEGER AS nap_minutes,
-       dayofweek(night_date) IN (5, 6) AS is_weekend,
-       CASE WHEN sum(time_in_bed) > 0 THEN round(100.0 * sum(minutes_asleep) / sum(time_in_bed), 2) END
-           AS efficiency,
-       (sum(time_in_bed) - sum(minutes_asleep))::INTEGER AS minutes_lost,
-       sum(deep_minutes)::INTEGER AS deep_minutes,
-       sum(light_minutes)::INTEGER AS light_minutes,
-       sum(rem_minutes)::INTEGER AS rem_minutes,
-       sum(wake_minutes)::INTEGER AS wake_minutes,
-       round(sum(deep_minutes) / nullif(sum(deep_minutes + light_minutes + rem_minutes + wake_minutes), 0), 4)
-           AS deep_share,
-       round(sum(light_minutes) / nullif(sum(deep_minutes + light_minutes + rem_minutes + wake_minutes), 0), 4)
-           AS light_share,
-       round(sum(rem_minutes) / nullif(sum(deep_minutes + light_minutes + rem_minutes + wake_minutes), 0), 4)
-           AS rem_share,
-       round(sum(wake_minutes) / nullif(sum(deep_minutes + light_minutes + rem_minutes + wake_minutes), 0), 4)
-           AS wake_share,
-       coalesce(min(start_local) FILTER (WHERE is_main_sleep), min(start_local)) AS bedtime_local,
-       coalesce(max(end_local) FILTER (WHERE is_main_sleep), max(end_local)) AS waketime_local,
-       max(ingested_at) AS ingested_at
-FROM logs
-WHERE night_date >= $first AND night_date < $after
-GROUP BY night_date
-ORDER BY night_date
-"""
+# The night model (docs/night-model.md): main period, split nights, naps. Run per month over the view ``logs``.
+NIGHTS_SQL = (Path(__file__).resolve().parents[1] / "sql" / "nights.sql").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -106,12 +77,16 @@ class TablesResult:
     bytes_written: int = 0
     logs: int = 0
     segments: int = 0
-    nights: int = 0
+    nights_rebuilt: int = 0  # nights recomputed (all of them in a full rebuild)
     quarantined: int = 0
     superseded: int = 0
+    scores: int = 0  # rows in sleep_scores
+    scores_without_log: int = 0  # archive score rows left out: their log is not in sleep_logs
+    scores_problems: list[str] = field(default_factory=list)  # score rows rejected as unreadable
     unknown_keys: dict[str, int] = field(default_factory=dict)
     unknown_levels: dict[str, int] = field(default_factory=dict)
     tz: str = "UTC"
+    rebuilt_all: str = ""  # why every month was rebuilt although only some dates were asked for
 
 
 def month_of(day: date) -> str:
@@ -147,13 +122,19 @@ def table_files(paths: StoragePaths, name: str) -> list[Path]:
     return [partition_file(paths, name, m) for m in existing_months(paths, name)]
 
 
-def profile_timezone(paths: StoragePaths) -> str:
-    """The IANA zone saved at login, or UTC when there is no profile (documented fallback)."""
+def read_tables_meta(paths: StoragePaths) -> dict[str, Any] | None:
+    """How the tables on disk were built (``tables/_meta.json``), or None (no tables yet, or built before it)."""
     try:
-        tz = json.loads(paths.profile_file.read_text(encoding="utf-8")).get("timezone")
-    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
-        return "UTC"
-    return str(tz) if tz else "UTC"
+        meta = json.loads(paths.tables_meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _has_tables(paths: StoragePaths) -> bool:
+    return any(
+        existing_months(paths, name) for name in ("sleep_logs", "sleep_segments", "nights", "quarantine")
+    )
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -215,14 +196,34 @@ def update_tables(
     dates: Iterable[date] | None = None,
     *,
     tz: str | None = None,
-    night_offset_hours: int = DEFAULT_NIGHT_OFFSET_HOURS,
+    night_offset_hours: int | None = None,
 ) -> TablesResult:
     """Rebuild the months of ``dates`` (None = every month) of every table from the raw landing.
 
-    ``tz`` defaults to the profile's zone (``StoragePaths.profile_file``), else UTC.
+    ``tz``: the zone to read local times in (see ``pipeline.timezones``: ``FITBIT_SLEEP_TZ``, then the zone the
+    tables were built in, then the login profile's; none known raises ``TimezoneUnknown``). ``night_offset_hours``
+    defaults to the one the tables were built with. The tables record both (``tables/_meta.json``): when either
+    differs from what the tables on disk were built with, or the tables predate the current schema, *every*
+    month is rebuilt instead of ``dates`` alone (``TablesResult.rebuilt_all`` says why), so no table ever mixes
+    two zones.
     """
-    zone = validate_tz(tz or profile_timezone(paths))
+    from pipeline.timezones import resolve_zone
+
+    meta = read_tables_meta(paths) or {}
+    zone = validate_tz(resolve_zone(paths, explicit=tz)[0])
+    if night_offset_hours is None:
+        night_offset_hours = int(meta.get("night_offset_hours", DEFAULT_NIGHT_OFFSET_HOURS))
+    wanted = {"timezone": zone, "night_offset_hours": night_offset_hours, "schema": TABLES_SCHEMA}
     result = TablesResult(tz=zone)
+    if dates is not None and _has_tables(paths) and meta != wanted:
+        dates = None
+        result.rebuilt_all = (
+            f"time zone {meta.get('timezone')} -> {zone}"
+            if meta.get("timezone") not in (None, zone)
+            else f"night offset {meta.get('night_offset_hours')} -> {night_offset_hours} h"
+            if meta.get("night_offset_hours") not in (None, night_offset_hours)
+            else "tables built by an earlier version"
+        )
     raw_by_month: dict[str, list[Path]] = {}
     raw_by_day: dict[date, Path] = {}
     for day, path in landed_files(paths):
@@ -272,14 +273,20 @@ def update_tables(
         _update_nights(paths, con, night_months, result)
     finally:
         con.close()
-    if dates is None:
-        # sleep_scores come only from export archives (pipeline/sleep_scores.py owns their raw landing and table);
-        # a full rebuild rebuilds them from their raw files too, so `rebuild` needs nothing but raw/.
-        from pipeline.sleep_scores import build_scores_table
+    if meta != wanted:  # rewritten only when it changes: an idempotent update leaves every file alone
+        paths.tables_meta_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(paths.tables_meta_file, (json.dumps(wanted, indent=1) + "\n").encode())
+    # sleep_scores come only from export archives (pipeline/sleep_scores.py owns their raw landing and table). The
+    # table keeps the scores whose log is in sleep_logs, so it is rebuilt (whole: one row per night, and only changed
+    # months are written) after every update of sleep_logs; `rebuild` needs nothing but raw/.
+    from pipeline.sleep_scores import build_scores_table
 
-        scores = build_scores_table(paths)
-        result.files_written += len(scores.months_written)
-        result.files_deleted += len(scores.months_removed)
+    scores = build_scores_table(paths)
+    result.scores = scores.rows
+    result.scores_without_log = scores.without_log
+    result.scores_problems = scores.problems
+    result.files_written += len(scores.months_written)
+    result.files_deleted += len(scores.months_removed)
     return result
 
 
@@ -305,5 +312,5 @@ def _update_nights(
             f"CREATE OR REPLACE TEMP VIEW logs AS SELECT * FROM read_parquet([{listing}], hive_partitioning = false)"
         )
         nights = con.sql(NIGHTS_SQL, params={"first": first, "after": after}).to_arrow_table()
-        result.nights += nights.num_rows
+        result.nights_rebuilt += nights.num_rows
         _write_partition(paths, "nights", month, nights, result)

@@ -37,10 +37,11 @@ import filelock
 import requests
 from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from pipeline.atomic import atomic_write_bytes
 from pipeline.config import Settings
+from pipeline.endpoints import connect_failure, stop_trying, unreachable
 from pipeline.errors import (
     FitbitApiGone,
     FitbitSleepError,
@@ -48,8 +49,9 @@ from pipeline.errors import (
     NotLoggedIn,
     ReauthRequired,
     TokenFileCorrupt,
+    WrongApiUrl,
 )
-from pipeline.oauth import TransientTokenError, allow_http_if_loopback, make_session
+from pipeline.oauth import TOKEN_PATH, TransientTokenError, allow_http_if_loopback, make_session
 from pipeline.paths import StoragePaths
 from pipeline.redact import register_secret
 
@@ -148,7 +150,7 @@ class TokenStore:
 
     @property
     def token_url(self) -> str:
-        return f"{self.settings.api_url}/oauth2/token"
+        return self.settings.api_url + TOKEN_PATH
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -216,6 +218,9 @@ class TokenStore:
         except FitbitApiGone:
             self._record_failure(data, "gone (HTTP 410)", clear_journal=True)
             raise
+        except WrongApiUrl:
+            self._record_failure(data, "not found (HTTP 404): check FITBIT_API_URL", clear_journal=True)
+            raise
         except InvalidGrantError:
             self._record_failure(data, "invalid_grant", clear_journal=True)
             raise ReauthRequired() from None
@@ -233,7 +238,14 @@ class TokenStore:
             ) from None
         except (TransientTokenError, requests.RequestException) as exc:
             # keep the journal: the next process replays this refresh token promptly
-            self._record_failure(data, f"transient: {type(exc).__name__}", clear_journal=False)
+            reason = connect_failure(exc)
+            self._record_failure(
+                data,
+                f"{'unreachable' if reason else 'transient'}: {reason or type(exc).__name__}",
+                clear_journal=False,
+            )
+            if reason is not None:
+                raise unreachable("FITBIT_API_URL", self.settings.api_url, reason) from None
             raise FitbitUnavailable(
                 f"The Fitbit token endpoint kept failing after {REFRESH_ATTEMPTS} tries ({exc}). "
                 "Try again later; the saved login is intact."
@@ -263,7 +275,7 @@ class TokenStore:
         auth = HTTPBasicAuth(client_id, client_secret)
         for attempt in Retrying(
             retry=retry_if_exception_type((TransientTokenError, requests.ConnectionError, requests.Timeout)),
-            stop=stop_after_attempt(REFRESH_ATTEMPTS),
+            stop=stop_trying(REFRESH_ATTEMPTS),
             wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.3),
             before_sleep=lambda rs: log.warning(
                 "Token refresh failed (%s); retrying.", rs.outcome.exception() if rs.outcome else "?"

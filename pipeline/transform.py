@@ -7,12 +7,20 @@ shape never aborts the batch: it becomes a quarantine row with a reason and its 
 
 Rules (documented here because users see their effect):
 
-- **Validation.** Required: ``logId`` (integer), ``dateOfSleep`` (date equal to the landed date), ``startTime`` and
-  ``endTime`` (local date-times, end >= start), ``duration`` (ms, 1..48 h), ``timeInBed``/``minutesAsleep``/
-  ``minutesAwake`` (integers >= 0, asleep <= in bed), ``isMainSleep`` (or the export's ``mainSleep``) boolean,
-  ``type`` string, ``levels.data`` array of ``{dateTime, level (string), seconds (> 0)}``. Optional fields
-  (``efficiency`` 0..100, ``infoCode``, ``logType``, ``minutesToFallAsleep``, ``minutesAfterWakeup``,
-  ``shortData``) are checked only when present. A second copy of a ``logId`` in the same raw file is quarantined.
+- **Validation: quarantine only what cannot be read.** Required: ``logId`` (integer), ``dateOfSleep`` (date equal
+  to the landed date), ``startTime`` and ``endTime`` (local date-times, end >= start), ``duration`` (ms, 1..48 h),
+  ``timeInBed``/``minutesAsleep``/``minutesAwake`` (integers >= 0), ``type`` string, ``levels.data`` array of
+  ``{dateTime, level (string), seconds (> 0)}``. Optional fields (``isMainSleep``/``mainSleep`` boolean,
+  ``efficiency``, ``infoCode``, ``logType``, ``minutesToFallAsleep``, ``minutesAfterWakeup``, ``shortData``) are
+  checked for their type only when present. A second copy of a ``logId`` in the same raw file is quarantined.
+  Fitbit's own arithmetic is *not* validated here (classic logs whose minutes do not add up, an ``efficiency`` above
+  100, segments one epoch longer than the log): real accounts have all of these (``../shared/reference/
+  real-fitbit-data.md`` §1), so such logs land and the checks (``pipeline/checks.py``) count them as warnings.
+- **Main sleep when Fitbit does not say.** Classic-era logs from ``sleep/list.json`` and range calls (2016-2017)
+  carry no ``isMainSleep`` (and no ``logType``). Such a log is decided the way Fitbit defines the main sleep: the
+  longest sleep (minutes asleep, then duration) of its ``dateOfSleep``; ``main_sleep_inferred`` is true for it.
+  ``is_main_sleep`` is Fitbit's flag (or this inference) and nothing more: the night model (``sql/nights.sql``,
+  ``docs/night-model.md``) decides a night's main period by itself.
 - **A log that moved to another date.** Editing a log upstream can change its ``dateOfSleep`` (its end moves past
   midnight); a re-fetch of the new date then lands it there while the old date's file, not fetched again, still
   holds the old copy. Of two valid copies of a ``logId`` in different files, the most recently fetched one wins
@@ -40,6 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -69,6 +78,39 @@ KNOWN_LOG_KEYS = (
 KNOWN_LEVELS_KEYS = ("data", "shortData", "summary")
 KNOWN_SEGMENT_KEYS = ("dateTime", "level", "seconds")
 KNOWN_LEVEL_VALUES = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+
+_SUMMARY_KEYS_READ = ("count", "minutes")  # of levels.summary.<level>; thirtyDayAvgMinutes is not read
+
+
+def table_fields(log: dict[str, Any]) -> dict[str, Any]:
+    """The part of a log the tables are built from: two copies that agree here give the same rows.
+
+    Why: the same log in two overlapping archive files often differs only in ``levels.summary.*.thirtyDayAvgMinutes``
+    (a rolling average Fitbit recomputes) or in keys we do not know; that is no difference worth reporting."""
+    out: dict[str, Any] = {k: log[k] for k in KNOWN_LOG_KEYS if k in log and k != "levels"}
+    levels = log.get("levels")
+    if isinstance(levels, dict):
+        summary = levels.get("summary")
+        out["levels"] = {
+            "data": levels.get("data"),
+            "shortData": levels.get("shortData"),
+            "summary": (
+                {
+                    level: (
+                        {k: v for k, v in entry.items() if k in _SUMMARY_KEYS_READ}
+                        if isinstance(entry, dict)
+                        else entry
+                    )
+                    for level, entry in summary.items()
+                }
+                if isinstance(summary, dict)
+                else summary
+            ),
+        }
+    elif "levels" in log:
+        out["levels"] = levels
+    return out
+
 
 _INT_TYPES = "('BIGINT', 'UBIGINT')"
 
@@ -176,7 +218,6 @@ def _field_sql() -> tuple[str, str]:
         "CASE WHEN " + main + " = 'BOOLEAN' THEN "
         f"TRY_CAST(coalesce({_s('isMainSleep')}, {_s('mainSleep')}) AS BOOLEAN) END AS is_main_sleep"
     )
-    reasons.append(f"CASE WHEN {main} IS NULL OR {main} = 'NULL' THEN 'missing isMainSleep' END")
     reasons.append(
         f"CASE WHEN {main} NOT IN ('NULL', 'BOOLEAN') THEN 'isMainSleep: expected a boolean, got ' || lower({main}) END"
     )
@@ -209,8 +250,6 @@ _VALUE_REASONS = [
     "CASE WHEN duration_ms <= 0 OR duration_ms > 172800000 THEN 'duration out of range (1 ms .. 48 h)' END",
     "CASE WHEN time_in_bed < 0 OR minutes_asleep < 0 OR minutes_awake < 0 "
     "OR minutes_to_fall_asleep < 0 OR minutes_after_wakeup < 0 THEN 'negative minutes' END",
-    "CASE WHEN minutes_asleep > time_in_bed THEN 'minutesAsleep exceeds timeInBed' END",
-    "CASE WHEN api_efficiency < 0 OR api_efficiency > 100 THEN 'efficiency out of range (0..100)' END",
 ]
 
 
@@ -323,12 +362,19 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         WITH unk AS (
             SELECT rid, sum(seconds) / 60.0 AS unknown_minutes
             FROM t_seg WHERE NOT is_short AND level = 'unknown' GROUP BY rid
+        ), longest AS (
+            -- Fitbit's definition of the main sleep, for logs that do not carry the flag: the longest sleep of
+            -- its dateOfSleep (minutes asleep, then duration; ties by start and logId).
+            SELECT rid, row_number() OVER (PARTITION BY day ORDER BY minutes_asleep DESC, duration_ms DESC,
+                                                                     start_local, log_id) = 1 AS is_longest
+            FROM t_checked WHERE len(all_reasons) = 0 AND NOT superseded
         )
         SELECT log_id::BIGINT AS log_id, date_of_sleep,
                CAST(start_local - INTERVAL {int(night_offset_hours)} HOUR AS DATE) AS night_date,
                start_local, end_local, {tzq} AS tz,
                local_to_utc(start_local, {tzq}) AS start_utc, local_to_utc(end_local, {tzq}) AS end_utc,
-               is_main_sleep, type, log_type, info_code::INTEGER AS info_code, duration_ms::BIGINT AS duration_ms,
+               coalesce(is_main_sleep, is_longest) AS is_main_sleep, is_main_sleep IS NULL AS main_sleep_inferred,
+               type, log_type, info_code::INTEGER AS info_code, duration_ms::BIGINT AS duration_ms,
                time_in_bed::INTEGER AS time_in_bed, minutes_asleep::INTEGER AS minutes_asleep,
                minutes_awake::INTEGER AS minutes_awake,
                minutes_to_fall_asleep::INTEGER AS minutes_to_fall_asleep,
@@ -339,7 +385,7 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                {", ".join(f"{s}_count" for s in _STAGE_KEYS)},
                coalesce(unk.unknown_minutes, 0)::DOUBLE AS unknown_minutes,
                source, ingested_at
-        FROM t_checked LEFT JOIN unk USING (rid)
+        FROM t_checked LEFT JOIN unk USING (rid) LEFT JOIN longest USING (rid)
         WHERE len(all_reasons) = 0 AND NOT superseded AND NOT context
         ORDER BY date_of_sleep, start_local, log_id
         """,

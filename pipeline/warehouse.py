@@ -22,13 +22,16 @@ import pyarrow as pa
 
 from pipeline.errors import FitbitSleepError
 from pipeline.landing import landed_files, read_header
+from pipeline.metric_settings import MetricSettings
 from pipeline.paths import StoragePaths
 from pipeline.tables import NIGHTS_SQL, table_files
 from pipeline.transform import transform_files
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
+METRICS_SQL = SQL_DIR / "metrics.sql"
 QUERIES_DIR = SQL_DIR / "queries"
+COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = ("sleep_logs", "sleep_segments", "nights", "quarantine", "sleep_scores", "coverage")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -44,6 +47,7 @@ class WarehouseMissing(FitbitSleepError):
 class WarehouseResult:
     path: Path
     rows: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # nights, main_sleeps, naps (sql/queries/counts.sql)
     bytes: int = 0
     seconds: float = 0.0
 
@@ -89,9 +93,30 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def build_warehouse(paths: StoragePaths) -> WarehouseResult:
-    """Build ``warehouse.duckdb`` from the Parquet tables and the landing; readers are never blocked."""
+def install_metric_settings(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> None:
+    """The tables ``sql/metrics.sql`` reads its variants from: ``metric_settings`` (one row) and ``free_dates``."""
+    con.execute(
+        "CREATE TABLE metric_settings AS SELECT $epoch::INTEGER AS sri_epoch_seconds, "
+        "$awakening::DOUBLE AS awakening_minutes, $weekdays::INTEGER[] AS free_weekdays, "
+        "$goal::DOUBLE AS sleep_goal_hours",
+        {
+            "epoch": settings.sri_epoch_seconds,
+            "awakening": settings.awakening_minutes,
+            "weekdays": list(settings.free_weekdays),
+            "goal": settings.sleep_goal_hours,
+        },
+    )
+    con.register("free_dates_arrow", pa.table({"day": pa.array(settings.free_dates, pa.date32())}))
+    con.execute("CREATE TABLE free_dates AS SELECT day FROM free_dates_arrow ORDER BY day")
+    con.unregister("free_dates_arrow")
+
+
+def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) -> WarehouseResult:
+    """Build ``warehouse.duckdb`` from the Parquet tables and the landing; readers are never blocked.
+
+    ``metrics`` picks the variants of the sleep-science views (default: ``MetricSettings.from_env``)."""
     started = time.perf_counter()
+    metrics = metrics or MetricSettings.from_env(paths)
     target = paths.warehouse_file
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".warehouse.", suffix=".duckdb.tmp", dir=target.parent)
@@ -122,10 +147,13 @@ def build_warehouse(paths: StoragePaths) -> WarehouseResult:
                 lambda m: sources[m.group(1)], WAREHOUSE_SQL.read_text(encoding="utf-8")
             )
             con.execute(script)
+            install_metric_settings(con, metrics)
+            con.execute(METRICS_SQL.read_text(encoding="utf-8"))
             rows = {
                 name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
                 for name in WAREHOUSE_TABLES
             }
+            counts = count_nights(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -137,8 +165,21 @@ def build_warehouse(paths: StoragePaths) -> WarehouseResult:
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         raise
     return WarehouseResult(
-        path=target, rows=rows, bytes=target.stat().st_size, seconds=time.perf_counter() - started
+        path=target,
+        rows=rows,
+        counts=counts,
+        bytes=target.stat().st_size,
+        seconds=time.perf_counter() - started,
     )
+
+
+def count_nights(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """``nights``, ``main_sleeps`` and ``naps`` as every summary prints them (``sql/queries/counts.sql``).
+
+    It reads only the ``nights`` table, so ``con`` can be the warehouse or the Parquet views of the checks."""
+    cur = con.execute(COUNTS_SQL.read_text(encoding="utf-8"))
+    row = cur.fetchone() or ()
+    return {d[0]: int(v or 0) for d, v in zip(cur.description or [], row, strict=True)}
 
 
 def connect_readonly(paths: StoragePaths) -> duckdb.DuckDBPyConnection:

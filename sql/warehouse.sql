@@ -8,13 +8,24 @@
 -- The double-brace placeholders below are filled in by pipeline/warehouse.py with read_parquet([...]) over the table's partition
 -- files (or an empty table with the right columns when there is none yet); coverage comes from the landing.
 
+-- One row per night_date (the evening the night began), by the night model of sql/nights.sql
+-- (docs/night-model.md): exactly one main sleep period per night, its longest sleep whatever Fitbit flagged, with the
+-- parts of a split night merged (bedtime from the first part, wake time from the last, the wake between them
+-- counted in time_in_bed and split_gap_minutes); the night's other logs are its naps (nap_count, nap_minutes).
+-- minutes_asleep, time_in_bed, efficiency (100 * asleep / in bed, ours, not Fitbit's) and minutes_lost describe
+-- the main period; total_minutes_asleep adds the naps. is_weekend = the night began on a Friday or Saturday evening.
+CREATE TABLE nights AS SELECT * FROM {{nights}} ORDER BY night_date;
+
 -- One row per sleep log (log_id). A log that moved to another dateOfSleep upstream can sit in two dates' files
 -- until the old date is fetched again; the tables already keep only the newest copy when the dates are adjacent
 -- (pipeline/transform.py); this keeps the most recently fetched copy for any farther move too.
+-- is_main_sleep is Fitbit's flag (main_sleep_inferred: Fitbit sent none, so the longest log of its dateOfSleep);
+-- night_role is ours: 'main' for the parts of its night's main period, 'nap' for the others.
 CREATE TABLE sleep_logs AS
-SELECT * FROM {{sleep_logs}}
-QUALIFY row_number() OVER (PARTITION BY log_id ORDER BY ingested_at DESC, date_of_sleep DESC) = 1
-ORDER BY date_of_sleep, start_local, log_id;
+SELECT l.*, CASE WHEN list_contains(n.main_log_ids, l.log_id) THEN 'main' ELSE 'nap' END AS night_role
+FROM {{sleep_logs}} l LEFT JOIN nights n USING (night_date)
+QUALIFY row_number() OVER (PARTITION BY l.log_id ORDER BY l.ingested_at DESC, l.date_of_sleep DESC) = 1
+ORDER BY l.date_of_sleep, l.start_local, l.log_id;
 
 -- Stage segments: levels.data (is_short = false) and the short wakes of levels.shortData (is_short = true), which
 -- OVERLAY data: never add them to it.
@@ -22,10 +33,6 @@ CREATE TABLE sleep_segments AS
 SELECT s.* FROM {{sleep_segments}} s
 SEMI JOIN sleep_logs l ON s.log_id = l.log_id AND s.date_of_sleep = l.date_of_sleep
 ORDER BY s.date_of_sleep, s.log_id, s.is_short, s.seq;
-
--- One row per night_date (the evening the night began): the main sleep plus naps. is_weekend = the night began on a
--- Friday or Saturday evening (it ends on a weekend morning); efficiency = 100 * asleep / in bed (ours, not Fitbit's).
-CREATE TABLE nights AS SELECT * FROM {{nights}} ORDER BY night_date;
 
 -- Records that failed validation, with the reason and their raw JSON text.
 CREATE TABLE quarantine AS SELECT * FROM {{quarantine}} ORDER BY date, position;
@@ -37,8 +44,18 @@ CREATE TABLE sleep_scores AS SELECT * FROM {{sleep_scores}} ORDER BY score_times
 -- A date without a row was never fetched.
 CREATE TABLE coverage AS SELECT date, state, source, source_ref, fetched_at FROM {{coverage}} ORDER BY date;
 
--- Conveniences.
-CREATE VIEW main_sleeps AS SELECT * FROM sleep_logs WHERE is_main_sleep;
+-- The vocabulary every summary, figure and the report use (docs/night-model.md), pinned by a test:
+--   nights      = rows of `nights`;
+--   main sleeps = main sleep periods, exactly one per night (so as many as nights);
+--   naps        = the other logs of each night (sum of nights.nap_count).
+CREATE VIEW main_sleeps AS
+SELECT night_date, main_log_id, main_log_ids, part_count, main_type AS type, main_is_fitbit_main,
+       bedtime_local, waketime_local, bedtime_utc, waketime_utc, minutes_asleep, time_in_bed, split_gap_minutes,
+       efficiency, minutes_lost, deep_minutes, light_minutes, rem_minutes, wake_minutes,
+       classic_asleep_minutes, classic_restless_minutes, classic_awake_minutes, is_weekend
+FROM nights;
+
+CREATE VIEW naps AS SELECT * FROM sleep_logs WHERE night_role = 'nap';
 
 CREATE VIEW sleep_logs_scored AS
 SELECT l.*, s.overall_score, s.composition_score, s.revitalization_score, s.duration_score,

@@ -49,11 +49,14 @@ def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
-    """``use_sandbox(server)`` points the pipeline's environment (client id/secret, API and auth URLs) at ``server``."""
+    """``use_sandbox(server)`` points the pipeline's environment (client id/secret, API and auth URLs) at ``server``,
+    and pins the project's "today" (``FITBIT_SLEEP_TODAY``) to the sandbox's."""
 
     def use(server: Any) -> Any:
         for name, value in server.client_env().items():
             monkeypatch.setenv(name, value)
+        if server.config.today is not None:
+            monkeypatch.setenv("FITBIT_SLEEP_TODAY", server.config.today.isoformat())
         return server
 
     return use
@@ -63,3 +66,17 @@ def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
 def sandbox_env(sandbox: Any, data_home: Path, use_sandbox: Callable[[Any], Any]) -> Any:
     """Environment that points the pipeline at the default sandbox."""
     return use_sandbox(sandbox)
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` where nothing listens: the port is bound (so no one else takes it) but not
+    listening, so every connection is refused at once."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=60, help="How many consecutive dates.")
     parser.add_argument("--dates", default="", help="Comma-separated dates instead of --start/--days.")
     parser.add_argument("--workers", default="2", help="pytest-xdist workers per date.")
+    parser.add_argument("--fast", action="store_true", help=f"Leave out the slow range tests ({SLOW}).")
     parser.add_argument(
         "tests", nargs="*", default=DATE_SENSITIVE, help="Test paths (default: date-sensitive)."
     )

@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from dagster_project.assets.metadata import scalar_facts
+from dagster_project.assets.tables import table_counts
 from dagster_project.resources import StorageResource
 
 
@@ -26,6 +27,7 @@ class ImportConfig(Config):
     """Which archive to import: a zip or an unzipped folder (normally a file in the imports drop folder)."""
 
     path: str
+    tz: str = ""  # IANA zone of the history when the archive has no profile (else FITBIT_SLEEP_TZ, or the zone in use)
 
 
 def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ignore[no-untyped-def]
@@ -44,8 +46,14 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
         from pipeline.tables import update_tables
 
         paths = storage.paths()
-        summary = import_archive(paths, config.path)
-        tables = update_tables(paths, summary.changed_dates) if summary.changed_dates else None
+        from pipeline.timezones import stored_zone
+
+        summary = import_archive(paths, config.path, tz=config.tz or None)
+        tables = (
+            update_tables(paths, summary.changed_dates, tz=summary.timezone)
+            if summary.tables_stale or stored_zone(paths) != summary.timezone
+            else None
+        )
         keys = set(partitions_def.get_partition_keys())
         recorded = 0
         for day in summary.changed_dates:
@@ -66,6 +74,7 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
         metadata["partitions_recorded"] = recorded
         if tables is not None:
             metadata.update(scalar_facts(tables, prefix="tables_"))
+        metadata.update(table_counts(paths))
         if summary.problems:
             metadata["problems"] = "\n".join(summary.problems)
         return MaterializeResult(metadata=metadata)

@@ -19,7 +19,8 @@ from dagster import (
 
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import FitbitResource, StorageResource
-from pipeline.errors import FitbitSleepError, FitbitUnavailable
+from pipeline.errors import ApiUnreachable, FitbitSleepError, FitbitUnavailable
+from pipeline.text import plural
 
 RAW_GROUP = "landing"
 
@@ -54,13 +55,18 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
                 quota = client.last_quota
                 waited_s = client.waited_s
         except FitbitSleepError as exc:
-            # 410 Gone, a lost login, a missing scope or a bad request do not get better by retrying the step;
-            # transient failures were already retried inside the client, so one step retry is still allowed.
-            final = not isinstance(exc, FitbitUnavailable)
-            raise Failure(description=str(exc), allow_retries=not final) from None
+            # 410 Gone, a lost login, a missing scope, a bad setting, a bad request or a server nobody answers at do
+            # not get better by retrying the step; transient failures (5xx, timeouts) were already retried inside the
+            # client, so step retries are still allowed for them. The class name lets the CLI backfill choose its
+            # advice (no "resume" after 410).
+            final = not isinstance(exc, FitbitUnavailable) or isinstance(exc, ApiUnreachable)
+            raise Failure(
+                description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=not final
+            ) from None
         landed = land_fetch(paths, fetch)
         context.log.info(
-            f"Landed {len(landed.dates)} dates {start}..{end} in {fetch.calls} call(s): {landed.logs} logs, "
+            f"Landed {plural(len(landed.dates), 'date')} {start}..{end} in {plural(fetch.calls, 'call')}: "
+            f"{plural(landed.logs, 'log')}, "
             f"{landed.written} new, {landed.revised} revised, {landed.unchanged} unchanged, {landed.pending} pending."
         )
         return MaterializeResult(

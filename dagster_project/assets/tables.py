@@ -45,24 +45,19 @@ def build_sleep_tables(partitions_def: DailyPartitionsDefinition, raw_sleep: Any
         metadata: dict[str, Any] = {
             "run_first_date": start.isoformat(),
             "run_last_date": end.isoformat(),
-            **window_counts(storage.paths(), start, end),
+            **table_counts(storage.paths()),
         }
         return MaterializeResult(metadata={**metadata, **scalar_facts(result, prefix="run_")})
 
     return sleep_tables
 
 
-def window_counts(paths: Any, start: Any, end: Any) -> dict[str, int]:
-    """Main sleeps and naps dated inside the run window (read back from the tables just written)."""
-    from dagster_project.checks import tables_connection
+def table_counts(paths: Any) -> dict[str, int]:
+    """Nights, main sleeps and naps in the tables after this run (sql/queries/counts.sql, as every summary)."""
+    from pipeline.checks import tables_connection
+    from pipeline.warehouse import count_nights
 
     with tables_connection(paths) as con:
-        cols = {r[0] for r in con.execute("DESCRIBE sleep_logs").fetchall()}
-        if "is_main_sleep" not in cols:
-            return {"run_main_sleeps": 0, "run_naps": 0}
-        main, naps = con.execute(
-            "SELECT count(*) FILTER (WHERE is_main_sleep), count(*) FILTER (WHERE NOT is_main_sleep) "
-            "FROM sleep_logs WHERE date_of_sleep BETWEEN ? AND ?",
-            [start, end],
-        ).fetchone() or (0, 0)
-    return {"run_main_sleeps": int(main), "run_naps": int(naps)}
+        if "main_log_id" not in {r[0] for r in con.execute("DESCRIBE nights").fetchall()}:
+            return {"tables_nights": 0, "tables_main_sleeps": 0, "tables_naps": 0}
+        return {f"tables_{key}": value for key, value in count_nights(con).items()}

@@ -1,4 +1,4 @@
-"""`fitbit-sleep login | logout | status`: set up the connection once, and see whether it is healthy.
+"""`fitbit-sleep login | logout`: set up the connection once, and remove it (`status` is in status.py).
 
 Why errors become one line: every failure here is something the user fixes (a secret, a port, a revoked grant, the
 API shutdown), so the command prints the typed error's advice and exits non-zero instead of a traceback.
@@ -10,6 +10,8 @@ import sys
 from typing import NoReturn
 
 import click
+
+from fitbit_sleep.sandbox_profile import uses_api
 
 
 def _fail(exc: BaseException) -> NoReturn:
@@ -34,6 +36,7 @@ def _fail(exc: BaseException) -> NoReturn:
 @click.option(
     "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the callback."
 )
+@uses_api
 def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> None:
     """Authorise fitbit-sleep to read your sleep data (OAuth2 with PKCE) and save the tokens."""
     from pipeline.config import ConfigError, Settings
@@ -62,6 +65,7 @@ def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> Non
 
 
 @click.command()
+@uses_api
 def logout() -> None:
     """Revoke the saved grant at Fitbit (best effort) and delete the local token file."""
     import requests
@@ -100,44 +104,3 @@ def logout() -> None:
             f"Deleted {store.path}; the revoke at Fitbit did not succeed{note}. Remove the app's access in "
             "your Fitbit account settings if you want it gone there too."
         )
-
-
-@click.command()
-def status() -> None:
-    """Show the signed-in user, token expiry, last refresh, quota and data coverage (one API call)."""
-    from pipeline.client import FitbitClient
-    from pipeline.config import ConfigError, Settings
-    from pipeline.errors import FitbitSleepError
-    from pipeline.paths import StoragePaths
-    from pipeline.tokens import token_health
-
-    try:
-        settings = Settings.from_env()
-        paths = StoragePaths(settings.home)
-        token_health(paths)  # fail early and clearly on a missing or corrupt token file
-        with FitbitClient.from_settings(settings) as client:
-            user = client.profile()
-            quota = client.last_quota
-        health = token_health(paths)
-    except (ConfigError, FitbitSleepError) as exc:
-        _fail(exc)
-    raw = sorted(paths.raw_sleep_dir.glob("date=*.json")) if paths.raw_sleep_dir.is_dir() else []
-    coverage = f"{len(raw)} days landed" + (f" ({raw[0].stem[5:]} .. {raw[-1].stem[5:]})" if raw else "")
-    rows = [
-        ("user", f"{health['user_id']} ({user.get('displayName', '?')}, {user.get('timezone', '?')})"),
-        ("scopes", health["scope"] or "?"),
-        ("access token expires", f"{health['access_expires_at']} (in {health['access_expires_in_s']} s)"),
-        ("refresh token last used", health["last_refresh_at"] or "never (fresh from login)"),
-        ("refresh token age", f"{health['refresh_token_age_days']} days"),
-        ("last refresh error", health["last_refresh_error"] or "none"),
-        (
-            "quota",
-            f"{quota.remaining}/{quota.limit} left, resets in {quota.reset_s:.0f} s"
-            if quota and quota.reset_s is not None
-            else "unknown",
-        ),
-        ("data coverage", coverage),
-    ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        click.echo(f"{key:<{width}}  {value}")

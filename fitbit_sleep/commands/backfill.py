@@ -9,52 +9,67 @@ one warehouse/plots/report run.
 from __future__ import annotations
 
 import os
-from datetime import date
-from pathlib import Path
+from datetime import date, timedelta
 
 import click
 
-
-def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2024-01-31") from None
+from fitbit_sleep.commands.dates import parse_day
+from fitbit_sleep.sandbox_profile import uses_api
 
 
 @click.command()
 @click.option(
-    "--start", required=True, callback=_parse_day, help="First dateOfSleep (inclusive), YYYY-MM-DD."
+    "--start",
+    callback=parse_day,
+    help="First dateOfSleep (inclusive), YYYY-MM-DD. Default: the first partition.",
 )
-@click.option("--end", required=True, callback=_parse_day, help="Last dateOfSleep (inclusive), YYYY-MM-DD.")
+@click.option(
+    "--end", callback=parse_day, help="Last dateOfSleep (inclusive), YYYY-MM-DD. Default: today's partition."
+)
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The last N days up to today (instead of --start/--end).",
+)
 @click.option(
     "--no-downstream",
     is_flag=True,
     help="Only land and table the dates; skip the warehouse/plots/report run.",
 )
-def backfill(start: date, end: date, no_downstream: bool) -> None:
+@uses_api
+def backfill(start: date | None, end: date | None, last: int | None, no_downstream: bool) -> None:
     """Materialize START..END in runs of at most 100 days (one API call each), recorded in $DAGSTER_HOME.
 
-    Progress shows the days done, API calls made and any wait for the hourly quota. Re-running a range is safe.
+    Without options: every partition. DAGSTER_HOME defaults to <data root>/dagster_home, the instance `make dev`
+    shows. Progress shows the days done, API calls made and any wait for the hourly quota. Re-running is safe.
     """
-    if end < start:
+    if last is not None and (start is not None or end is not None):
+        raise click.BadParameter("give either --last or --start/--end", param_hint="--last")
+    if start is not None and end is not None and end < start:
         raise click.BadParameter("--end is before --start")
-    if not os.environ.get("DAGSTER_HOME"):
-        raise click.ClickException(
-            "DAGSTER_HOME is not set. Point it at the instance the Dagster UI uses (`make dev` uses ./.dagster_home) "
-            "so these runs show up there."
-        )
     from dagster import DagsterInstance
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dagster_project.backfill import ChunkOutcome, run_backfill
+    from dagster_project.backfill import ChunkOutcome, check_range, partition_bounds, run_backfill
     from dagster_project.definitions import build_defs
-    from dagster_project.devserver import install_instance_config
+    from dagster_project.devserver import install_instance_config, use_dagster_home
     from dagster_project.resources import WAIT_LISTENERS
+    from pipeline.errors import FitbitSleepError
+    from pipeline.text import plural
 
+    try:
+        defs = build_defs()  # reads FITBIT_SLEEP_START_DATE, _TZ, _LOOKBACK_DAYS ...: a bad value stops here
+        first, today = partition_bounds(defs)
+        if last is not None:
+            start, end = max(first, today - timedelta(days=last - 1)), today
+        start, end = start or first, end or today
+        check_range(start, end, first, today)
+    except (FitbitSleepError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
     console = Console(stderr=True)
-    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home = use_dagster_home(os.environ)
     # A fresh instance gets the settings `make dev` installs (pools, telemetry off) instead of Dagster's defaults.
     if not (dagster_home / "dagster.yaml").exists():
         install_instance_config(dagster_home)
@@ -94,7 +109,7 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
         WAIT_LISTENERS.append(on_wait)
         try:
             outcome = run_backfill(
-                build_defs(),
+                defs,
                 instance,
                 start,
                 end,
@@ -102,8 +117,6 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
                 on_chunk_start=on_start,
                 on_chunk_done=on_done,
             )
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
         finally:
             WAIT_LISTENERS.remove(on_wait)
         bar.update(task, description="Done" if outcome.success else "Failed")
@@ -112,6 +125,11 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
     for chunk in outcome.chunks:
         if not chunk.success:
             console.print(f"[red]Run {chunk.run_id} for {chunk.start}..{chunk.end} failed:[/] {chunk.error}")
+            if chunk.error_class == "FitbitApiGone":  # resuming cannot help: the API is switched off for good
+                raise click.ClickException(
+                    f"Backfill stopped at {chunk.start}: the API is gone, so there is nothing to resume; "
+                    "import your account archive with `fitbit-sleep import MyFitbitData.zip`."
+                )
             raise click.ClickException(
                 f"Backfill stopped at {chunk.start}. Fix the cause, then resume with "
                 f"`fitbit-sleep backfill --start {chunk.start} --end {end}`."
@@ -122,9 +140,9 @@ def backfill(start: date, end: date, no_downstream: bool) -> None:
             f"({outcome.downstream_error}); see it in the Dagster UI."
         )
     click.echo(
-        f"Backfilled {start}..{end}: {total_days} days in {len(outcome.chunks)} run(s) ({runs} with the rebuild), "
-        f"{outcome.calls} API call(s), quota waits: {_waits(waited)}. Tag {outcome.backfill_id} in the Dagster UI "
-        f"(fitbit_sleep/cli_backfill)."
+        f"Backfilled {start}..{end}: {plural(total_days, 'day')} in {plural(len(outcome.chunks), 'run')} "
+        f"({runs} with the rebuild), {plural(outcome.calls, 'API call')}, quota waits: {_waits(waited)}. "
+        f"Tag {outcome.backfill_id} in the Dagster UI (fitbit_sleep/cli_backfill)."
     )
 
 

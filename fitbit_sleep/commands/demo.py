@@ -10,11 +10,18 @@ Why an archive before the backfill: since the API's shutdown the archive is how 
 the only source of sleep scores. The sandbox exports the same history it serves into the drop folder
 (``imports/demo-archive.zip``, where ``make dev``'s sensor sees it too); the API backfill that follows takes every
 overlapping date over (the most recently fetched API data wins), and the archive contributes the scores.
+
+Why it leaves a sandbox profile behind (``<data root>/sandbox/``, see ``fitbit_sleep/sandbox_profile.py``): so that
+every command the summary suggests works as printed afterwards. The sandbox keeps its OAuth state in that folder, so
+the demo's login stays valid in the sandbox that `status`, `backfill` or `make dev` start later, and the profile's
+first date keeps their partitions where the demo's backfill put them. Its Dagster runs go to ``$DAGSTER_HOME``,
+default ``<data root>/dagster_home``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,25 +43,32 @@ def demo(days: int, seed: int, today: Any) -> None:
     """Start the sandbox, log in, backfill every partition through Dagster, build everything, print a summary."""
     import requests
 
+    from dagster_project.devserver import install_instance_config, use_dagster_home
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.server import SandboxServer
+    from fitbit_sleep.sandbox_profile import SandboxProfile, save_profile
+    from pipeline.paths import StoragePaths
 
     started = time.monotonic()
     home = Path(os.environ.setdefault("FITBIT_SLEEP_HOME", str(Path("data").resolve())))
-    dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
-    from dagster_project.devserver import install_instance_config
-
+    paths = StoragePaths(home)
+    dagster_home = use_dagster_home(os.environ)
     install_instance_config(dagster_home)
 
     pinned: date | None = today.date() if today is not None else None
     if pinned is not None:
         os.environ["FITBIT_SLEEP_TODAY"] = pinned.isoformat()
-    with SandboxServer(SandboxConfig(days=days, seed=seed, auto_approve=True, today=pinned)) as sandbox:
+    config = SandboxConfig(
+        days=days, seed=seed, auto_approve=True, today=pinned, state_file=paths.sandbox_state_file
+    )
+    with SandboxServer(config) as sandbox:
         click.echo(f"Sandbox: {sandbox.base_url} ({days} days of history, seed {seed})")
         os.environ.update(sandbox.client_env())
-        _login()
         last = sandbox.state.today  # the sandbox's "today" in the user's time zone
         first = last - timedelta(days=days - 1)
+        profile = save_profile(paths, SandboxProfile(seed=seed, days=days, start_date=first, today=pinned))
+        click.echo(f"Sandbox profile: {profile} (the CLI and `make dev` start this sandbox by themselves)")
+        _login()
         # The partitions start where the sandbox's history starts; set before the definitions are imported.
         os.environ["FITBIT_SLEEP_START_DATE"] = first.isoformat()
         _import_archive(home, seed=seed, days=days, today=last, tz=sandbox.config.timezone)
@@ -109,12 +123,17 @@ def _backfill(first: Any, last: Any) -> None:
     ctx.invoke(backfill, start=first, end=last, no_downstream=False)
 
 
-# Nights with a sleep score (scores exist only in the archive; one per main sleep) and their mean overall score.
+# Nights whose main sleep has a Sleep Score (scores exist only in the archive, one per log Fitbit flagged main; an
+# afternoon sleep Fitbit flagged is a nap of its night, so its score scores no night), and their mean overall score.
 SCORES_QUERY = """
-select count(distinct l.night_date), round(avg(s.overall_score), 1)
-from sleep_scores s join sleep_logs l using (log_id)
+select count(*), round(avg(s.overall_score), 1)
+from nights n join sleep_scores s on s.log_id = n.main_log_id
 where s.overall_score is not null
 """
+
+
+def _query(name: str) -> str:
+    return (Path(__file__).resolve().parents[2] / "sql" / "queries" / name).read_text(encoding="utf-8")
 
 
 def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: float) -> None:
@@ -122,12 +141,13 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     from pipeline.warehouse import connect_readonly
 
     paths = StoragePaths(home)
-    query = (Path(__file__).resolve().parents[2] / "sql" / "queries" / "report_summary.sql").read_text()
+    query = _query("report_summary.sql")
     con = connect_readonly(paths)
     try:
         row = con.execute(query).fetchone()
         cols = [d[0] for d in con.description or []]
         scored, mean_score = con.execute(SCORES_QUERY).fetchone() or (0, None)
+        quirks = con.execute(_query("real_data_quirks.sql")).fetchall()
     finally:
         con.close()
     numbers = dict(zip(cols, row or (), strict=False))
@@ -144,6 +164,7 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(
         f"  nights                {numbers.get('nights')}  ({numbers.get('first_night')} .. {numbers.get('last_night')})"
     )
+    click.echo(f"  main sleeps           {numbers.get('main_sleeps')}  (one per night; split nights are one)")
     click.echo(f"  naps                  {numbers.get('naps')}")
     click.echo(f"  average efficiency    {numbers.get('efficiency_pct')} %  (minutes asleep / time in bed)")
     click.echo(f"  minutes lost a night  {numbers.get('minutes_lost')}  (time in bed - minutes asleep)")
@@ -159,10 +180,39 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(f"  Dagster runs          {dagster_home}")
     click.echo(f"  wall time             {seconds:.1f} s")
     click.echo("")
-    click.echo("Look further:")
     click.echo(
-        "  make dev                      Dagster UI (sandbox + webserver + daemon); backfill and see the plots"
+        "Real-account quirks in this history (sql/queries/real_data_quirks.sql), and how they were handled:"
     )
-    click.echo(
-        "  .venv/bin/fitbit-sleep sql    read-only SQL on the warehouse (e.g. -c 'select * from nights limit 5')"
+    for _n, quirk, found, handled in quirks:
+        click.echo(f"  {found:5d}  {quirk}: {handled}")
+    click.echo("")
+    click.echo("Next (each works as printed, from this directory; the sandbox starts by itself):")
+    for command, what in next_steps(home):
+        click.echo(f"  {command:<{NEXT_WIDTH}}  {what}")
+
+
+NEXT_WIDTH = 48
+
+
+def next_steps(home: Path) -> list[tuple[str, str]]:
+    """The commands the summary suggests, written so that they work when pasted into this shell.
+
+    A data root other than ./data is spelled out (FITBIT_SLEEP_HOME=...), and the CLI is named by its path relative
+    to here when it is below this directory."""
+    exe = (
+        Path(sys.argv[0])
+        if Path(sys.argv[0]).name == "fitbit-sleep"
+        else Path(sys.executable).with_name("fitbit-sleep")
     )
+    try:
+        cli = str(exe.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        cli = str(exe.resolve())
+    prefix = "" if home.resolve() == Path("data").resolve() else f"FITBIT_SLEEP_HOME={home} "
+    query = '"select night_date, minutes_asleep, efficiency from nights order by night_date desc limit 7"'
+    return [
+        (f"{prefix}{cli} status", "login, coverage, last night, warehouse age; then one API call"),
+        (f"{prefix}{cli} backfill --last 7", "re-fetch the last week through Dagster (shows in the UI)"),
+        (f"{prefix}{cli} sql -c {query}", "read-only SQL on the warehouse"),
+        (f"{prefix}make dev", "Dagster UI on http://127.0.0.1:3000 (DAGSTER_PORT), sandbox on 8765"),
+    ]

@@ -1,7 +1,12 @@
-"""`fitbit-sleep plan | fetch`: how many calls a backfill needs, and doing it.
+"""`fitbit-sleep plan | fetch`: how many calls a backfill needs, and doing it without Dagster.
 
 Why a planner without API calls: a user deciding whether to backfill ten years wants the cost (calls, hours of
 quota) before spending any quota; it uses the last quota seen (saved by the client) or Fitbit's documented 150/h.
+
+Why ``fetch`` also updates the tables and the warehouse: raw files alone are invisible to SQL, the plots and the
+Dagster checks, which all read the tables; so a fetch ends where ``import`` does (raw -> tables -> warehouse). It
+starts no Dagster run, so the Dagster UI does not list these dates as materialized; ``fitbit-sleep backfill`` is the
+same fetch recorded as Dagster runs.
 """
 
 from __future__ import annotations
@@ -11,12 +16,8 @@ from datetime import date
 
 import click
 
-
-def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2024-01-31") from None
+from fitbit_sleep.commands.dates import check_range, date_range
+from fitbit_sleep.sandbox_profile import uses_api
 
 
 def _human(seconds: float) -> str:
@@ -28,47 +29,53 @@ def _human(seconds: float) -> str:
 
 
 @click.command()
-@click.option("--start", required=True, callback=_parse_day, help="First date (inclusive), YYYY-MM-DD.")
-@click.option("--end", required=True, callback=_parse_day, help="Last date (inclusive), YYYY-MM-DD.")
+@date_range()
 def plan(start: date, end: date) -> None:
     """Print the API calls a fetch of START..END needs and the ETA at the current quota (no API call)."""
     from pipeline.client import chunk_range
     from pipeline.config import Settings
     from pipeline.paths import StoragePaths
     from pipeline.quota import DEFAULT_LIMIT, QuotaSnapshot, eta_seconds
+    from pipeline.text import plural
 
-    if end < start:
-        raise click.BadParameter("--end is before --start")
+    check_range(start, end)
     chunks = chunk_range(start, end)
     days = (end - start).days + 1
     snapshot = QuotaSnapshot.load(StoragePaths(Settings.from_env().home).quota_file)
     for chunk_start, chunk_end in chunks:
         click.echo(
-            f"GET /1.2/user/-/sleep/date/{chunk_start}/{chunk_end}.json  ({(chunk_end - chunk_start).days + 1} days)"
+            f"GET /1.2/user/-/sleep/date/{chunk_start}/{chunk_end}.json  "
+            f"({plural((chunk_end - chunk_start).days + 1, 'day')})"
         )
     eta = eta_seconds(len(chunks), snapshot)
     if snapshot is not None and snapshot.remaining is not None and (snapshot.reset_in() or 0) > 0:
         basis = f"last seen quota: {snapshot.remaining}/{snapshot.limit} left, resets in {snapshot.reset_in():.0f} s"
     else:
         basis = f"assuming a fresh quota of {(snapshot.limit if snapshot and snapshot.limit else DEFAULT_LIMIT)}/h"
-    click.echo(
-        f"{days} days -> {len(chunks)} call{'s' if len(chunks) != 1 else ''}; quota wait {_human(eta)} ({basis})."
-    )
+    click.echo(f"{plural(days, 'day')} -> {plural(len(chunks), 'call')}; quota wait {_human(eta)} ({basis}).")
 
 
 @click.command()
-@click.option("--start", required=True, callback=_parse_day, help="First date (inclusive), YYYY-MM-DD.")
-@click.option("--end", required=True, callback=_parse_day, help="Last date (inclusive), YYYY-MM-DD.")
-def fetch(start: date, end: date) -> None:
-    """Fetch START..END from the API and land one raw file per date."""
+@date_range()
+@click.option(
+    "--no-build",
+    is_flag=True,
+    help="Only land the raw files; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
+)
+@uses_api
+def fetch(start: date, end: date, no_build: bool) -> None:
+    """Fetch START..END from the API, land one raw file per date, then update the tables and the warehouse.
+
+    No Dagster run is recorded: use `fitbit-sleep backfill` to have the Dagster UI show the dates as materialized.
+    """
     from pipeline.client import FitbitClient
-    from pipeline.config import ConfigError, Settings
+    from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
     from pipeline.landing import land_fetch
     from pipeline.paths import StoragePaths
+    from pipeline.text import plural
 
-    if end < start:
-        raise click.BadParameter("--end is before --start")
+    check_range(start, end)
 
     def on_wait(seconds: float, reason: str) -> None:
         click.echo(f"waiting {_human(seconds)}: {reason}", err=True)
@@ -79,11 +86,23 @@ def fetch(start: date, end: date) -> None:
         with FitbitClient.from_settings(settings, on_wait=on_wait) as client:
             result = client.sleep(start, end)
         landed = land_fetch(paths, result)
-    except (ConfigError, FitbitSleepError) as exc:
+    except FitbitSleepError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(
-        f"{start}..{end}: {len(result.logs)} logs in {result.calls} calls; landed {len(landed.dates)} days "
-        f"({landed.written} written, {landed.revised} revised, {landed.unchanged} unchanged, {landed.empty} empty, "
-        f"{landed.pending} pending)."
+        f"{start}..{end}: {plural(len(result.logs), 'log')} in {plural(result.calls, 'call')}; landed "
+        f"{plural(len(landed.dates), 'day')} ({landed.written} written, {landed.revised} revised, "
+        f"{landed.unchanged} unchanged, {landed.empty} empty, {landed.pending} pending)."
+    )
+    if no_build:
+        click.echo("Tables not updated (--no-build): run `fitbit-sleep rebuild` to see these dates in SQL.")
+        return
+    from pipeline.tables import update_tables
+    from pipeline.warehouse import build_warehouse
+
+    tables = update_tables(paths, landed.dates)
+    build_warehouse(paths)
+    click.echo(
+        f"Updated the tables ({plural(tables.logs, 'log')} in the {plural(len(tables.months), 'month')} touched) "
+        f"and {paths.warehouse_file}. Not a Dagster run: `fitbit-sleep backfill` records one."
     )

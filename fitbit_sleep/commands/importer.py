@@ -13,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from pipeline.export_archive import ImportSummary
+    from pipeline.tables import TablesResult
 
 
 @click.command("import")
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Only land the archive; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
 )
-def import_archive(path: Path, no_build: bool) -> None:
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the history (e.g. Europe/Berlin). Default: the archive's profile, else FITBIT_SLEEP_TZ, "
+    "else the zone already in use; remembered for later imports and rebuilds, and a new one rebuilds every table.",
+)
+def import_archive(path: Path, no_build: bool, tz: str | None) -> None:
     """Import PATH, a MyFitbitData.zip / Google Takeout zip or its unzipped folder.
 
     Dates already fetched from the API keep the API's data; the archive fills the rest of the history. Importing
@@ -55,69 +63,123 @@ def import_archive(path: Path, no_build: bool) -> None:
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            summary = run_import(paths, path, progress=progress)
+            summary = run_import(paths, path, progress=progress, tz=tz)
         except FitbitSleepError as exc:
             raise click.ClickException(str(exc)) from None
-    quarantined_by_tables = None
+    tables = None
+    counts = None
     if not no_build:
-        quarantined_by_tables = _build(paths, summary, console)
-    _print_summary(summary, quarantined_by_tables)
+        tables = _build(paths, summary, console)
+        counts = _counts(paths)
+    _print_summary(summary, tables, counts)
+    if not no_build:
+        _run_checks(paths)
 
 
-def _build(paths: Any, summary: ImportSummary, console: Any) -> int | None:
-    """Update the tables for the changed dates and rebuild the warehouse; return the tables' quarantine count."""
+def _run_checks(paths: Any) -> None:
+    """The table checks of Dagster's archive_import_job, on the whole history; a blocking failure exits 1."""
+    from pipeline.checks import describe, run_checks
+
+    outcomes = run_checks(paths)
+    failed = [o for o in outcomes if o.blocking and not o.passed]
+    warned = [o for o in outcomes if not o.blocking and not o.passed]
+    click.echo(
+        f"Checks: {len(outcomes) - len(failed) - len(warned)} passed, {len(warned)} warnings"
+        + (f", {len(failed)} failed" if failed else "")
+        + " (the same as Dagster's archive_import_job)"
+    )
+    for outcome in warned:
+        click.echo(f"  warning  {describe(outcome)}")
+    for outcome in failed:
+        click.echo(f"  FAILED   {describe(outcome)}")
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} blocking check(s) failed ({', '.join(o.name for o in failed)}): the tables do not match "
+            "the landing. Run `fitbit-sleep rebuild`; if it still fails, report it with the lines above."
+        )
+
+
+def _build(paths: Any, summary: ImportSummary, console: Any) -> TablesResult | None:
+    """Update the tables for the changed dates (and the scores) and rebuild the warehouse; return what the tables
+    update did, or None when nothing changed."""
     from pipeline.tables import update_tables
+    from pipeline.text import plural
+    from pipeline.timezones import stored_zone
     from pipeline.warehouse import build_warehouse
 
-    quarantined = None
-    if summary.changed_dates:
-        with console.status(f"Updating tables for {len(summary.changed_dates)} dates…"):
-            result = update_tables(paths, summary.changed_dates)
-        quarantined = _quarantine_count(result)
-    if summary.changed_dates or summary.scores_state == "written" or not paths.warehouse_file.exists():
+    result = None
+    if summary.tables_stale or stored_zone(paths) != summary.timezone:
+        # a zone other than the one the tables were built in rebuilds every table (update_tables decides)
+        with console.status(f"Updating tables for {plural(len(summary.changed_dates), 'date')}…"):
+            result = update_tables(paths, summary.changed_dates, tz=summary.timezone)
+        if result.rebuilt_all:
+            click.echo(f"Rebuilt every table ({result.rebuilt_all}).")
+    if result is not None or not paths.warehouse_file.exists():
         with console.status("Rebuilding the warehouse…"):
             build_warehouse(paths)
-    return quarantined
+    return result
 
 
-def _quarantine_count(result: Any) -> int | None:
-    value = getattr(result, "quarantined", None)
-    return value if isinstance(value, int) else None
+def _counts(paths: Any) -> dict[str, int]:
+    """Nights, main sleeps and naps now in the warehouse (the same SQL as every other summary)."""
+    from pipeline.warehouse import connect_readonly, count_nights
+
+    con = connect_readonly(paths)
+    try:
+        return count_nights(con)
+    finally:
+        con.close()
 
 
-def _print_summary(summary: ImportSummary, quarantined_by_tables: int | None) -> None:
+def _print_summary(
+    summary: ImportSummary, tables: TablesResult | None, counts: dict[str, int] | None
+) -> None:
+    from pipeline.text import plural
+
     span = (
         f"{summary.first_date.isoformat()} … {summary.last_date.isoformat()}"
         if summary.first_date and summary.last_date
         else "none"
     )
     # The tables' count (rows quarantined in the rebuilt months) includes the records the import could not date,
-    # which it landed for the transform to quarantine; without a build only the import's own count is known.
-    quarantined = summary.records_quarantined if quarantined_by_tables is None else quarantined_by_tables
+    # which it landed for the transform to quarantine; without rebuilt months only the import's own count is known.
+    quarantined = tables.quarantined if tables is not None and tables.months else summary.records_quarantined
+    scores = f"{plural(summary.scores, 'row')} ({summary.scores_state})"
+    if tables is not None and tables.scores_without_log:
+        scores += (
+            f"; {tables.scores_without_log} left out of the table: their log is not in sleep_logs "
+            "(kept in raw/sleep_scores)"
+        )
     lines = [
         f"Imported {summary.archive} ({summary.layout})",
-        f"  files               {summary.files} sleep files"
+        f"  files               {plural(summary.files, 'sleep file')}"
         + (f", {summary.files_damaged} damaged" if summary.files_damaged else ""),
         f"  logs                {summary.logs}",
-        f"  nights              {summary.nights}",
+        f"  dates with sleep    {summary.dates_with_sleep}",
         f"  date range          {span}",
         f"  duplicates dropped  {summary.duplicates_dropped}",
         f"  records quarantined {quarantined}",
         f"  days                {summary.days_written} new, {summary.days_revised} revised, "
         f"{summary.days_unchanged} unchanged; {summary.days_empty} of the archive's days without sleep",
-        f"  kept from the API   {summary.days_kept_api} days"
+        f"  kept from the API   {plural(summary.days_kept_api, 'day')}"
         + (
-            f" ({summary.logs_superseded_by_api} logs already landed by the API)"
+            f" ({plural(summary.logs_superseded_by_api, 'log')} already landed by the API)"
             if summary.logs_superseded_by_api
             else ""
         ),
-        f"  sleep scores        {summary.scores} rows ({summary.scores_state})",
-        f"  time zone           {summary.timezone or 'not in the archive'}",
+        f"  sleep scores        {scores}",
+        f"  time zone           {summary.timezone} (from {summary.timezone_source})",
     ]
+    if counts is not None:
+        lines.append(
+            f"  in the tables now   {counts['nights']} nights, {counts['main_sleeps']} main sleeps, "
+            f"{counts['naps']} naps"
+        )
     if summary.days_kept_newer:
-        lines.append(f"  kept from a newer archive: {summary.days_kept_newer} days")
+        lines.append(f"  kept from a newer archive: {plural(summary.days_kept_newer, 'day')}")
     click.echo("\n".join(lines))
-    if summary.problems:
+    problems = summary.problems + (tables.scores_problems if tables is not None else [])
+    if problems:
         click.echo("Problems:")
-        for problem in summary.problems:
+        for problem in problems:
             click.echo(f"  - {problem}")

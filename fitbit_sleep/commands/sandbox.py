@@ -36,6 +36,12 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
     "--faults", default="", help="Fault spec, e.g. 5xx=0.1,timeout=0.02,truncate=0.01,token5xx=0.2."
 )
 @click.option("--gone", is_flag=True, help="Every endpoint answers 410 Gone.")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the OAuth state (tokens, refresh chains) in this file, so logins outlive the server.",
+)
 def sandbox(
     ctx: click.Context,
     port: int,
@@ -49,6 +55,7 @@ def sandbox(
     quota_window: int,
     faults: str,
     gone: bool,
+    state_file: Path | None,
 ) -> None:
     """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
     if ctx.invoked_subcommand is not None:
@@ -64,7 +71,7 @@ def sandbox(
     config = SandboxConfig(
         port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
         auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
-        faults=faults, gone=gone,
+        faults=faults, gone=gone, state_file=state_file,
     )  # fmt: skip
     try:
         server = SandboxServer(config).start()
@@ -112,6 +119,7 @@ def export(out: Path, seed: int, days: int, today: datetime | None, layout: str,
     """
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.export import export_history
+    from pipeline.text import plural
 
     day = today.date() if today is not None else None
     if out.exists() and (out.is_dir() != (fmt == "folder")):
@@ -121,4 +129,9 @@ def export(out: Path, seed: int, days: int, today: datetime | None, layout: str,
         out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip"
     )
     click.echo(str(out))
-    click.echo(archive.summary())
+    span = f"{min(archive.dates)} .. {max(archive.dates)}" if archive.logs else "no dates"
+    click.echo(
+        f"{plural(len(archive.sleep_files), 'sleep file')}, {plural(len(archive.logs), 'log')} "
+        f"({archive.duplicate_copies} repeated across files), {plural(len(archive.score_rows), 'sleep score')}, "
+        f"{span}"
+    )

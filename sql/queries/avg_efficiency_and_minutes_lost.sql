@@ -1,7 +1,7 @@
 -- The seed's headline numbers, as the demo summary and the report print them (report_summary.sql): over main
--- sleeps (naps are counted apart), the mean efficiency (minutes asleep / time in bed, computed by us, per night),
--- minutes lost (time in bed - minutes asleep) and hours asleep per night, over every night and the last 30 nights.
--- `nights` rows add the naps to a night's minutes, so averaging them gives other numbers.
+-- sleeps (one main sleep period per night; naps apart), the mean efficiency (minutes asleep / time in bed, computed
+-- by us, per night), minutes lost (time in bed - minutes asleep) and hours asleep per night, over every night and
+-- the last 30 nights.
 WITH m AS (
     SELECT night_date, minutes_asleep, time_in_bed FROM main_sleeps
 )

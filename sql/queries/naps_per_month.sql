@@ -1,4 +1,4 @@
--- Naps per month: logs that are not the main sleep, with their total minutes asleep.
+-- Naps per month: the logs of each night outside its main sleep period, with their total minutes asleep.
 SELECT date_trunc('month', night_date)::DATE AS month,
        sum(nap_count)::INTEGER AS naps,
        sum(nap_minutes)::INTEGER AS nap_minutes,

@@ -2,5 +2,4 @@
 SELECT count(*) AS main_sleeps,
        round(avg(minutes_asleep) / 60.0, 1) AS mean_asleep_h,
        round(avg(time_in_bed) / 60.0, 1) AS mean_in_bed_h
-FROM sleep_logs
-WHERE is_main_sleep;
+FROM main_sleeps;

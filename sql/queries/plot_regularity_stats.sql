@@ -6,7 +6,7 @@
 -- day. Here: 30-second epochs (M = 2880, the native resolution of stages data) in noon-to-noon days keyed by
 -- night_date, local clock time. Asleep = a `data` segment with level deep/light/rem/asleep (main sleeps and naps),
 -- minus the short wakes (`is_short`) that overlay it; everything else is awake. Only pairs of consecutive days that
--- both have a main sleep are compared (a night without data is unknown, not awake), so N - 1 = number of such
+-- both have a night (so a main sleep) are compared (a night without data is unknown, not awake), so N - 1 = number of such
 -- pairs. 100 = the same sleep/wake pattern every day, 0 = random, -100 = exactly alternating.
 WITH asleep_segments AS (
     SELECT start_local, seconds FROM sleep_segments
@@ -24,7 +24,7 @@ WITH asleep_segments AS (
 ), asleep AS (
     SELECT e // 2880 AS d, e % 2880 AS i FROM (SELECT e FROM asleep_epochs EXCEPT SELECT e FROM short_wake_epochs)
 ), observed AS (
-    SELECT DISTINCT (epoch(night_date::TIMESTAMP) // 86400)::BIGINT AS d FROM sleep_logs WHERE is_main_sleep
+    SELECT DISTINCT (epoch(night_date::TIMESTAMP) // 86400)::BIGINT AS d FROM main_sleeps
 ), pairs AS (
     SELECT d FROM observed WHERE d + 1 IN (SELECT d FROM observed)
 ), today AS (
@@ -36,11 +36,9 @@ WITH asleep_segments AS (
          + (SELECT count(*) FROM (SELECT * FROM next_day EXCEPT SELECT * FROM today)) AS n
 ), per_night AS (
     SELECT night_date,
-           date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, min(start_local)) / 60.0 AS bed_m,
-           date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, max(end_local)) / 60.0 AS wake_m
-    FROM sleep_logs
-    WHERE is_main_sleep
-    GROUP BY night_date
+           date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, bedtime_local) / 60.0 AS bed_m,
+           date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, waketime_local) / 60.0 AS wake_m
+    FROM main_sleeps
 )
 SELECT (SELECT count(*) FROM pairs) AS sri_day_pairs,
        CASE WHEN (SELECT count(*) FROM pairs) > 0

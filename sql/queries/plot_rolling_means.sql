@@ -2,11 +2,9 @@
 -- The windows are calendar ranges (RANGE ... INTERVAL), so a missing night shortens a window instead of stretching it.
 WITH per_night AS (
     SELECT night_date,
-           sum(minutes_asleep) / 60.0 AS asleep_h,
-           100.0 * sum(minutes_asleep) / nullif(sum(time_in_bed), 0) AS efficiency_pct
-    FROM sleep_logs
-    WHERE is_main_sleep
-    GROUP BY night_date
+           minutes_asleep / 60.0 AS asleep_h,
+           100.0 * minutes_asleep / nullif(time_in_bed, 0) AS efficiency_pct
+    FROM main_sleeps
 )
 SELECT night_date, asleep_h, efficiency_pct,
        avg(asleep_h) OVER w7 AS asleep_h_7d,

@@ -1,11 +1,9 @@
 -- Numbers printed on rolling_means: the 7- and 30-day means ending at the most recent night.
 WITH per_night AS (
     SELECT night_date,
-           sum(minutes_asleep) / 60.0 AS asleep_h,
-           100.0 * sum(minutes_asleep) / nullif(sum(time_in_bed), 0) AS efficiency_pct
-    FROM sleep_logs
-    WHERE is_main_sleep
-    GROUP BY night_date
+           minutes_asleep / 60.0 AS asleep_h,
+           100.0 * minutes_asleep / nullif(time_in_bed, 0) AS efficiency_pct
+    FROM main_sleeps
 ), last AS (SELECT max(night_date) AS d FROM per_night)
 SELECT count(*) AS nights,
        strftime(max(night_date), '%Y-%m-%d') AS last_night,

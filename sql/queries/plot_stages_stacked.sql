@@ -1,14 +1,12 @@
--- Figure stages_stacked: one row per night with a main sleep. A night with a stages main sleep ("stages night")
--- has its deep/light/rem/wake minutes; a night whose main sleep is only a classic log (asleep/restless/awake: a
--- manual log, a short night, no heart-rate data) has NULL stage minutes and is_classic. The two level sets measure
--- different things, so the figure stacks stages nights only and marks classic nights apart.
+-- Figure stages_stacked: one row per night (its main sleep period, all parts of a split night). A night whose main
+-- sleep is stages logs only has its deep/light/rem/wake minutes; a night whose main sleep is classic (or partly
+-- classic: 'mixed') has is_classic and NULL stage minutes. Classic asleep/restless/awake is movement-based and
+-- stages deep/light/REM/wake heart-rate-based, so the figure stacks stages nights only and marks the others apart.
 SELECT night_date,
-       count(*) FILTER (WHERE type = 'stages') = 0 AS is_classic,
-       sum(deep_minutes) FILTER (WHERE type = 'stages') AS deep,
-       sum(light_minutes) FILTER (WHERE type = 'stages') AS light,
-       sum(rem_minutes) FILTER (WHERE type = 'stages') AS rem,
-       sum(wake_minutes) FILTER (WHERE type = 'stages') AS wake
-FROM sleep_logs
-WHERE is_main_sleep
-GROUP BY night_date
+       type IS DISTINCT FROM 'stages' AS is_classic,
+       CASE WHEN type = 'stages' THEN deep_minutes END AS deep,
+       CASE WHEN type = 'stages' THEN light_minutes END AS light,
+       CASE WHEN type = 'stages' THEN rem_minutes END AS rem,
+       CASE WHEN type = 'stages' THEN wake_minutes END AS wake
+FROM main_sleeps
 ORDER BY night_date;

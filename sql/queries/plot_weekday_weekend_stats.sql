@@ -1,14 +1,11 @@
 -- Numbers printed on weekday_weekend: mean bedtime / wake time (as clock time) and mean hours asleep per group.
 WITH per_night AS (
-    SELECT l.night_date,
-           n.is_weekend,
-           date_diff('second', l.night_date::TIMESTAMP + INTERVAL 12 HOUR, min(l.start_local)) / 60.0 AS bed_m,
-           date_diff('second', l.night_date::TIMESTAMP + INTERVAL 12 HOUR, max(l.end_local)) / 60.0 AS wake_m,
-           sum(l.minutes_asleep) / 60.0 AS asleep_h
-    FROM sleep_logs l
-    JOIN nights n USING (night_date)
-    WHERE l.is_main_sleep
-    GROUP BY l.night_date, n.is_weekend
+    SELECT night_date,
+           is_weekend,
+           date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, bedtime_local) / 60.0 AS bed_m,
+           date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, waketime_local) / 60.0 AS wake_m,
+           minutes_asleep / 60.0 AS asleep_h
+    FROM main_sleeps
 ), clock(noon) AS (SELECT TIMESTAMP '2000-01-01 12:00:00')
 SELECT count(*) FILTER (WHERE NOT is_weekend) AS weekday_nights,
        count(*) FILTER (WHERE is_weekend) AS weekend_nights,

@@ -1,6 +1,6 @@
 -- Weekday against weekend nights. A weekend night is one that began on a Friday or Saturday evening (the night
--- before a day off), as `nights.is_weekend` defines it. Naps are included (a `nights` row adds them to the night),
--- so these differ a little from the weekday/weekend plot, which compares main sleeps only.
+-- before a day off), as `nights.is_weekend` defines it. Time asleep, efficiency and minutes lost are those of each
+-- night's main sleep (naps apart), as on the weekday/weekend plot.
 SELECT CASE WHEN is_weekend THEN 'weekend (Fri/Sat night)' ELSE 'weekday (Sun-Thu night)' END AS kind,
        count(*) AS nights,
        round(avg(minutes_asleep) / 60.0, 2) AS avg_hours_asleep,

@@ -31,8 +31,8 @@ def test_login_status_plan_fetch_logout(sandbox_env: Any, data_home: Path) -> No
     status = _run("status")
     assert status.exit_code == 0, status.output
     assert tokens["user_id"] in status.output
-    assert "access token expires" in status.output and "/150 left" in status.output
-    assert "0 days landed" in status.output
+    assert "access token" in status.output and "/150 left" in status.output
+    assert "nothing landed yet" in status.output and "api check      ok" in status.output
 
     plan = _run("plan", "--start", "2016-01-01", "--end", "2025-12-31")
     assert plan.exit_code == 0, plan.output
@@ -111,6 +111,6 @@ def test_login_auto_refuses_the_real_fitbit(sandbox_env: Any, monkeypatch: pytes
 
 
 def test_plan_without_any_quota_seen_assumes_150_per_hour(data_home: Path) -> None:
-    result = _run("plan", "--start", "2000-01-01", "--end", "2049-12-31")  # 18263 days -> 183 calls
+    result = _run("plan", "--start", "1976-01-01", "--end", "2025-12-31")  # 18263 days -> 183 calls
     assert result.exit_code == 0
     assert "183 calls" in result.output and "150/h" in result.output and "min" in result.output

@@ -13,24 +13,16 @@ import pytest
 
 from tests.clock import TEST_TODAY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # two demos and three CLI commands
+
+
+def _user_env() -> dict[str, str]:
+    """A shell with none of the project's variables set, as a newcomer's."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("FITBIT_", "DAGSTER_"))}
 
 
 def _run_demo(tmp_path: Path) -> str:
-    env = dict(os.environ)
-    for name in (
-        "FITBIT_CLIENT_ID",
-        "FITBIT_CLIENT_SECRET",
-        "FITBIT_API_URL",
-        "FITBIT_AUTH_URL",
-        "FITBIT_SLEEP_TZ",
-        "FITBIT_SLEEP_TODAY",
-    ):
-        env.pop(name, None)
-    env.update(
-        FITBIT_SLEEP_HOME=str(tmp_path / "data"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-    )
+    env = _user_env()
     exe = Path(sys.executable).with_name("fitbit-sleep")
     done = subprocess.run(
         [str(exe), "demo", "--days", "45", "--today", TEST_TODAY.isoformat()],
@@ -59,7 +51,9 @@ def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     assert (data / "warehouse.duckdb").is_file()
     assert (data / "report" / "report.html").is_file()
     assert len(list((data / "plots").glob("*.png"))) >= 9
-    assert (tmp_path / "dagster_home" / "dagster.yaml").is_file()
+    assert (data / "dagster_home" / "dagster.yaml").is_file()  # DAGSTER_HOME follows the data root
+    assert not (tmp_path / ".dagster_home").exists()
+    assert (data / "sandbox" / "profile.json").is_file()
     nights_line = next(line for line in out.splitlines() if line.strip().startswith("nights"))
     assert int(nights_line.split()[1]) >= 40
     scores_line = next(line for line in out.splitlines() if line.strip().startswith("sleep scores"))
@@ -68,13 +62,35 @@ def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     try:  # the API backfill took every exported date over; the archive gave the scores
         assert con.execute("select distinct source from coverage").fetchall() == [("api",)]
-        assert con.execute("select count(*) from sleep_scores").fetchone() == (int(scores_line.split()[2]),)
+        from fitbit_sleep.commands.demo import SCORES_QUERY
+
+        scored = con.execute(SCORES_QUERY).fetchone()
+        assert scored is not None and scored[0] == int(scores_line.split()[2])
+        assert con.execute("select count(*) from sleep_scores").fetchone()[0] >= scored[0]  # type: ignore[index]
+        # one vocabulary: the summary's nights and main sleeps are counts.sql's
+        counts = con.execute("select count(*), count(main_log_id) from nights").fetchone()
+        mains_line = next(line for line in out.splitlines() if line.strip().startswith("main sleeps"))
+        assert counts == (int(nights_line.split()[1]), int(mains_line.split()[2]))
     finally:
         con.close()
     archive = data / "imports" / "demo-archive.zip"
     archive_stamp = (archive.read_bytes(), archive.stat().st_mtime_ns)
     first = _table_digests(data)
     assert first
+
+    # every command of the summary's "Next" list, pasted into a fresh shell here: status and backfill shown to work
+    steps = out.split("Next (each works as printed")[1].splitlines()[1:]
+    commands = [line.strip().split("  ")[0] for line in steps if line.strip()]
+    assert len(commands) == 4 and commands[-1] == "make dev"
+    for command in commands[:3]:
+        done = subprocess.run(
+            command, shell=True, cwd=tmp_path, env=_user_env(), capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+        if " status" in command:
+            assert "api check" in done.stdout and "ok in" in done.stdout  # the demo's login, a new sandbox
+        if " backfill" in command:
+            assert "7 days in 1 run " in done.stdout
 
     again = _run_demo(tmp_path)
     assert _table_digests(data) == first

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -79,6 +82,7 @@ def _cli_env(sandbox: Any, home: Path, dagster_home: Path, monkeypatch: pytest.M
     for name, value in {
         "DAGSTER_HOME": str(dagster_home),
         "FITBIT_SLEEP_HOME": str(home),
+        "FITBIT_SLEEP_TODAY": sandbox.config.today.isoformat(),  # the project's today is the sandbox's
         **sandbox.client_env(),
     }.items():
         monkeypatch.setenv(name, value)
@@ -98,7 +102,7 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     start = end - timedelta(days=129)
     result = CliRunner().invoke(main, ["backfill", "--start", start.isoformat(), "--end", end.isoformat()])
     assert result.exit_code == 0, result.output
-    assert "130 days in 2 run(s)" in result.output and "2 API call(s)" in result.output
+    assert "130 days in 2 runs" in result.output and "2 API calls" in result.output
     assert sleep_calls(sandbox) == 2
     with DagsterInstance.get() as instance:
         runs = instance.get_runs(RunsFilter(tags={BACKFILL_TAG: result.output.split("Tag ")[1].split()[0]}))
@@ -118,12 +122,16 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     assert (home / "warehouse.duckdb").exists() and (home / "report").is_dir()
 
 
-def test_the_cli_backfill_explains_a_missing_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fitbit_sleep.cli import main
+def test_without_dagster_home_the_cli_backfill_uses_the_data_roots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DAGSTER_HOME follows FITBIT_SLEEP_HOME (it used to be an error here, and the demo used the repo's)."""
+    from dagster_project.devserver import use_dagster_home
 
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    result = CliRunner().invoke(main, ["backfill", "--start", "2026-01-01", "--end", "2026-01-02"])
-    assert result.exit_code != 0 and "DAGSTER_HOME" in result.output
+    env = {"FITBIT_SLEEP_HOME": str(tmp_path / "elsewhere")}
+    assert use_dagster_home(env) == (tmp_path / "elsewhere" / "dagster_home").resolve()
+    assert env["DAGSTER_HOME"] == str((tmp_path / "elsewhere" / "dagster_home").resolve())
+    assert use_dagster_home({**env, "DAGSTER_HOME": str(tmp_path / "mine")}) == tmp_path / "mine"
 
 
 def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_traces(
@@ -142,7 +150,146 @@ def test_the_cli_backfill_on_a_gone_api_prints_the_410_message_without_stack_tra
     )
     assert result.exit_code != 0
     assert "410 Gone" in result.output and "fitbit-sleep import" in result.output
+    assert "resume with" not in result.output  # the API is switched off: resuming cannot help
     assert "Stack Trace" not in result.output and "dagster._core" not in result.output
     assert (dagster_home / "dagster.yaml").read_text() == (
         Path(__file__).parents[2] / "dagster_project" / "dagster.yaml"
     ).read_text()
+
+
+# --- fail fast and say why ------------------------------------------------------------------------------------------
+
+
+def _run_events(run_id: str) -> list[str]:
+    with DagsterInstance.get() as instance:
+        return [
+            r.event_log_entry.dagster_event.event_type_value
+            for r in instance.get_records_for_run(run_id).records
+            if r.event_log_entry.dagster_event is not None
+        ]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "expected"),
+    [
+        ("refused", "(connection refused). Check FITBIT_API_URL"),
+        ("not-a-url", "FITBIT_API_URL='not-a-url' is not a usable base URL"),
+        ("wrong-path", "answered 404 Not Found, so FITBIT_API_URL="),
+    ],
+)
+def test_the_cli_backfill_with_a_wrong_api_url_fails_at_once_with_the_cause(
+    sandbox_factory: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    refused_url: str,
+    api_url: str,
+    expected: str,
+) -> None:
+    from fitbit_sleep.cli import main
+
+    sandbox = sandbox_factory(days=10)
+    _cli_env(sandbox, tmp_path / "data", tmp_path / "dagster_home", monkeypatch)
+    url = {"refused": refused_url, "wrong-path": sandbox.base_url + "/wrong"}.get(api_url, api_url)
+    monkeypatch.setenv("FITBIT_API_URL", url)
+    end = TEST_TODAY - timedelta(days=1)
+    result = CliRunner().invoke(
+        main, ["backfill", "--start", (end - timedelta(days=2)).isoformat(), "--end", end.isoformat()]
+    )
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())  # rich wraps the failure line to the terminal width
+    assert expected in output and "Exceeded max_retries" not in output
+    run_id = output.split("Run ")[1].split()[0]
+    events = _run_events(run_id)
+    assert "STEP_FAILURE" in events and "STEP_UP_FOR_RETRY" not in events  # a setting to fix, not a retry
+    assert "resume with `fitbit-sleep backfill" in output  # once the setting is fixed, resuming is right
+
+
+def test_a_step_that_used_up_its_retries_reports_its_cause_not_exceeded_max_retries() -> None:
+    from dagster import Failure, RetryPolicy, job, op
+
+    from dagster_project.backfill import _first_failure
+
+    @op(retry_policy=RetryPolicy(max_retries=1, delay=0))
+    def flaky() -> None:
+        raise Failure(
+            description="sleep 2026-01-01..2026-01-31: HTTP 503 after 6 tries", metadata={"error": "X"}
+        )
+
+    @job
+    def one_step() -> None:
+        flaky()
+
+    with DagsterInstance.ephemeral() as instance:
+        result = one_step.execute_in_process(instance=instance, raise_on_error=False)
+    events = [e.event_type_value for e in result.all_events]
+    assert "STEP_UP_FOR_RETRY" in events  # the retry happened: this is the "Exceeded max_retries" path
+    assert _first_failure(result) == ("flaky: sleep 2026-01-01..2026-01-31: HTTP 503 after 6 tries", "X")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FITBIT_SLEEP_LOOKBACK_DAYS", "abc"),
+        ("FITBIT_SLEEP_TZ", "Mars/Olympus"),
+        ("FITBIT_SLEEP_SCHEDULE_HOUR", "25"),
+    ],
+)
+def test_a_bad_setting_stops_the_cli_backfill_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    from fitbit_sleep.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("FITBIT_SLEEP_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["backfill", "--start", "2026-01-01", "--end", "2026-01-02"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"Error: {name}=") and result.output.count("\n") == 1
+
+
+def test_a_bad_start_date_prints_one_line_and_no_traceback_from_the_real_command(tmp_path: Path) -> None:
+    """As a user types it: before the fix, importing the Dagster definitions raised at import time (30 lines)."""
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "FITBIT_SLEEP_HOME": str(tmp_path / "data"),
+        "FITBIT_SLEEP_START_DATE": "2025-13-01",
+    }
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("fitbit-sleep")),
+            "backfill",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-02",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (
+        "Error: FITBIT_SLEEP_START_DATE='2025-13-01' is not a date; use YYYY-MM-DD (e.g. 2024-01-01).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "advice"),
+    [
+        ("2024-02-01", "2999-01-01", "--end 2999-01-01 is after today's partition"),
+        ("2023-12-01", "2024-01-31", "set FITBIT_SLEEP_START_DATE=2023-12-01 to go further back"),
+    ],
+)
+def test_a_range_outside_the_partitions_gets_the_advice_that_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, end: str, advice: str
+) -> None:
+    from fitbit_sleep.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("FITBIT_SLEEP_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("FITBIT_SLEEP_START_DATE", "2024-01-01")
+    result = CliRunner().invoke(main, ["backfill", "--start", start, "--end", end])
+    assert result.exit_code == 1 and advice in result.output
+    assert ("FITBIT_SLEEP_START_DATE" in result.output) == (start < "2024-01-01")

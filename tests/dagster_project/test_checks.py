@@ -1,4 +1,6 @@
-"""Every blocking asset check can fail: corrupt one raw file or one Parquet table, run the checks, see it fail.
+"""Every blocking asset check can fail in a Dagster run: corrupt one raw file or one Parquet table, run the checks,
+see it fail and fail the run (tests/pipeline/test_checks.py tests the rules themselves, and that Fitbit's quirks
+only warn).
 
 Why corrupt files instead of feeding bad data through the sandbox: the sandbox (like Fitbit) sends consistent logs and
 the pipeline writes consistent tables, so these checks guard against bugs and damaged files. The only way to know a
@@ -29,10 +31,10 @@ START = END - timedelta(days=19)
 BLOCKING = {
     "raw_dates_inside_run_window",
     "log_id_unique",
-    "segments_add_up",
-    "minutes_add_up",
+    "log_in_one_night",
     "no_overlapping_logs",
     "table_dates_inside_run_window",
+    "landed_logs_in_tables",
 }
 
 
@@ -100,19 +102,15 @@ def duplicate_log(home: Path) -> None:
     _rewrite_parquet(file, f"INSERT INTO t SELECT * FROM t WHERE log_id = {log_id}")
 
 
-def stretch_a_segment(home: Path) -> None:
+def count_in_two_nights(home: Path) -> None:
     log_id, _, file = _a_main_sleep(home)
-    segments = _month_file(home, "sleep_segments", file)
-    _rewrite_parquet(
-        segments,
-        f"UPDATE t SET seconds = seconds + 600 WHERE log_id = {log_id} "
-        f"AND seq = (SELECT min(seq) FROM t WHERE log_id = {log_id} AND NOT is_short)",
-    )
+    nights = next((home / "tables" / "nights").glob("month=*/*.parquet"))
+    _rewrite_parquet(nights, f"UPDATE t SET log_ids = list_append(log_ids, {log_id})")
 
 
-def inflate_minutes_asleep(home: Path) -> None:
+def lose_a_landed_log(home: Path) -> None:
     log_id, _, file = _a_main_sleep(home)
-    _rewrite_parquet(file, f"UPDATE t SET minutes_asleep = minutes_asleep + 300 WHERE log_id = {log_id}")
+    _rewrite_parquet(file, f"DELETE FROM t WHERE log_id = {log_id}")
 
 
 def overlapping_copy(home: Path) -> None:
@@ -142,8 +140,8 @@ def misfile_raw_log(home: Path) -> None:
 
 CASES = {
     "log_id_unique": duplicate_log,
-    "segments_add_up": stretch_a_segment,
-    "minutes_add_up": inflate_minutes_asleep,
+    "log_in_one_night": count_in_two_nights,
+    "landed_logs_in_tables": lose_a_landed_log,
     "no_overlapping_logs": overlapping_copy,
     "table_dates_inside_run_window": drop_log_from_raw,
     "raw_dates_inside_run_window": misfile_raw_log,

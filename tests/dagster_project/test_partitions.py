@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dagster_project.partitions import ProjectConfig, build_daily_partitions, window_dates
+from pipeline.config import ConfigError
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -40,10 +41,29 @@ def test_start_date_and_lookback_are_configurable_and_validated(tmp_path: Path) 
         _env(tmp_path, FITBIT_SLEEP_START_DATE="2021-03-04", FITBIT_SLEEP_LOOKBACK_DAYS="5")
     )
     assert (config.start_date, config.lookback_days) == (date(2021, 3, 4), 5)
-    with pytest.raises(ValueError, match="FITBIT_SLEEP_START_DATE"):
+    with pytest.raises(ConfigError, match="FITBIT_SLEEP_START_DATE"):
         ProjectConfig.from_env(_env(tmp_path, FITBIT_SLEEP_START_DATE="March"))
-    with pytest.raises(ValueError, match="FITBIT_SLEEP_LOOKBACK_DAYS"):
+    with pytest.raises(ConfigError, match="FITBIT_SLEEP_LOOKBACK_DAYS"):
         ProjectConfig.from_env(_env(tmp_path, FITBIT_SLEEP_LOOKBACK_DAYS="100"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FITBIT_SLEEP_START_DATE", "2025-13-01"),
+        ("FITBIT_SLEEP_LOOKBACK_DAYS", "abc"),
+        ("FITBIT_SLEEP_SCHEDULE_HOUR", "24"),
+        ("FITBIT_SLEEP_TZ", "Mars/Olympus"),
+    ],
+)
+def test_a_bad_setting_is_a_config_error_naming_it_never_silently_replaced(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        ProjectConfig.from_env(_env(tmp_path, **{name: value}))
+    message = str(info.value)
+    assert message.startswith(f"{name}={value!r}") or message.startswith(f"{name}={value}")
+    assert "\n" not in message and "use" in message
 
 
 def test_todays_partition_exists_in_the_users_time_zone(tmp_path: Path) -> None:
@@ -61,7 +81,7 @@ def test_a_pinned_today_is_the_last_partition_and_the_freshness_checks_today(tmp
     assert config.start_date == date(2024, 3, 31) - timedelta(days=730)
     keys = build_daily_partitions(config).get_partition_keys()
     assert (keys[0], keys[-1], len(keys)) == ("2022-04-01", "2024-03-31", 731)
-    with pytest.raises(ValueError, match="FITBIT_SLEEP_TODAY"):
+    with pytest.raises(ConfigError, match="FITBIT_SLEEP_TODAY"):
         ProjectConfig.from_env(_env(tmp_path, FITBIT_SLEEP_TODAY="tomorrow"))
 
 

@@ -12,6 +12,9 @@ from dagster import DagsterInstance, build_sensor_context
 
 from dagster_project.resources import StorageResource
 from fitbit_sandbox.export import export_history
+from pipeline.checks import tables_connection
+from pipeline.paths import StoragePaths
+from pipeline.warehouse import count_nights
 from tests.clock import TEST_TODAY
 from tests.dagster_project.dagster_helpers import project_defs, table_rows
 
@@ -54,7 +57,18 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         recorded = instance.get_materialized_partitions(defs.resolve_assets_def("sleep_tables").key)  # type: ignore[attr-defined]
         assert len(recorded) >= 55
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks["log_id_unique"] and checks["segments_add_up"] and checks["no_overlapping_logs"]
+        assert checks["log_id_unique"] and checks["log_in_one_night"] and checks["no_overlapping_logs"]
+        assert checks["landed_logs_in_tables"]
+        # the asset metadata counts nights, main sleeps and naps with sql/queries/counts.sql, like every summary
+        [own] = [
+            m
+            for m in result.asset_materializations_for_node("archive_import")
+            if m.asset_key.path == ["archive_import"]
+        ]
+        metadata = own.metadata
+        with tables_connection(StoragePaths(home)) as con:
+            counts = count_nights(con)
+        assert {k: metadata[f"tables_{k}"].value for k in counts} == counts and counts["nights"] > 0
 
         # a replaced archive (new size/mtime) is imported again, after settling
         export_history(archive, days=90, today=TEST_TODAY - timedelta(days=1))
@@ -62,6 +76,27 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
         fourth = _tick(defs, "imports_drop_folder", home, instance, third.cursor)  # type: ignore[attr-defined]
         fifth = _tick(defs, "imports_drop_folder", home, instance, fourth.cursor)  # type: ignore[attr-defined]
         assert not fourth.run_requests and len(fifth.run_requests) == 1  # type: ignore[attr-defined]
+
+
+def test_an_archive_imported_outside_this_instance_is_not_imported_again(tmp_path: Path) -> None:
+    """`make demo` imports imports/demo-archive.zip itself; `make dev`'s first ticks (a new cursor) must skip it,
+    and pick it up once it changes."""
+    from pipeline.export_archive import import_archive
+    from pipeline.paths import StoragePaths
+
+    home = tmp_path / "home"
+    defs = project_defs(home)
+    archive = home / "imports" / "demo-archive.zip"
+    export_history(archive, days=20, today=TEST_TODAY - timedelta(days=1))
+    import_archive(StoragePaths(home), archive)
+    with DagsterInstance.ephemeral() as instance:
+        first = _tick(defs, "imports_drop_folder", home, instance, None)
+        second = _tick(defs, "imports_drop_folder", home, instance, first.cursor)  # type: ignore[attr-defined]
+        assert not first.run_requests and not second.run_requests  # type: ignore[attr-defined]
+        os.utime(archive, (2, 2))  # the same name, changed: imported again after it settles
+        third = _tick(defs, "imports_drop_folder", home, instance, second.cursor)  # type: ignore[attr-defined]
+        fourth = _tick(defs, "imports_drop_folder", home, instance, third.cursor)  # type: ignore[attr-defined]
+        assert not third.run_requests and len(fourth.run_requests) == 1  # type: ignore[attr-defined]
 
 
 def test_token_health_sensor_runs_the_check_when_the_login_turns_unhealthy(tmp_path: Path) -> None:

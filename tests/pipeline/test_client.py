@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -16,8 +17,15 @@ import requests
 
 from fitbit_sandbox.config import SandboxConfig
 from pipeline.client import FitbitClient, chunk_range
-from pipeline.config import Settings
-from pipeline.errors import FitbitApiGone, FitbitUnavailable, FitbitValidationError, InsufficientScope
+from pipeline.config import ConfigError, Settings
+from pipeline.errors import (
+    ApiUnreachable,
+    FitbitApiGone,
+    FitbitUnavailable,
+    FitbitValidationError,
+    InsufficientScope,
+    WrongApiUrl,
+)
 from pipeline.login import login
 from pipeline.oauth import make_session
 from pipeline.paths import StoragePaths
@@ -213,3 +221,65 @@ def test_403_without_the_sleep_scope_is_insufficient_scope_after_one_request(san
     with pytest.raises(InsufficientScope, match="fitbit-sleep login"):
         client.sleep(date(2024, 1, 1), date(2024, 1, 31))
     assert client.calls_made - calls_before == 1
+
+
+# --- a wrong FITBIT_API_URL: refused before any request, or one short error naming the setting -----------------------
+
+
+def _client_at(url: str, **kwargs: Any) -> FitbitClient:
+    """A client logged in at the sandbox whose FITBIT_API_URL then points at ``url``."""
+    logged_in = _logged_in_client()
+    settings = dataclasses.replace(logged_in.settings, api_url=url)
+    return FitbitClient(
+        settings, TokenStore(settings, logged_in.paths or StoragePaths(settings.home)), **kwargs
+    )
+
+
+def test_a_malformed_api_url_is_refused_before_any_request(sandbox_env: Any) -> None:
+    _logged_in_client()
+    _reset_stats(sandbox_env)
+    settings = dataclasses.replace(Settings.from_env(), api_url="not-a-url")
+    with pytest.raises(ConfigError, match=r"^FITBIT_API_URL='not-a-url' is not a usable base URL"):
+        FitbitClient.from_settings(settings)
+    assert _stats(sandbox_env) == {}
+
+
+def test_a_refused_connection_is_one_error_naming_fitbit_api_url_after_one_quick_retry(
+    sandbox_env: Any, refused_url: str
+) -> None:
+    slept: list[float] = []
+    client = _client_at(refused_url, sleep=slept.append)
+    with pytest.raises(ApiUnreachable) as info:
+        client.sleep(date(2024, 1, 1), date(2024, 1, 31))
+    message = str(info.value)
+    assert message.startswith(f"Cannot reach {refused_url} (connection refused). Check FITBIT_API_URL")
+    assert "\n" not in message
+    assert client.calls_made == 2 and len(slept) == 1 and slept[0] < 2  # not six tries of growing backoff
+
+
+def test_a_404_on_the_api_base_says_fitbit_api_url_looks_wrong(sandbox_env: Any) -> None:
+    client = _client_at(sandbox_env.base_url + "/wrong")
+    with pytest.raises(WrongApiUrl) as info:
+        client.profile()
+    assert f"FITBIT_API_URL={sandbox_env.base_url}/wrong looks wrong" in str(info.value)
+    assert "no message" not in str(info.value) and client.calls_made == 1
+
+
+def test_a_token_refresh_against_a_refused_port_names_the_setting_and_keeps_the_login(
+    sandbox_env: Any, refused_url: str
+) -> None:
+    client = _client_at(refused_url)
+    before = client.store.load()
+    with pytest.raises(ApiUnreachable, match="connection refused.*FITBIT_API_URL"):
+        client.store.refresh(rejected_access_token=before["access_token"])
+    after = client.store.load()
+    assert after["refresh_token"] == before["refresh_token"]
+    assert after["last_refresh_error"] == "unreachable: connection refused"
+
+
+def test_a_token_refresh_that_gets_404_says_fitbit_api_url_looks_wrong(sandbox_env: Any) -> None:
+    client = _client_at(sandbox_env.base_url + "/wrong")
+    before = client.store.load()
+    with pytest.raises(WrongApiUrl, match="token endpoint: .*FITBIT_API_URL=.*/wrong looks wrong"):
+        client.store.refresh(rejected_access_token=before["access_token"])
+    assert client.store.load()["refresh_token"] == before["refresh_token"]

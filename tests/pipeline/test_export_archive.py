@@ -76,7 +76,7 @@ def test_every_layout_lands_each_log_once_in_api_shape(
     assert summary.logs == len(built.logs)
     assert summary.duplicates_dropped == built.duplicate_copies >= 1
     assert summary.first_date == min(built.dates) and summary.last_date == max(built.dates)
-    assert summary.nights == len(built.dates)
+    assert summary.dates_with_sleep == len(built.dates)
     assert summary.timezone == "America/Los_Angeles"
     assert summary.records_quarantined == 0 and summary.files_damaged == 0 and summary.problems == []
     landed = landed_logs(paths)
@@ -105,12 +105,21 @@ def test_duplicates_across_adjacent_files_are_counted_and_land_once(
         ids_per_file = [
             [rec["logId"] for rec in json.loads(archive.read(name))] for name in sorted(built.sleep_files)
         ]
+        records = [rec for name in sorted(built.sleep_files) for rec in json.loads(archive.read(name))]
     copies = sum(len(ids) for ids in ids_per_file) - len({i for ids in ids_per_file for i in ids})
     assert copies == built.duplicate_copies == len(built.sleep_files) - 1
+    # as in real archives, a repeated stages log's thirtyDayAvgMinutes differ between its copies
+    by_id: dict[int, list[str]] = {}
+    for rec in records:
+        by_id.setdefault(rec["logId"], []).append(json.dumps(rec, sort_keys=True))
+    differing = [texts for texts in by_id.values() if len(texts) == 2 and texts[0] != texts[1]]
+    assert differing and all("thirtyDayAvgMinutes" in texts[0] for texts in differing)
 
     summary = import_archive(paths, built.path)
 
+    # a difference no table uses is no problem worth listing
     assert summary.duplicates_dropped == copies and summary.duplicates_conflicting == 0
+    assert not any("differs from its earlier copy" in p for p in summary.problems)
     assert set(landed_logs(paths)) == built.log_ids
 
 
@@ -143,12 +152,17 @@ def test_reimport_changes_nothing_byte_for_byte(
 
     again = import_archive(paths, zipped.path)
     assert again.changed_dates == [] and again.days_written == again.days_revised == 0
-    assert again.days_unchanged + again.days_empty == DAYS and again.scores_state == "unchanged"
+    assert again.first_date and again.last_date
+    span = (again.last_date - again.first_date).days + 1  # days without sleep are among them (days_empty)
+    assert again.days_unchanged == span and again.scores_state == "unchanged"
     update_tables(paths, again.changed_dates or None)
     # the same archive unzipped (same member times) is the same archive
     folder = build_archive(tmp_path / "unzipped", history, as_zip=False)
     assert import_archive(paths, folder.path).changed_dates == []
-    assert snapshot(paths.root) == before
+    after = snapshot(paths.root)
+    # the import ledger learns the folder (a new archive path); every data file is untouched
+    assert after.pop("state/imports.json") != before.pop("state/imports.json")
+    assert after == before
 
 
 def test_api_data_wins_on_overlapping_dates(
@@ -262,6 +276,33 @@ def test_sleep_scores_join_sleep_logs(
         assert got == expected
     finally:
         con.close()
+
+
+def test_a_second_archive_leaves_no_score_without_its_log(
+    tmp_path: Path, paths: StoragePaths, history: list[dict[str, Any]]
+) -> None:
+    """The older archive's days lose to the newer one's, so its logs never land; its scores must not stay in the
+    table without a log (they used to: 87 orphans after a second archive). They are counted and kept raw."""
+    other = generate_history(7, DAYS, TODAY, "America/Los_Angeles")  # the same dates, other logIds
+    newer = build_archive(tmp_path / "new" / "MyFitbitData.zip", history)
+    older = build_archive(
+        tmp_path / "old" / "MyFitbitData.zip", other, exported_at=datetime(2026, 9, 1, tzinfo=UTC)
+    )
+    update_tables(paths, import_archive(paths, newer.path).changed_dates)
+    second = import_archive(paths, older.path)
+    assert second.changed_dates == [] and second.tables_stale  # only its scores are new
+    tables = update_tables(paths, second.changed_dates)
+    assert tables.scores_without_log == len(older.score_rows) > 0
+    assert tables.scores == len(newer.score_rows)
+    build_warehouse(paths)
+    with duckdb.connect(str(paths.warehouse_file), read_only=True) as con:
+        orphans = con.execute(
+            "select count(*) from sleep_scores s anti join sleep_logs l using (log_id)"
+        ).fetchone()
+    assert orphans == (0,)
+    assert (
+        len(list(paths.raw_sleep_scores_dir.glob("*.json"))) == 2
+    )  # nothing lost: both archives' scores, raw
 
 
 # --- bad archives --------------------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from pipeline.config import Settings
-from pipeline.errors import FitbitApiGone
+from pipeline.config import ConfigError, Settings
+from pipeline.errors import ApiUnreachable, FitbitApiGone
 from pipeline.login import CallbackListener, LoginError, _check_callback, login
 from pipeline.paths import StoragePaths
 
@@ -46,6 +46,30 @@ def test_auto_refuses_a_non_loopback_auth_url(sandbox_env: Any, monkeypatch: pyt
     monkeypatch.setenv("FITBIT_AUTH_URL", "https://www.fitbit.com")
     with pytest.raises(LoginError, match="loopback"):
         _login()
+
+
+@pytest.mark.parametrize("name", ["FITBIT_AUTH_URL", "FITBIT_API_URL"])
+def test_a_malformed_url_is_refused_before_any_request(
+    sandbox_env: Any, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "127.0.0.1:8080")
+    with pytest.raises(ConfigError, match=f"^{name}='127.0.0.1:8080' is not a usable base URL"):
+        _login()
+    stats = requests.get(f"{sandbox_env.base_url}/_sandbox/stats", timeout=5).json()["requests"]
+    assert stats == {}
+
+
+@pytest.mark.parametrize("name", ["FITBIT_AUTH_URL", "FITBIT_API_URL"])
+def test_a_refused_url_names_its_setting(
+    sandbox_env: Any, monkeypatch: pytest.MonkeyPatch, refused_url: str, name: str
+) -> None:
+    monkeypatch.setenv(name, refused_url)
+    with pytest.raises(ApiUnreachable) as info:
+        _login()
+    real = {"FITBIT_AUTH_URL": "https://www.fitbit.com", "FITBIT_API_URL": "https://api.fitbit.com"}[name]
+    assert str(info.value).startswith(
+        f"Cannot reach {refused_url} (connection refused). Check {name}: it should be {real}, or the "
+    )
 
 
 def test_wrong_client_secret_says_to_check_it(sandbox_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:

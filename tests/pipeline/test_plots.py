@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 import duckdb
 import pytest
+from night_reference import nights_of
 from PIL import Image, ImageChops, ImageStat
 from plot_fixtures import ISO, classic_log, history, land_and_build, sandbox_history, stages_log
 
@@ -169,14 +170,16 @@ def test_empty_data_says_so(rendered: Any, case: str) -> None:
         assert results["coverage_calendar"].stats["empty_days"] == 10
 
 
-def test_naps_only_draws_naps_but_no_main_sleep_figures(rendered: Any) -> None:
+def test_daytime_sleeps_only_each_is_its_nights_main_sleep(rendered: Any) -> None:
+    """A history of afternoon sleeps and no night sleep: a night is never without a main sleep (the night model),
+    so each is its night's main sleep and none is a nap."""
     (_, logs), results = rendered["naps_only"]
-    assert NO_DATA_TEXT in results["hist_asleep_vs_in_bed"].texts
-    assert NO_DATA_TEXT in results["hypnogram_last_night"].texts
-    assert NO_DATA_TEXT not in results["naps_per_month"].texts
-    assert results["naps_per_month"].stats["naps"] == len(logs)
-    assert results["scatter_efficiency"].stats["naps"] == len(logs)
-    assert "Nap" in results["scatter_efficiency"].texts
+    assert NO_DATA_TEXT not in results["hist_asleep_vs_in_bed"].texts
+    assert NO_DATA_TEXT not in results["hypnogram_last_night"].texts
+    assert results["hist_asleep_vs_in_bed"].stats["main_sleeps"] == len(logs)
+    assert results["naps_per_month"].stats["naps"] == 0
+    assert results["scatter_efficiency"].stats["naps"] == 0
+    assert results["scatter_efficiency"].stats["main_sleeps"] == len(logs)
 
 
 def test_classic_only_nights_are_marked_not_stacked(rendered: Any) -> None:
@@ -243,13 +246,13 @@ def test_gap_of_months_is_shown_as_missing_days(rendered: Any) -> None:
 def test_printed_efficiency_and_minutes_lost_match_the_logs(rendered: Any, case: str) -> None:
     """Independent of SQL: recompute the seed's two numbers from the v1.2 logs that were landed."""
     (_, logs), results = rendered[case]
-    main = [log for log in logs if log["isMainSleep"]]
-    eff = 100 * statistics.fmean(log["minutesAsleep"] / log["timeInBed"] for log in main)
-    lost = statistics.fmean(log["timeInBed"] - log["minutesAsleep"] for log in main)
+    nights = list(nights_of(logs).values())
+    eff = 100 * statistics.fmean(n.minutes_asleep / n.time_in_bed for n in nights)
+    lost = statistics.fmean(n.time_in_bed - n.minutes_asleep for n in nights)
     stats = results["scatter_efficiency"].stats
     assert stats["efficiency_pct"] == round(eff, 1)
     assert stats["minutes_lost"] == round(lost, 1)
-    assert stats["main_sleeps"] == len(main) and stats["naps"] == len(logs) - len(main)
+    assert stats["main_sleeps"] == len(nights) and stats["naps"] == sum(len(n.naps) for n in nights)
     assert f"efficiency {round(eff, 1)} %" in results["scatter_efficiency"].texts
 
 
@@ -264,9 +267,8 @@ def _sri_from_logs(logs: list[dict[str, Any]]) -> float:
         first = int((datetime.strptime(seg["dateTime"], ISO) - base).total_seconds()) // 30
         return range(first, first + seg["seconds"] // 30)
 
-    for log in logs:
-        if log["isMainSleep"]:
-            nights.add(int((datetime.strptime(log["startTime"], ISO) - base).total_seconds()) // 86400)
+    for log in logs:  # every night has a main sleep (the night model), so every night with a log counts
+        nights.add(int((datetime.strptime(log["startTime"], ISO) - base).total_seconds()) // 86400)
         for seg in log["levels"]["data"]:
             if seg["level"] in ("deep", "light", "rem", "asleep"):
                 asleep.update(epochs(seg))
@@ -312,10 +314,10 @@ def test_long_history_stacked_bar_is_aggregated_and_has_svg(tmp_path: Path) -> N
 
 def test_hypnogram_marks_short_wakes_of_the_last_main_sleep(rendered: Any) -> None:
     (_, logs), results = rendered["history"]
-    last = max((log for log in logs if log["isMainSleep"]), key=lambda log: log["startTime"])
+    last = nights_of(logs)[max(nights_of(logs))]
     stats = results["hypnogram_last_night"].stats
-    assert stats["short_wakes"] == len(last["levels"]["shortData"]) > 0
-    assert stats["time_in_bed"] == last["timeInBed"]
+    assert stats["short_wakes"] == sum(len(log["levels"]["shortData"]) for log in last.main) > 0
+    assert stats["time_in_bed"] == last.time_in_bed and stats["parts"] == len(last.main)
     assert "short wake (≤ 3 min)" in results["hypnogram_last_night"].texts
 
 
@@ -358,14 +360,14 @@ def test_preview_is_legible_true_to_colour_and_compact(rendered: Any, figure: st
 
 
 def test_run_stats_drops_nulls_and_keeps_types(rendered: Any) -> None:
-    (paths, _), _ = rendered["naps_only"]
+    (paths, _), _ = rendered["no_nights"]
     con = duckdb.connect(str(paths.warehouse_file), read_only=True)
     try:
         stats = run_stats(con, "plot_scatter_efficiency_stats.sql")
     finally:
         con.close()
     assert "efficiency_pct" not in stats  # no main sleeps: NULL, not printed as 'None'
-    assert isinstance(stats["naps"], int)
+    assert stats["naps"] == 0 and isinstance(stats["naps"], int)
 
 
 def test_classic_builder_is_self_consistent() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 from browser import require_chromium, screenshot
+from night_reference import nights_of
 from PIL import Image, ImageStat
 from plot_fixtures import history, land_and_build
 
@@ -106,8 +107,9 @@ def test_key_numbers_equal_the_sql(report: Any) -> None:
     for label, key, source, unit in KEY_NUMBERS:
         if source == "summary":
             assert cells[label] == f"{format_stat(summary[key])}{unit}", label
-    mains = sum(log["isMainSleep"] for log in logs)
-    assert summary["nights"] == mains == 89 and summary["naps"] == len(logs) - mains > 0
+    nights = nights_of(logs)  # the night model, in plain Python
+    assert summary["nights"] == summary["main_sleeps"] == len(nights) == 89
+    assert summary["naps"] == sum(len(n.naps) for n in nights.values()) == len(logs) - 89 > 0
     assert summary["first_night"] == "2024-01-01" and summary["last_night"] == "2024-03-30"
     assert re.fullmatch(r"-?\d+(\.\d)?", cells["Sleep Regularity Index"])
     assert cells["Days with sleep data"].endswith(" %")

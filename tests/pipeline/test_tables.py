@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -138,7 +139,9 @@ def test_nap_joins_the_night_and_bedtime_is_the_main_sleep(tmp_path: Path) -> No
     update_tables(paths, tz=LA)
     night = {n["night_date"]: n for n in read(paths, "nights")}[date(2024, 3, 15)]
     assert night["main_log_id"] == 40000000999 and night["nap_count"] == 1 and night["nap_minutes"] == 38
-    assert night["minutes_asleep"] == evening["minutesAsleep"] + nap["minutesAsleep"]
+    # the night's numbers are its main sleep's; the nap is counted apart, and in the total.
+    assert night["minutes_asleep"] == evening["minutesAsleep"]
+    assert night["total_minutes_asleep"] == evening["minutesAsleep"] + nap["minutesAsleep"]
     assert night["bedtime_local"] == datetime(2024, 3, 15, 23, 10)
 
 
@@ -170,3 +173,48 @@ def test_a_log_moved_to_the_next_date_leaves_no_phantom(tmp_path: Path, day: dat
     # and a full rebuild from raw agrees.
     before = snapshot(paths)
     assert update_tables(paths, tz=LA).files_written == 0 and snapshot(paths) == before
+
+
+def nights_of(paths: StoragePaths, *fixtures: str) -> dict[date, dict[str, Any]]:
+    for name in fixtures:
+        land_fixture(paths, name)
+    update_tables(paths, tz=LA)
+    return {n["night_date"]: n for n in read(paths, "nights")}
+
+
+def test_night_model_split_night_is_one_main_sleep_with_the_wake_counted_awake(tmp_path: Path) -> None:
+    """22:30-00:55, then 02:30-05:45 (95 min awake between): one main sleep, bedtime 22:30, wake 05:45, no nap."""
+    night = nights_of(StoragePaths(tmp_path), "split_night.json")[date(2024, 3, 20)]
+    assert night["main_log_ids"] == [40000000201, 40000000202] and night["part_count"] == 2
+    assert night["nap_count"] == 0 and night["fitbit_main_count"] == 1
+    assert (night["bedtime_local"], night["waketime_local"]) == (
+        datetime(2024, 3, 20, 22, 30),
+        datetime(2024, 3, 21, 5, 45),
+    )
+    assert night["split_gap_minutes"] == 95
+    assert night["minutes_asleep"] == 140 + 190
+    assert night["time_in_bed"] == 145 + 95 + 195  # the wake between the parts is time in bed, awake
+    assert night["minutes_lost"] == night["time_in_bed"] - night["minutes_asleep"]
+    assert night["main_log_id"] == 40000000202  # the longer part
+
+
+def test_night_model_main_sleep_is_the_longest_whatever_fitbit_flagged(tmp_path: Path) -> None:
+    """Fitbit flags a 16:57 sleep main and the real night not; an evening doze and the night both main."""
+    nights = nights_of(StoragePaths(tmp_path), "afternoon_main.json", "two_mains.json", "classic_era.json")
+    # the night Fitbit did not flag is still that night's main sleep
+    assert nights[date(2024, 5, 11)]["main_log_ids"] == [40000000911]
+    assert nights[date(2024, 5, 11)]["main_is_fitbit_main"] is False
+    # the afternoon "main" sleep is a nap of the coming night, whose own log is its main sleep (no 16:57 bedtime)
+    evening = nights[date(2024, 5, 12)]
+    assert evening["fitbit_main_count"] == 2 and evening["main_log_ids"] == [40000000913]
+    assert evening["nap_count"] == 1 and evening["bedtime_local"] == datetime(2024, 5, 12, 23, 5)
+    # two logs flagged main on one night: one main sleep, the 20:05 doze (2.5 h before bed) a nap
+    doze = nights[date(2024, 5, 20)]
+    assert doze["fitbit_main_count"] == 2 and doze["main_log_ids"] == [40000000922] and doze["nap_count"] == 1
+    # the classic era: inferred flags, same model
+    assert nights[date(2016, 11, 7)]["main_log_ids"] == [40000000803]
+    assert nights[date(2016, 11, 7)]["nap_minutes"] == 42
+    # never two main sleeps a night, every log in exactly one night
+    for night in nights.values():
+        assert night["main_log_id"] in night["main_log_ids"]
+        assert night["part_count"] + night["nap_count"] == night["log_count"] == len(night["log_ids"])

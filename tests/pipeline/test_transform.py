@@ -193,3 +193,53 @@ def test_duplicate_log_ids_same_file_quarantined_other_file_newest_wins(tmp_path
     alone = transform_files([old_file], tz=LA, context_files=[new_file])
     assert alone.sleep_logs.num_rows == 0 and alone.sleep_segments.num_rows == 0 and alone.superseded == 1
     assert transform_files([new_file], tz=LA, context_files=[old_file]).sleep_logs.num_rows == 1
+
+
+def test_classic_era_logs_without_main_flag_land_and_main_sleep_is_inferred(tmp_path: Path) -> None:
+    """Classic-era list/range answers carry no isMainSleep and no logType: nothing is quarantined, and the longest
+    sleep of each dateOfSleep becomes its main sleep, marked as inferred (reference real-fitbit-data.md §1)."""
+    paths = StoragePaths(tmp_path)
+    land_fixture(paths, "classic_era.json")
+    land_fixture(paths, "classic.json")  # carries Fitbit's flag: not inferred
+    result = run(paths)
+    assert result.quarantined == 0
+    logs = logs_by_id(result)
+    assert {i: (r["is_main_sleep"], r["main_sleep_inferred"]) for i, r in logs.items()} == {
+        40000000801: (True, True),  # 436 min asleep: the longest of 2016-11-07
+        40000000802: (False, True),  # the afternoon nap of the same date
+        40000000803: (True, True),  # alone on 2016-11-08
+        40000000401: (True, False),
+    }
+    assert logs[40000000801]["log_type"] is None and logs[40000000801]["type"] == "classic"
+    # Fitbit's arithmetic is kept as given (420 + 14 != 450): the checks warn about it, the transform does not.
+    quirky = logs[40000000803]
+    assert (quirky["minutes_asleep"], quirky["minutes_awake"], quirky["time_in_bed"]) == (420, 14, 450)
+
+
+def test_only_unreadable_logs_are_quarantined(tmp_path: Path) -> None:
+    """No id, no times or an unparseable value: quarantined with the reason. Odd but readable: lands."""
+    paths = StoragePaths(tmp_path)
+    base = fixture_logs("classic_era.json")[2]
+    odd = [
+        dict(base, logId=40000000811, minutesAsleep=460, efficiency=102),  # asleep > in bed, efficiency > 100
+        dict(base, logId=40000000812, isMainSleep=None),  # an explicit null flag: inferred
+    ]
+    broken = [
+        {k: v for k, v in base.items() if k != "logId"},
+        {k: v for k, v in dict(base, logId=40000000813).items() if k != "startTime"},
+        dict(base, logId=40000000814, endTime="yesterday"),
+        dict(base, logId=40000000815, isMainSleep="yes"),
+    ]
+    land_logs(paths, odd + broken)
+    result = run(paths)
+    assert sorted(logs_by_id(result)) == [40000000811, 40000000812]
+    reasons = {r["log_id"]: r["reason"] for r in result.quarantine.to_pylist()}
+    assert reasons == {
+        None: "missing logId",
+        40000000813: "missing startTime",
+        40000000814: "endTime: not a local date-time",
+        40000000815: "isMainSleep: expected a boolean, got varchar",
+    }
+    logs = logs_by_id(result)
+    assert logs[40000000811]["efficiency"] > 100 and logs[40000000811]["is_main_sleep"]
+    assert not logs[40000000812]["is_main_sleep"] and logs[40000000812]["main_sleep_inferred"]

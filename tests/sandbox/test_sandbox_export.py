@@ -144,3 +144,13 @@ def test_export_refuses_a_folder_where_a_zip_was_asked(tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     result = CliRunner().invoke(main, ["sandbox", "export", "--out", str(tmp_path / "taken")])
     assert result.exit_code == 2 and "is a folder" in result.output
+
+
+def test_export_summary_counts_in_the_singular_when_there_is_one(tmp_path: Path) -> None:
+    result = _export(
+        "--out", str(tmp_path / "one.zip"), "--seed", "42", "--days", "1", "--today", TODAY.isoformat()
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        f"1 sleep file, 1 log (0 repeated across files), 1 sleep score, {TODAY} .. {TODAY}"
+    )
