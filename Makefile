@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export FITBIT_SLEEP_HOME ?= $(CURDIR)/data
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install test test-dates lint typecheck pytest sandbox demo dev ui-check bench clean
+.PHONY: install browser test test-dates lint typecheck pytest sandbox demo dev ui-check bench clean
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -25,8 +25,25 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+# A system package, installed by this named step only (never by the tests): Debian's chromium, for the headless
+# browser tests and `make ui-check`. Says what it does; needs root or sudo; does nothing when chromium is there.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "browser: chromium is installed ($$(command -v chromium))"; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else \
+	    echo "browser: cannot install chromium: not root and no sudo; install Debian's chromium package" >&2; exit 1; fi; \
+	  echo "browser: installing Debian package chromium (system package) with $${SUDO:+$$SUDO }apt-get ..."; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null \
+	  || { echo "browser: apt-get update, then install again ..."; $$SUDO apt-get update -q >/dev/null \
+	       && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; } \
+	  || { echo "browser: apt-get could not install chromium (see above)" >&2; exit 1; }; \
+	  echo "browser: installed $$(command -v chromium)"; \
+	fi
+
+# FITBIT_SLEEP_REQUIRE_BROWSER=1: a browser test fails (not skips) if chromium is missing, since `browser` ran.
+pytest: install browser
+	FITBIT_SLEEP_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -49,9 +66,10 @@ sandbox: install
 dev: install
 	$(BIN)/python -m dagster_project.devserver
 
-# `make dev`'s stack on fresh temp homes (UI_CHECK_ARGS=--repo-homes: the ones above), a UI-style backfill, then
-# headless chromium checks the plot preview on the asset page and saves <data root>/ui/plot_scatter_efficiency.png.
-ui-check: install
+# `make dev`'s stack on fresh temp homes (UI_CHECK_ARGS=--repo-homes: the ones above; --keep keeps the temp homes),
+# a UI-style backfill, then headless chromium checks that a plot's preview is legible on its asset page and that the
+# report's page shows its key numbers; screenshots in .ui-check/.
+ui-check: install browser
 	$(BIN)/python -m dagster_project.ui_check $(UI_CHECK_ARGS)
 
 bench: install

@@ -41,6 +41,7 @@ from pipeline.paths import StoragePaths
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 NO_DATA_TEXT = "No data for this range"
+PREVIEW_MAX_WIDTH = 1000  # px: see preview_png
 
 Stat = float | int | str
 Stats = dict[str, Stat]
@@ -113,12 +114,14 @@ class FigureSpec:
     """A registered figure: its draw function (returns the axes that carries the stats box) and what it prints.
 
     ``labels`` maps each stat column of ``plot_<name>_stats.sql`` to the line drawn for it (``{}`` = the value).
+    ``title`` is how a person calls the figure (the registry name is a file and asset name).
     """
 
     name: str
     description: str
     draw: Draw
     labels: dict[str, str]
+    title: str  # the human name: the report's section heading, the "no data" figure's title
     svg: bool = False
     box_loc: str = "right"
     figsize: tuple[float, float] | None = None
@@ -292,26 +295,35 @@ def draw_scatter_efficiency(fig: Figure, data: pd.DataFrame) -> Axes:
     return ax
 
 
-STAGE_ORDER = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+STAGE_ORDER = ("deep", "light", "rem", "wake")
+CLASSIC_NIGHT_LABEL = "classic night\n(asleep/restless/awake,\nnot stacked)"
+NO_STAGES_TEXT = "No stages nights: every main sleep here is a classic log"
+
+
+def _stage_means(frame: pd.DataFrame, days: int) -> tuple[pd.DataFrame, float, str]:
+    """Per-night rows, or weekly/monthly means per stages night where per-night bars would be under ~1.5 px."""
+    if days > 1500:
+        means = frame.resample("MS").mean().dropna(how="all")
+        means.index = means.index + pd.Timedelta(days=14)
+        return means, 25.0, "monthly mean per stages night"
+    if days > 400:
+        means = frame.resample("W-MON", label="left", closed="left").mean().dropna(how="all")
+        means.index = means.index + pd.Timedelta(days=3)
+        return means, 6.0, "weekly mean per stages night"
+    return frame, 0.8, "stages nights"
 
 
 def draw_stages_stacked(fig: Figure, data: pd.DataFrame) -> Axes:
+    """Stacked deep/light/REM/wake of stages nights only; classic nights are a grey tick below the zero line.
+
+    Why apart: a classic log's asleep/restless/awake is movement-based and a stages log's deep/light/REM/wake is
+    heart-rate-based; stacking both in one bar (or averaging them into one weekly bar) adds unlike things.
+    """
     ax = fig.add_subplot()
-    frame = data.set_index(pd.to_datetime(data["night_date"]))[list(STAGE_ORDER)].astype(float)
-    days = (frame.index.max() - frame.index.min()).days + 1
-    # Per-night bars below ~1.5 px are unreadable and slow; aggregate to weekly or monthly means per night instead.
-    if days > 1500:
-        frame, width, unit = frame.resample("MS").mean().dropna(how="all"), 25.0, "monthly mean per night"
-        frame.index = frame.index + pd.Timedelta(days=14)
-    elif days > 400:
-        frame, width, unit = (
-            frame.resample("W-MON", label="left", closed="left").mean().dropna(how="all"),
-            6.0,
-            ("weekly mean per night"),
-        )
-        frame.index = frame.index + pd.Timedelta(days=3)
-    else:
-        width, unit = 0.8, "per night"
+    nights = data.set_index(pd.to_datetime(data["night_date"]))
+    is_classic = nights["is_classic"].astype(bool)
+    days = (nights.index.max() - nights.index.min()).days + 1
+    frame, width, unit = _stage_means(nights.loc[~is_classic, list(STAGE_ORDER)].astype(float), days)
     x = mdates.date2num(pd.DatetimeIndex(frame.index).to_numpy())
     bottom = np.zeros(len(frame))
     for stage in STAGE_ORDER:
@@ -320,12 +332,27 @@ def draw_stages_stacked(fig: Figure, data: pd.DataFrame) -> Axes:
             continue
         ax.bar(x, values, width=width, bottom=bottom, color=STAGE_COLOURS[stage], label=stage, align="center")
         bottom += values
+    top = float(max(bottom.max(initial=0.0), 60.0)) * 1.06
+    if is_classic.any():
+        classic = mdates.date2num(pd.DatetimeIndex(nights.index[is_classic]).to_numpy())
+        ax.plot(classic, np.full(len(classic), -0.045 * top), linestyle="", marker="|", markersize=11,
+                markeredgewidth=1.6, color=OKABE_ITO["grey"], label=CLASSIC_NIGHT_LABEL)  # fmt: skip
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        ax.set_ylim(-0.09 * top, top)
+    else:
+        ax.set_ylim(0, top)
+    if frame.empty:
+        ax.text(0.5, 0.55, NO_STAGES_TEXT, transform=ax.transAxes, ha="center", va="center", fontsize=13,
+                color="#555555")  # fmt: skip
     ax.xaxis_date()
-    _date_axis(ax, frame.index.to_numpy())
+    _date_axis(ax, nights.index.to_numpy())
     ax.set_title(f"Sleep stages of the main sleep ({unit})")
     ax.set_xlabel("Night (evening date)")
     ax.set_ylabel("Minutes (min)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.35), title="Stage")
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == CLASSIC_NIGHT_LABEL)  # stages first
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.02, 0.45), title="Stage")  # fmt: skip
     return ax
 
 
@@ -525,6 +552,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "mean_in_bed_h": "mean in bed {} h",
             },
             box_loc="upper right",
+            title="Time asleep and time in bed",
         ),
         FigureSpec(
             "scatter_efficiency",
@@ -539,11 +567,13 @@ FIGURES: dict[str, FigureSpec] = {
             },
             box_loc="upper left",
             figsize=(8.5, 7.0),
+            title="Sleep efficiency",
         ),
         FigureSpec(
             "stages_stacked",
-            "Stacked deep/light/REM/wake minutes of the main sleep over time (classic logs as asleep/restless/"
-            "awake); long histories are shown as weekly or monthly means per night.",
+            "Stacked deep/light/REM/wake minutes of the main sleep of each stages night; nights whose main sleep "
+            "is only a classic log (asleep/restless/awake) are marked below the zero line, not stacked. Long "
+            "histories are shown as weekly or monthly means per stages night.",
             draw_stages_stacked,
             {
                 "nights": "nights {}",
@@ -556,6 +586,7 @@ FIGURES: dict[str, FigureSpec] = {
             },
             svg=True,
             figsize=(13.0, 5.5),
+            title="Sleep stages",
         ),
         FigureSpec(
             "rolling_means",
@@ -570,6 +601,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "nights": "nights {}",
             },
             figsize=(13.0, 7.0),
+            title="Trends: 7- and 30-day means",
         ),
         FigureSpec(
             "weekday_weekend",
@@ -586,6 +618,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "weekend_asleep_h": "weekend asleep {} h",
             },
             figsize=(14.0, 5.5),
+            title="Weekday and weekend nights",
         ),
         FigureSpec(
             "regularity",
@@ -601,6 +634,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "waketime_sd_min": "wake SD {} min",
             },
             figsize=(13.0, 5.5),
+            title="Sleep regularity",
         ),
         FigureSpec(
             "hypnogram_last_night",
@@ -618,6 +652,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "short_wakes": "short wakes {}",
             },
             figsize=(13.0, 5.0),
+            title="Last night's hypnogram",
         ),
         FigureSpec(
             "naps_per_month",
@@ -630,6 +665,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "mean_nap_asleep_min": "mean nap {} min",
             },
             figsize=(12.0, 5.0),
+            title="Naps per month",
         ),
         FigureSpec(
             "coverage_calendar",
@@ -645,6 +681,7 @@ FIGURES: dict[str, FigureSpec] = {
                 "missing_days": "missing {}",
                 "data_pct": "coverage {} %",
             },
+            title="Data coverage",
         ),
     )
 }
@@ -700,7 +737,7 @@ def render_figure(
     with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         fig = Figure(figsize=_figure_height(spec, data), layout="constrained")
         if data.empty:
-            box_ax, loc = _draw_no_data(fig, name.replace("_", " ").capitalize()), "right"
+            box_ax, loc = _draw_no_data(fig, spec.title), "right"
         else:
             box_ax, loc = spec.draw(fig, data), spec.box_loc
         _draw_stats_box(box_ax, stat_lines(spec, stats), loc)
@@ -721,12 +758,30 @@ def render_all(paths: StoragePaths) -> dict[str, FigureResult]:
             con.close()
 
 
-def thumbnail_data_uri(png: Path, max_px: int = 200) -> str:
-    """A small PNG preview as a data URI (for Dagster metadata: full-size base64 would bloat the event log)."""
+def preview_png(png: Path, max_width: int = PREVIEW_MAX_WIDTH) -> bytes:
+    """The figure as the Dagster asset page shows it: at most ``max_width`` px wide, as a 256-colour palette PNG.
+
+    Why this size: the UI shows a markdown metadata value in a dialog that grows with its image up to 80 % of the
+    window, so a figure of ~1000 px keeps its 10-pt text at about 12 px or more (legible) on a 1280-px-wide window;
+    the 200-px thumbnails it replaces could not be read. Why a palette: the figures are flat colours and
+    anti-aliased text, so 256 colours look the same at ~30 % of the bytes, and every byte is stored in the event log
+    once per materialization and sent to the browser whenever the asset's events are listed. Max-coverage keeps
+    every pixel within ~15/255 of its colour; median cut (Pillow's default) merged small legend patches into their
+    neighbours' colours.
+    """
     from PIL import Image
 
     with Image.open(png) as image:
-        image.thumbnail((max_px, max_px))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        rgb = image.convert("RGB")
+    if rgb.width > max_width:
+        rgb = rgb.resize((max_width, round(rgb.height * max_width / rgb.width)), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.quantize(256, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE).save(
+        buffer, format="PNG", optimize=True
+    )
+    return buffer.getvalue()
+
+
+def preview_data_uri(png: Path, max_width: int = PREVIEW_MAX_WIDTH) -> str:
+    """``preview_png`` as a ``data:image/png;base64,`` URI (Dagster metadata cannot reference a file)."""
+    return "data:image/png;base64," + base64.b64encode(preview_png(png, max_width)).decode("ascii")

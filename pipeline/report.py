@@ -1,8 +1,9 @@
-"""A self-contained static HTML sleep report: every figure embedded as base64 PNG, key numbers, range and coverage.
+"""A self-contained static HTML sleep report: key numbers, Sleep Scores, range, coverage and every figure (base64 PNG).
 
 Why self-contained: the report is mailed, archived or opened from a file browser; it must not depend on the plot
 files staying next to it, on a server, or on any network resource (no external CSS/JS/fonts).
-Every number in it comes from ``sql/queries/report_summary.sql`` or from a figure's stats SQL.
+Every number in it comes from a file of ``sql/queries/`` (``report_*.sql``) or from a figure's stats SQL.
+With no sleep logs at all it is one short page that says what to run, not a column of empty figures.
 """
 
 from __future__ import annotations
@@ -10,11 +11,22 @@ from __future__ import annotations
 import base64
 import html
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline.paths import StoragePaths
-from pipeline.plots import FIGURES, FigureResult, Stats, format_stat, open_warehouse, render_all, run_stats
+from pipeline.plots import (
+    FIGURES,
+    FigureResult,
+    Stats,
+    format_stat,
+    open_warehouse,
+    query_path,
+    render_all,
+    run_stats,
+)
 
 SRI_FORMULA = "SRI = −100 + 200 / (M·(N−1)) · Σ<sub>j=1..N−1</sub> Σ<sub>i=1..M</sub> δ(s<sub>i,j</sub>, s<sub>i,j+1</sub>)"
 SRI_EXPLANATION = (
@@ -25,18 +37,60 @@ SRI_EXPLANATION = (
     "counts as unknown rather than awake. 100 = the same pattern every day, 0 = random, −100 = exactly alternating."
 )
 
-# (label, stat key, source: "summary" | figure name, unit)
+# (label, stat key, source: "summary" | "scores" | figure name, unit)
 KEY_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
     ("Nights", "nights", "summary", ""),
     ("Main sleeps (one per night)", "main_sleeps", "summary", ""),
     ("Naps", "naps", "summary", ""),
-    ("Average efficiency (asleep / in bed)", "efficiency_pct", "summary", " %"),
-    ("Mean minutes lost per night (in bed − asleep)", "minutes_lost", "summary", " min"),
-    ("Average time asleep per night (main sleep)", "mean_asleep_h", "summary", " h"),
+    ("Efficiency (asleep / in bed)", "efficiency_pct", "summary", " %"),
+    ("Minutes lost per night (in bed − asleep)", "minutes_lost", "summary", " min"),
+    ("Time asleep per night (main sleep)", "mean_asleep_h", "summary", " h"),
     ("Sleep Regularity Index", "sri", "regularity", ""),
+    ("Mean Sleep Score", "mean_score", "scores", ""),
     ("First night", "first_night", "summary", ""),
     ("Last night", "last_night", "summary", ""),
-    ("Days with sleep data / days in range", "data_pct", "coverage_calendar", " %"),
+    ("Days with sleep data", "data_pct", "coverage_calendar", " %"),
+)
+
+# Sleep Score section: (label, stat key) rows, then the bands Fitbit names.
+SCORE_NUMBERS: tuple[tuple[str, str], ...] = (
+    ("Scored nights", "scored_nights"),
+    ("Mean score", "mean_score"),
+    ("Median score", "median_score"),
+    ("Mean of the last 30 days", "last_30d_mean_score"),
+    ("Lowest score", "min_score"),
+    ("Highest score", "max_score"),
+    ("Mean composition (of 25)", "mean_composition"),
+    ("Mean revitalization (of 25)", "mean_revitalization"),
+    ("Mean duration (of 50)", "mean_duration"),
+    ("Mean resting heart rate (bpm)", "mean_resting_heart_rate"),
+)
+SCORE_BANDS: tuple[tuple[str, str], ...] = (
+    ("Excellent (90–100)", "excellent"),
+    ("Good (80–89)", "good"),
+    ("Fair (60–79)", "fair"),
+    ("Poor (below 60)", "poor"),
+)
+SCORE_MONTH_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("month", "Month"),
+    ("nights", "Nights"),
+    ("overall", "Score"),
+    ("composition", "Composition"),
+    ("revitalization", "Revitalization"),
+    ("duration", "Duration"),
+    ("deep_min", "Deep (min)"),
+    ("resting_hr", "Resting HR"),
+)
+NO_SCORES_TEXT = (
+    "No Sleep Scores yet. Fitbit's Web API does not serve them; they come with your account archive. Import it "
+    "with <code>fitbit-sleep import MyFitbitData.zip</code> (or drop the zip into "
+    "<code>$FITBIT_SLEEP_HOME/imports/</code> while Dagster runs) and the scores appear here."
+)
+GET_DATA_STEPS = (
+    "<code>fitbit-sleep import MyFitbitData.zip</code>: your Fitbit account archive (or a Google Takeout zip);",
+    "<code>fitbit-sleep login</code>, then <code>fitbit-sleep backfill --start YYYY-MM-DD --end YYYY-MM-DD</code>: "
+    "the Web API (or the sandbox);",
+    "<code>make demo</code>: try everything on the built-in sandbox's made-up history.",
 )
 
 CSS = """
@@ -48,21 +102,62 @@ table.key th, table.key td { border-bottom: 1px solid #ddd; padding: .35rem .8re
 table.key td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 2rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; margin-top: .4rem; } .formula { font-family: Georgia, serif; font-size: 1.05rem; }
+#no-data { border-left: 4px solid #E69F00; padding: .2rem 1rem; background: #FFF8E8; }
 """
 
 
-def report_numbers(paths: StoragePaths, figures: dict[str, FigureResult]) -> dict[str, Stats]:
-    """Numbers of the key table: the summary query plus the stats of the figures it quotes."""
+@dataclass(frozen=True)
+class ReportData:
+    """What the report prints: ``numbers`` by source ("summary", "scores", each figure's stats) and the monthly
+    Sleep Score rows."""
+
+    numbers: dict[str, Stats]
+    score_months: list[dict[str, Any]]
+
+    @property
+    def has_sleep(self) -> bool:
+        summary = self.numbers.get("summary", {})
+        return bool(summary.get("nights") or summary.get("naps"))
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """The written report: its path, whether it has sleep data, and its two tables of numbers as printed."""
+
+    path: Path
+    has_sleep: bool
+    key_numbers: tuple[tuple[str, str], ...]
+    score_numbers: tuple[tuple[str, str], ...]  # () without Sleep Scores
+    figures: int
+
+
+def report_data(paths: StoragePaths, figures: dict[str, FigureResult]) -> ReportData:
+    """Run the report's SQL on one read-only connection (none: no warehouse yet) and add the figures' stats."""
     con = open_warehouse(paths)
     summary: Stats = {}
+    scores: Stats = {}
+    months: list[dict[str, Any]] = []
     if con is not None:
         try:
             summary = run_stats(con, "report_summary.sql")
+            scores = run_stats(con, "report_sleep_scores.sql")
+            cur = con.execute(query_path("report_sleep_scores_by_month.sql").read_text(encoding="utf-8"))
+            names = [d[0] for d in cur.description]
+            months = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         finally:
             con.close()
-    sources: dict[str, Stats] = {"summary": summary}
-    sources.update({name: result.stats for name, result in figures.items()})
-    return sources
+    numbers: dict[str, Stats] = {"summary": summary, "scores": scores}
+    numbers.update({name: result.stats for name, result in figures.items()})
+    return ReportData(numbers, months)
+
+
+def key_numbers(numbers: dict[str, Stats]) -> tuple[tuple[str, str], ...]:
+    """(label, printed value) of the key-numbers table; a number the data cannot give is 'n/a'."""
+    rows = []
+    for label, key, source, unit in KEY_NUMBERS:
+        value = numbers.get(source, {}).get(key)
+        rows.append((label, "n/a" if value is None else f"{format_stat(value)}{unit}"))
+    return tuple(rows)
 
 
 def _row(label: str, value: str) -> str:
@@ -71,7 +166,7 @@ def _row(label: str, value: str) -> str:
 
 def _coverage_sentence(cov: Stats) -> str:
     if not cov.get("days"):
-        return "No dates have been landed yet: fetch or import data, then run the report again."
+        return "No dates have been landed yet."
     return (
         f"Dates {cov['first_day']} to {cov['last_day']} ({cov['days']} days): {cov['data_days']} with sleep data "
         f"({format_stat(cov['data_pct'])} %), {cov['empty_days']} fetched with no sleep logged, "
@@ -79,16 +174,76 @@ def _coverage_sentence(cov: Stats) -> str:
     )
 
 
-def render_html(numbers: dict[str, Stats], figures: dict[str, FigureResult], generated_at: datetime) -> str:
-    summary = numbers.get("summary", {})
-    rows = []
-    for label, key, source, unit in KEY_NUMBERS:
-        value = numbers.get(source, {}).get(key)
-        rows.append(_row(label, "n/a" if value is None else f"{format_stat(value)}{unit}"))
-    if "first_night" in summary:
-        date_range = f"Nights from {summary['first_night']} to {summary['last_night']}."
+def score_numbers(scores: Stats) -> tuple[tuple[str, str], ...]:
+    """(label, printed value) of the Sleep Score table: key numbers, then Fitbit's bands; () without scores."""
+    if not scores.get("scored_nights"):
+        return ()
+    rows = [(label, format_stat(scores[key])) for label, key in SCORE_NUMBERS if key in scores]
+    rows += [
+        (label, f"{scores[f'{band}_nights']} nights ({format_stat(scores[f'{band}_pct'])} %)")
+        for label, band in SCORE_BANDS
+    ]
+    return tuple(rows)
+
+
+def _cell(value: Any) -> str:
+    return "<td class='num'>" + ("–" if value is None else html.escape(format_stat(value))) + "</td>"
+
+
+def _scores_html(scores: Stats, months: list[dict[str, Any]]) -> str:
+    """The Sleep Score section: key numbers, Fitbit's bands and one row per month; or how to get scores."""
+    rows = score_numbers(scores)
+    if not rows:
+        return f"<section id='sleep-scores'><h2>Sleep Score</h2><p>{NO_SCORES_TEXT}</p></section>"
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in SCORE_MONTH_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(_cell(month[key]) for key, _ in SCORE_MONTH_COLUMNS) + "</tr>" for month in months
+    )
+    return (
+        "<section id='sleep-scores'><h2>Sleep Score</h2>"
+        f"<p>{scores['scored_nights']} nights scored from {scores['first_score']} to {scores['last_score']} "
+        "(Fitbit's Sleep Score, 0–100 = composition + revitalization + duration, from your account archive; "
+        "– = the archive left the column empty).</p>"
+        f"<table class='key' id='score-numbers'>{''.join(_row(label, value) for label, value in rows)}</table>"
+        "<h3>By month</h3>"
+        f"<table class='key' id='score-months'><tr>{head}</tr>{body}</table></section>"
+    )
+
+
+def _figures_html(figures: dict[str, FigureResult]) -> list[str]:
+    parts = ["<h2>Figures</h2>"]
+    for name, result in figures.items():
+        encoded = base64.b64encode(result.png.read_bytes()).decode("ascii")
+        title = FIGURES[name].title
+        parts.append(
+            f"<figure id='fig-{name}'><h3>{html.escape(title)}</h3>"
+            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'>"
+            f"<figcaption>{html.escape(FIGURES[name].description)}</figcaption></figure>"
+        )
+    return parts
+
+
+def _no_data_html(coverage: Stats, warehouse: Path) -> list[str]:
+    """The whole body when there is no sleep log at all: what is missing and the commands that fill it."""
+    if coverage.get("days"):
+        why = f"No sleep has been logged in the dates fetched so far. {_coverage_sentence(coverage)}"
     else:
-        date_range = "No nights in the warehouse yet."
+        why = f"Nothing has been fetched or imported yet (no warehouse at {warehouse})."
+    steps = "".join(f"<li>{step}</li>" for step in GET_DATA_STEPS)
+    return [
+        "<section id='no-data'><h2>No sleep data yet</h2>",
+        f"<p>{html.escape(why)}</p><p>Get data with one of:</p><ul>{steps}</ul>",
+        "<p>Then run <code>fitbit-sleep report</code> again (under Dagster the report rebuilds itself after every "
+        "run or import).</p></section>",
+    ]
+
+
+def render_html(
+    data: ReportData, figures: dict[str, FigureResult], generated_at: datetime, warehouse: Path
+) -> str:
+    numbers = data.numbers
+    summary = numbers.get("summary", {})
+    coverage = numbers.get("coverage_calendar", {})
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
@@ -97,34 +252,45 @@ def render_html(numbers: dict[str, Stats], figures: dict[str, FigureResult], gen
         "<h1>Sleep report</h1>",
         f"<p class='muted'>Generated {html.escape(generated_at.strftime('%Y-%m-%d %H:%M UTC'))} "
         "by <code>fitbit-sleep report</code> from the DuckDB warehouse.</p>",
+    ]
+    if not data.has_sleep:
+        parts += _no_data_html(coverage, warehouse)
+        parts.append("</body></html>")
+        return "\n".join(parts)
+    if "first_night" in summary:
+        date_range = f"Nights from {summary['first_night']} to {summary['last_night']}."
+    else:
+        date_range = "No main sleeps yet (naps only)."
+    rows = "".join(_row(label, value) for label, value in key_numbers(numbers))
+    parts += [
         f"<p id='date-range'><b>Date range.</b> {html.escape(date_range)}</p>",
-        f"<p id='coverage'><b>Data coverage.</b> {html.escape(_coverage_sentence(numbers.get('coverage_calendar', {})))}</p>",
+        f"<p id='coverage'><b>Data coverage.</b> {html.escape(_coverage_sentence(coverage))}</p>",
         "<h2>Key numbers</h2>",
-        f"<table class='key' id='key-numbers'>{''.join(rows)}</table>",
+        f"<table class='key' id='key-numbers'>{rows}</table>",
         "<h3>Sleep Regularity Index</h3>",
         f"<p class='formula'>{SRI_FORMULA}</p><p>{SRI_EXPLANATION}</p>",
-        "<h2>Figures</h2>",
+        _scores_html(numbers.get("scores", {}), data.score_months),
+        *_figures_html(figures),
+        "</body></html>",
     ]
-    for name, result in figures.items():
-        encoded = base64.b64encode(result.png.read_bytes()).decode("ascii")
-        title = name.replace("_", " ").capitalize()
-        parts.append(
-            f"<figure id='fig-{name}'><h3>{html.escape(title)}</h3>"
-            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{encoded}'>"
-            f"<figcaption>{html.escape(FIGURES[name].description)}</figcaption></figure>"
-        )
-    parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def build_report(paths: StoragePaths, figures: dict[str, FigureResult] | None = None) -> Path:
-    """Render the figures (unless given) and write ``report/report.html`` atomically; returns its path."""
+def write_report(paths: StoragePaths, figures: dict[str, FigureResult] | None = None) -> ReportResult:
+    """Render the figures (unless given) and write ``report/report.html`` atomically."""
     figures = render_all(paths) if figures is None else figures
-    numbers = report_numbers(paths, figures)
-    text = render_html(numbers, figures, datetime.now(UTC))
+    data = report_data(paths, figures)
+    text = render_html(data, figures, datetime.now(UTC), paths.warehouse_file)
     paths.report_dir.mkdir(parents=True, exist_ok=True)
     target = paths.report_dir / "report.html"
     tmp = target.with_name(".report.html.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)
-    return target
+    embedded = len(figures) if data.has_sleep else 0
+    scores = score_numbers(data.numbers.get("scores", {}))
+    return ReportResult(target, data.has_sleep, key_numbers(data.numbers), scores, embedded)
+
+
+def build_report(paths: StoragePaths, figures: dict[str, FigureResult] | None = None) -> Path:
+    """``write_report`` for callers that only need the path (``fitbit-sleep report``)."""
+    return write_report(paths, figures).path

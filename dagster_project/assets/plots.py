@@ -2,8 +2,13 @@
 
 Why one multi-asset step for all figures: each figure is its own asset (own page, own history, own preview in the
 UI), but rendering them in one step shares a single read-only warehouse connection and one matplotlib import
-instead of one process per figure. ``can_subset`` keeps "materialize just this plot" working from the UI. Previews
-are 200-px thumbnails: full-size base64 would bloat the event log.
+instead of one process per figure. ``can_subset`` keeps "materialize just this plot" working from the UI.
+
+What the asset pages can show (Dagster 1.13, checked in chromium by ``make ui-check``): the webserver serves no
+files, so a figure reaches the page only inside the metadata, as a markdown image with a ``data:`` URI. Markdown
+under 1,000 characters is shown inline; anything longer (any legible image) is a "[Show Markdown]" link whose
+dialog grows with the image up to 80 % of the window. So ``preview`` is the figure at ``PREVIEW_MAX_WIDTH`` px
+(legible in that dialog; 15-65 kB each), and the report's key numbers are short markdown tables shown inline.
 """
 
 from collections.abc import Iterator
@@ -23,6 +28,9 @@ from dagster_project.assets.warehouse import whole_history_condition
 from dagster_project.resources import StorageResource
 
 PLOTS_GROUP = "plots"
+# Values of the inline tables keep to one line: the UI's value column is narrow and splits "2024-11-28" after a
+# hyphen and "7.5 %" before the unit. Display only: the report and the SQL have the plain text.
+NO_BREAK = str.maketrans({" ": "\u00a0", "-": "\u2011"})
 REPORT_GROUP = "report"
 
 
@@ -31,12 +39,12 @@ def plot_key(name: str) -> AssetKey:
 
 
 def figure_metadata(result: Any) -> dict[str, Any]:
-    """Path, inline thumbnail and the printed numbers of one rendered figure."""
-    from pipeline.plots import thumbnail_data_uri
+    """The legible preview (first, so it is the first row), the file paths and the printed numbers of one figure."""
+    from pipeline.plots import FIGURES, preview_data_uri
 
     metadata: dict[str, Any] = {
+        "preview": MetadataValue.md(f"![{FIGURES[result.name].title}]({preview_data_uri(result.png)})"),
         "path": MetadataValue.path(str(result.png)),
-        "preview": MetadataValue.md(f"![{result.name}]({thumbnail_data_uri(result.png)})"),
     }
     if result.svg is not None:
         metadata["svg_path"] = MetadataValue.path(str(result.svg))
@@ -81,6 +89,44 @@ def build_plots(warehouse: Any):  # type: ignore[no-untyped-def]
     return plots
 
 
+def markdown_table(rows: tuple[tuple[str, str], ...], header: tuple[str, str]) -> str:
+    """A two-column markdown table: the UI shows it inline when under 1,000 characters; values do not wrap."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"| {header[0]} | {header[1]} |", "|---|---:|"]
+    lines += [f"| {cell(label)} | {cell(value).translate(NO_BREAK)} |" for label, value in rows]
+    return "\n".join(lines)
+
+
+NO_DATA_MARKDOWN = (
+    "**No sleep data yet.** Import your account archive (`fitbit-sleep import MyFitbitData.zip`) or backfill "
+    "from the API (`fitbit-sleep backfill --start YYYY-MM-DD --end YYYY-MM-DD`); the report says the same."
+)
+NO_SCORES_MARKDOWN = (
+    "No Sleep Scores: they come only with your account archive (`fitbit-sleep import <zip>`)."
+)
+
+
+def report_metadata(result: Any) -> dict[str, Any]:
+    """The report's numbers as inline tables, then where the file is (the UI's copy button copies the path)."""
+    if result.has_sleep:
+        numbers = markdown_table(result.key_numbers, ("Key number", "Value"))
+        scores = (
+            markdown_table(result.score_numbers, ("Sleep Score", "Value")) if result.score_numbers else None
+        )
+    else:
+        numbers, scores = NO_DATA_MARKDOWN, None
+    return {
+        "key_numbers": MetadataValue.md(numbers),
+        "sleep_scores": MetadataValue.md(scores or NO_SCORES_MARKDOWN),
+        "path": MetadataValue.path(str(result.path)),
+        "size_bytes": result.path.stat().st_size,
+        "figures_embedded": result.figures,
+    }
+
+
 def build_report_asset(plot_assets: Any):  # type: ignore[no-untyped-def]
     @asset(
         name="sleep_report",
@@ -88,15 +134,13 @@ def build_report_asset(plot_assets: Any):  # type: ignore[no-untyped-def]
         deps=list(plot_assets.keys),
         automation_condition=whole_history_condition(),
         kinds={"html"},
-        description="report/report.html: a self-contained static report (figures embedded, key numbers, date "
-        "range and data coverage). Updates itself after the plots.",
+        description="report/report.html: a self-contained static report (key numbers, Sleep Scores, date range, "
+        "coverage, every figure embedded). Its key numbers and Sleep Scores are below; to read the whole report, "
+        "copy the `path` row (copy button) into your browser's address bar. Updates itself after the plots.",
     )
     def sleep_report(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-        from pipeline.report import build_report
+        from pipeline.report import write_report
 
-        path = build_report(storage.paths())
-        return MaterializeResult(
-            metadata={"path": MetadataValue.path(str(path)), "size_bytes": path.stat().st_size}
-        )
+        return MaterializeResult(metadata=report_metadata(write_report(storage.paths())))
 
     return sleep_report

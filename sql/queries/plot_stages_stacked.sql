@@ -1,13 +1,12 @@
--- Figure stages_stacked: stage minutes of the main sleep per night (all parts of a split night). Stages logs fill
--- deep/light/rem/wake; classic logs (the classic era, nights without stages) fill asleep/restless/awake instead, so
--- no night is dropped.
+-- Figure stages_stacked: one row per night (its main sleep period, all parts of a split night). A night whose main
+-- sleep is stages logs only has its deep/light/rem/wake minutes; a night whose main sleep is classic (or partly
+-- classic: 'mixed') has is_classic and NULL stage minutes. Classic asleep/restless/awake is movement-based and
+-- stages deep/light/REM/wake heart-rate-based, so the figure stacks stages nights only and marks the others apart.
 SELECT night_date,
-       coalesce(deep_minutes, 0) AS deep,
-       coalesce(light_minutes, 0) AS light,
-       coalesce(rem_minutes, 0) AS rem,
-       coalesce(wake_minutes, 0) AS wake,
-       coalesce(classic_asleep_minutes, 0) AS asleep,
-       coalesce(classic_restless_minutes, 0) AS restless,
-       coalesce(classic_awake_minutes, 0) AS awake
+       type IS DISTINCT FROM 'stages' AS is_classic,
+       CASE WHEN type = 'stages' THEN deep_minutes END AS deep,
+       CASE WHEN type = 'stages' THEN light_minutes END AS light,
+       CASE WHEN type = 'stages' THEN rem_minutes END AS rem,
+       CASE WHEN type = 'stages' THEN wake_minutes END AS wake
 FROM main_sleeps
 ORDER BY night_date;

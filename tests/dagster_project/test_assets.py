@@ -144,11 +144,22 @@ def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs
         wh.execute("SELECT count(*), count(DISTINCT log_id) FROM sleep_logs").fetchone()
         == (len(raw_ids),) * 2
     )
+    nights = wh.execute("SELECT count(DISTINCT night_date) FROM main_sleeps").fetchone()[0]  # type: ignore[index]
     wh.close()
     metadata = rebuild.asset_materializations_for_node("plots")
-    assert metadata and all("preview" in m.metadata and "path" in m.metadata for m in metadata)
+    assert metadata and all(list(m.metadata)[:2] == ["preview", "path"] for m in metadata)
     assert all(Path(m.metadata["path"].value).exists() for m in metadata)
-    assert all(len(m.metadata["preview"].value) < 60_000 for m in metadata)  # a thumbnail, not the full PNG
+    for m in metadata:  # the legible preview (see tests/pipeline/test_plots.py), within a bounded size
+        preview = m.metadata["preview"].value
+        assert preview.startswith("![") and "](data:image/png;base64," in preview and len(preview) < 100_000
+    report = rebuild.asset_materializations_for_node("sleep_report")[0].metadata
+    assert Path(report["path"].value).is_file() and report["figures_embedded"].value == 9
+    numbers = report["key_numbers"].value
+    assert len(numbers) < 1_000  # the UI shows markdown inline only under 1,000 characters
+    assert f"| Nights | {nights} |" in numbers
+    assert (
+        "No Sleep Scores" in report["sleep_scores"].value
+    )  # the API has no scores; an archive would add them
 
 
 def test_re_running_a_range_leaves_the_tables_byte_identical(env: tuple[Any, Path, Any]) -> None:

@@ -15,20 +15,23 @@ from xml.etree import ElementTree
 import duckdb
 import pytest
 from night_reference import nights_of
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 from plot_fixtures import ISO, classic_log, history, land_and_build, sandbox_history, stages_log
 
 from pipeline.paths import StoragePaths
 from pipeline.plots import (
+    CLASSIC_NIGHT_LABEL,
     FIGURES,
     NO_DATA_TEXT,
+    NO_STAGES_TEXT,
+    PREVIEW_MAX_WIDTH,
     QUERIES_DIR,
     FigureResult,
+    preview_data_uri,
     render_all,
     render_figure,
     run_stats,
     stat_lines,
-    thumbnail_data_uri,
 )
 
 FIRST = date(2024, 1, 1)
@@ -179,13 +182,56 @@ def test_daytime_sleeps_only_each_is_its_nights_main_sleep(rendered: Any) -> Non
     assert results["scatter_efficiency"].stats["main_sleeps"] == len(logs)
 
 
-def test_classic_only_nights_are_stacked_as_classic_levels(rendered: Any) -> None:
+def test_classic_only_nights_are_marked_not_stacked(rendered: Any) -> None:
     (_, logs), results = rendered["classic_only"]
-    stats = results["stages_stacked"].stats
-    assert stats["classic_nights"] == len(logs) and stats["stages_nights"] == 0
-    assert {"asleep", "restless", "awake"} <= set(results["stages_stacked"].texts)
+    stacked = results["stages_stacked"]
+    assert stacked.stats["classic_nights"] == stacked.stats["nights"] == len(logs)
+    assert stacked.stats["stages_nights"] == 0 and "mean_deep_min" not in stacked.stats
+    assert NO_STAGES_TEXT in stacked.texts and CLASSIC_NIGHT_LABEL in "\n".join(stacked.texts)
+    assert not {"asleep", "restless", "awake", "deep", "light"} & set(
+        stacked.texts
+    )  # no bar, no stage legend
     assert results["hypnogram_last_night"].stats["log_type"] == "classic"
     assert results["hypnogram_last_night"].stats["short_wakes"] == 0
+
+
+def _bars_by_colour(png: Path) -> set[str]:
+    """The stage colours present in the figure (a colour counts from 200 pixels: bars, not legend patches)."""
+    from pipeline.plots import STAGE_COLOURS
+
+    with Image.open(png) as image:
+        counts = {
+            f"#{r:02X}{g:02X}{b:02X}": n for n, (r, g, b) in image.convert("RGB").getcolors(1 << 20) or []
+        }
+    return {stage for stage, colour in STAGE_COLOURS.items() if counts.get(colour.upper(), 0) >= 200}
+
+
+def test_stacked_stages_never_mix_classic_and_stages_levels(tmp_path: Path) -> None:
+    """Mixed history, per night and aggregated weekly: only deep/light/REM/wake are stacked; classic nights are
+    counted and marked apart, and the means are over stages nights only (what the stats SQL says)."""
+    classic_nights = {date(2024, 1, 5), date(2024, 2, 14), date(2024, 3, 20)}
+
+    def night_of(log: dict[str, Any]) -> date:
+        return (datetime.strptime(log["startTime"], ISO) - timedelta(hours=12)).date()
+
+    logs = [log for log in history(FIRST, 450) if night_of(log) not in classic_nights]
+    rng = random.Random(5)
+    for night in sorted(classic_nights):
+        bed = datetime.combine(night, datetime.min.time()) + timedelta(hours=23)
+        logs.append(classic_log(bed, 420, rng, main=True))
+    for days, unit in ((90, "stages nights"), (450, "weekly mean per stages night")):
+        kept = [log for log in logs if night_of(log) < FIRST + timedelta(days=days)]
+        paths = land_and_build(tmp_path / f"home{days}", kept)
+        result = render_figure("stages_stacked", paths)
+        assert f"Sleep stages of the main sleep ({unit})" in result.texts
+        assert result.stats["classic_nights"] == 3 and result.stats["stages_nights"] == days - 3
+        assert CLASSIC_NIGHT_LABEL in "\n".join(result.texts)
+        assert not {"asleep", "restless", "awake"} & set(result.texts)  # no classic level in the legend
+        drawn = _bars_by_colour(result.png)
+        assert {"deep", "light", "rem", "wake"} <= drawn and not {"asleep", "restless"} & drawn
+        stages = [log for log in kept if log["type"] == "stages" and log["isMainSleep"]]
+        deep = statistics.fmean(log["levels"]["summary"]["deep"]["minutes"] for log in stages)
+        assert result.stats["mean_deep_min"] == round(deep, 1)
 
 
 def test_gap_of_months_is_shown_as_missing_days(rendered: Any) -> None:
@@ -259,7 +305,7 @@ def test_long_history_stacked_bar_is_aggregated_and_has_svg(tmp_path: Path) -> N
     logs = history(FIRST, 430)
     paths = land_and_build(tmp_path / "home", logs)
     result = render_figure("stages_stacked", paths)
-    assert any("weekly mean per night" in t for t in result.texts)
+    assert any("weekly mean per stages night" in t for t in result.texts)
     assert result.svg is not None and result.svg.exists()
     root = ElementTree.parse(result.svg).getroot()
     assert root.tag.endswith("svg")
@@ -291,16 +337,26 @@ def test_registry_has_every_figure_with_its_sql() -> None:
         assert (QUERIES_DIR / f"plot_{name}.sql").is_file()
         assert (QUERIES_DIR / f"plot_{name}_stats.sql").is_file()
         assert spec.description
+        assert spec.title and "_" not in spec.title  # a human title, not the file name
 
 
-def test_thumbnail_is_small_png(rendered: Any) -> None:
-    _, results = rendered["history"]
-    uri = thumbnail_data_uri(results["stages_stacked"].png, max_px=200)
-    assert uri.startswith("data:image/png;base64,")
-    raw = base64.b64decode(uri.split(",", 1)[1])
-    with Image.open(io.BytesIO(raw)) as image:
-        assert max(image.size) <= 200 and min(image.size) > 20
-    assert len(uri) < 60_000
+@pytest.mark.parametrize("figure", ["stages_stacked", "scatter_efficiency", "weekday_weekend"])
+def test_preview_is_legible_true_to_colour_and_compact(rendered: Any, figure: str) -> None:
+    """The asset-page preview: full size up to PREVIEW_MAX_WIDTH (never upscaled), every pixel within 16/255 of the
+    figure (resized the same way), and under 100 kB of data URI."""
+    _, results = rendered["sandbox"]
+    png = results[figure].png
+    uri = preview_data_uri(png)
+    assert uri.startswith("data:image/png;base64,") and len(uri) < 100_000
+    with (
+        Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as preview,
+        Image.open(png) as original,
+    ):
+        assert preview.width == min(original.width, PREVIEW_MAX_WIDTH)
+        assert abs(preview.height - original.height * preview.width / original.width) <= 1
+        reference = original.convert("RGB").resize(preview.size, Image.Resampling.LANCZOS)
+        worst = max(high for _, high in ImageChops.difference(preview.convert("RGB"), reference).getextrema())
+    assert worst <= 16, f"{figure}: a pixel is {worst}/255 off its colour"
 
 
 def test_run_stats_drops_nulls_and_keeps_types(rendered: Any) -> None:
