@@ -1,4 +1,6 @@
-"""The data checks: Fitbit's quirks (hand-written fixtures) only warn, and each blocking check fails on a planted
+"""pipeline/checks.py (the file name differs from tests/dagster_project/test_checks.py: pytest needs unique basenames).
+
+The data checks: Fitbit's quirks (hand-written fixtures) only warn, and each blocking check fails on a planted
 fault of the kind our own code could make."""
 
 from __future__ import annotations
