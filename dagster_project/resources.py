@@ -73,8 +73,7 @@ class FitbitResource(ConfigurableResource):  # type: ignore[type-arg]
 
     def client(self, paths: StoragePaths, log: Any = None) -> FitbitClient:
         """A client whose token store lives under ``paths``; quota waits are logged and passed to listeners."""
-        from pipeline.client import FitbitClient
-        from pipeline.sources.google_health.client import GoogleHealthClient
+        from pipeline.source_client import open_client
 
         def on_wait(seconds: float, reason: str) -> None:
             if log is not None:
@@ -82,9 +81,7 @@ class FitbitResource(ConfigurableResource):  # type: ignore[type-arg]
             for listener in list(WAIT_LISTENERS):
                 listener(seconds, reason)
 
-        settings = self.settings(paths)
-        client_class = GoogleHealthClient if settings.source == "google-health" else FitbitClient
-        return client_class.from_settings(settings, on_wait=on_wait)
+        return open_client(self.settings(paths), on_wait=on_wait)
 
 
 def default_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -170,8 +170,8 @@ def _bounds(lower: dict[str, str], upper: dict[str, str]) -> list[Bound]:
     ]
 
 
-def _matches(ends: Ends, bounds: list[Bound], now_local: datetime, now: datetime) -> bool:
-    end_utc, end_local = ends if ends is not None else (now, now_local)  # in progress: it ends "now"
+def _matches(ends: tuple[datetime, datetime], bounds: list[Bound]) -> bool:
+    end_utc, end_local = ends
     for civil, is_lower, value in bounds:
         end = end_local if civil else end_utc
         if (end < value) if is_lower else (end >= value):
@@ -202,7 +202,7 @@ class GoogleSide:
         self.account_linked = True
         self.service_enabled = True
         self.usage: dict[str, tuple[int, int]] = {}
-        self._cache: dict[int, tuple[int, bool, dict[str, Any], Ends]] = {}
+        self._cache: dict[int, tuple[int, bool, dict[str, Any], tuple[datetime, datetime]]] = {}
 
     # --- plumbing --------------------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
@@ -394,19 +394,21 @@ class GoogleSide:
             "waterUnit": "MILLILITERS", "swimUnit": "METERS", "glucoseUnit": "MG_DL",
         })  # fmt: skip
 
-    def points(self) -> list[tuple[dict[str, Any], Ends]]:
+    def points(self) -> list[tuple[dict[str, Any], tuple[datetime, datetime]]]:
         """Every session visible now, newest first by start; the last night per the sync state."""
         state = self.sb.sync_state()
         store = self.sb.store
         finished = store.all_logs(state)
         flags = main_flags(finished)
-        out: list[tuple[dict[str, Any], Ends]] = []
+        out: list[tuple[dict[str, Any], tuple[datetime, datetime]]] = []
         for log in finished:
             key = int(log["logId"])
             cached = self._cache.get(key)
             if cached is None or cached[0] != id(log) or cached[1] != flags[key]:
                 point = to_data_point(log, zone=self.zone, seed=self.sb.config.seed, main_sleep=flags[key])
-                cached = (id(log), flags[key], point, _ends(point))
+                ends = _ends(point)
+                assert ends is not None
+                cached = (id(log), flags[key], point, ends)
                 self._cache[key] = cached
             out.append((cached[2], cached[3]))
         if state != "synced":
@@ -415,8 +417,13 @@ class GoogleSide:
                 if int(log["logId"]) not in seen:
                     point = unfinished_point(log, zone=self.zone, seed=self.sb.config.seed,
                                              in_progress=state == "unsynced")  # fmt: skip
-                    out.append((point, _ends(point)))
-        out.sort(key=lambda item: item[0]["sleep"]["interval"]["startTime"], reverse=True)
+                    # filters see the in-progress session at its (future) wake time, which the history knows
+                    end_local = datetime.fromisoformat(log["endTime"])
+                    end_utc = end_local.replace(tzinfo=self.zone).astimezone(UTC)
+                    out.append((point, _ends(point) or (end_utc, end_local)))
+        # newest first; the unfinished last night leads (the user is asleep now, or it was just detected)
+        out.sort(key=lambda item: ("summary" not in item[0]["sleep"], item[0]["sleep"]["interval"]["startTime"]),
+                 reverse=True)  # fmt: skip
         return out
 
     async def data_points(self, request: Request, token: GoogleAccess) -> Response:
@@ -454,10 +461,8 @@ class GoogleSide:
             if found is None:
                 return rpc_error(400, "INVALID_ARGUMENT", "Invalid page token.")
             offset = found
-        now = datetime.fromtimestamp(self.sb.clock.now(), UTC)
-        now_local = now.astimezone(self.zone).replace(tzinfo=None)
         bounds = _bounds(lower, upper)
-        chosen = [p for p, ends in self.points() if _matches(ends, bounds, now_local, now)]
+        chosen = [p for p, ends in self.points() if _matches(ends, bounds)]
         page = chosen[offset : offset + size]
         if method == "dataPoints:reconcile":
             page = [reconciled(p) for p in page]

@@ -47,7 +47,7 @@ class GrantRevoked(ReauthRequired):
         )
 
 
-class TestingTokenExpired(ReauthRequired):
+class RefreshEndedInTesting(ReauthRequired):
     """Google: the OAuth app is in "Testing", so its refresh token ended 7 days after consent."""
 
     def __init__(self, hint: str) -> None:

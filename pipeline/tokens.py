@@ -54,7 +54,7 @@ from pipeline.errors import (
     GrantRevoked,
     NotLoggedIn,
     ReauthRequired,
-    TestingTokenExpired,
+    RefreshEndedInTesting,
     TokenFileCorrupt,
     WrongApiUrl,
 )
@@ -278,7 +278,8 @@ class TokenStore:
         record = _record_from_response(
             token, now, fallback_user=self.user_id, previous=data, provider=self.provider.source
         )
-        rotated = "refresh_token" in token  # Google keeps the refresh token: its age runs on from the login
+        # Google keeps the refresh token (requests-oauthlib copies it into the answer): its age runs on from login
+        rotated = record["refresh_token"] != data.get("refresh_token")
         record.update(
             refresh_token_issued_at=now if rotated else data.get("refresh_token_issued_at", now),
             last_refresh_at=now,
@@ -301,7 +302,7 @@ class TokenStore:
             return ReauthRequired()
         ends = data.get("refresh_token_expires_at")
         if isinstance(ends, int | float) and _now() >= float(ends) - 60:
-            return TestingTokenExpired(self.provider.publish_hint)
+            return RefreshEndedInTesting(self.provider.publish_hint)
         return GrantRevoked()
 
     def _request_refresh(self, client_id: str, client_secret: str, refresh_token: str) -> dict[str, Any]:
@@ -376,7 +377,8 @@ def _record_from_response(
     }
     if token.get("refresh_token_expires_in"):
         record["refresh_token_expires_at"] = now + float(token["refresh_token_expires_in"])
-    elif not token.get("refresh_token") and previous.get("refresh_token_expires_at"):
+    elif refresh_token == previous.get("refresh_token") and previous.get("refresh_token_expires_at"):
+        # the same (reusable) refresh token: requests-oauthlib copies the old one into an answer without one
         record["refresh_token_expires_at"] = previous["refresh_token_expires_at"]
     return record
 
