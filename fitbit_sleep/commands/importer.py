@@ -1,6 +1,6 @@
 """``fitbit-sleep import PATH``: import a Fitbit account export or Google Takeout archive.
 
-Why a thin command: the work is ``pipeline.export_archive.import_archive`` (also used by Dagster); this module only
+Why a thin command: the work is ``pipeline.sources.fitbit_export.importer.import_archive`` (also used by Dagster); this module only
 shows progress, rebuilds the tables and the warehouse for the dates that changed, and prints the summary.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from pipeline.export_archive import ImportSummary
+    from pipeline.sources.fitbit_export.importer import ImportSummary
     from pipeline.tables import TablesResult
 
 
@@ -41,8 +41,8 @@ def import_archive(path: Path, no_build: bool, tz: str | None) -> None:
 
     from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
-    from pipeline.export_archive import import_archive as run_import
     from pipeline.paths import StoragePaths
+    from pipeline.sources.fitbit_export.importer import import_archive as run_import
 
     console = Console(stderr=True)
     paths = StoragePaths(Settings.from_env().home)

@@ -47,11 +47,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline import archive_reader as reader
 from pipeline.errors import ArchiveError
 from pipeline.import_ledger import record_import
 from pipeline.paths import StoragePaths
 from pipeline.sleep_scores import land_scores
+from pipeline.sources.fitbit_export import reader
 from pipeline.transform import table_fields
 
 SOURCE = "export"
