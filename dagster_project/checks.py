@@ -24,7 +24,7 @@ from dagster import (
 )
 
 from dagster_project.resources import StorageResource
-from pipeline.checks import DATA_CHECKS, Check, CheckInputs, Verdict
+from pipeline.checks import DATA_CHECKS, Check, CheckInputs, Verdict, evaluate
 from pipeline.paths import StoragePaths
 
 RECENT_NIGHTS_DAYS = 7
@@ -221,7 +221,7 @@ def _multi_check(
         with CheckInputs(storage.paths(), run_window(dict(context.run.tags)), today()) as inputs:
             for key in sorted(context.selected_asset_check_keys, key=lambda k: list(by_name).index(k.name)):
                 check = by_name[key.name]
-                passed, metadata = check.rule(inputs)
+                passed, metadata = evaluate(check, inputs)
                 yield AssetCheckResult(
                     asset_key=key.asset_key,
                     check_name=key.name,

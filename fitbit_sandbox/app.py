@@ -47,7 +47,7 @@ from starlette.routing import Route
 
 from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
-from fitbit_sandbox.faults import Faults
+from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
 from fitbit_sandbox.google_api import GoogleSide
 from fitbit_sandbox.oauth import AccessToken, OAuthError, OAuthState
@@ -86,6 +86,28 @@ def _edge_error(status: int) -> Response:
     reason = {502: "Bad Gateway", 503: "Service Temporarily Unavailable"}[status]
     return HTMLResponse(f"<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>",
                         status)  # fmt: skip
+
+
+def _bad_envelope(kind: str, request: Request, today: date) -> Response:
+    """A 200 that is not the sleep envelope asked for (the ``badenvelope`` fault)."""
+    if kind == "missing":
+        return _json({"summary": {"totalMinutesAsleep": 0, "totalSleepRecords": 0, "totalTimeInBed": 0}})
+    if kind == "null":
+        return _json({"sleep": None})
+    if kind == "errors":
+        return _json(
+            {"errors": [{"errorType": "system", "message": "Internal processing error"}], "success": False}
+        )
+    first = (
+        _parse_day(request.path_params.get("start", request.path_params.get("date", "today")), today) or today
+    )
+    stray = {
+        "logId": 1,
+        "dateOfSleep": (first - timedelta(days=1)).isoformat(),
+        "startTime": "",
+        "endTime": "",
+    }
+    return _json({"sleep": [stray]})
 
 
 def _parse_day(value: str, today: date) -> date | None:
@@ -222,6 +244,7 @@ class Sandbox:
             return _edge_error(status)
         stall = faults.hit("timeout")
         truncate = faults.hit("truncate")
+        bad_envelope = faults.hit("badenvelope")
         try:
             token = self.oauth.check_bearer(request.headers.get("authorization"), scope, self.clock.now())
         except OAuthError as err:
@@ -236,6 +259,8 @@ class Sandbox:
         response = await handler(request, token)
         if stall:
             await asyncio.sleep(faults.timeout_seconds)
+        if bad_envelope and response.status_code == 200 and "/sleep/date/" in request.url.path:
+            response = _bad_envelope(faults.choice_of(BAD_ENVELOPES), request, self.today)
         if truncate and response.status_code == 200:
             cut = bytes(response.body)[: len(response.body) // 2]
             response.body = cut

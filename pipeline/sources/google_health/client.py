@@ -15,6 +15,8 @@ error bodies differ. What this client adds (reference google-health-api-v4.md §
   ``AccountNotLinked``, ``SERVICE_DISABLED`` ``ServiceDisabled``, other 400 ``FitbitValidationError``, 404
   ``WrongApiUrl``; 429 ``RESOURCE_EXHAUSTED`` waits for the next minute (300 requests per minute per user, no rate
   headers); 5xx and timeouts are retried;
+- a 200 that is not a list answer (an ``error`` body, ``dataPoints`` not a list) is retried like a 5xx, as the
+  v1.2 client does with a wrong envelope;
 - each answer is kept byte for byte in ``SleepFetch.raw_pages``, which the landing stores next to the mapped logs.
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 
 import requests
 
-from pipeline.client import FitbitClient, SleepFetch
+from pipeline.client import FitbitClient, SleepFetch, Validator
 from pipeline.errors import (
     AccountNotLinked,
     FitbitSleepError,
@@ -42,6 +44,17 @@ SOURCE = "google-health"
 SLEEP_PATH = "/v4/users/me/dataTypes/sleep/dataPoints"
 PAGE_SIZE = 25  # the maximum for sleep
 MAX_PAGES = 2000  # a token that never ends is a server bug, not a reason to loop forever
+
+
+def page_problem(body: dict[str, Any]) -> str | None:
+    """Why a 200 answer is not a ``ListDataPointsResponse`` (retried like a 5xx, then an error), or None."""
+    if "error" in body:
+        return "a 200 answer carrying an `error`"
+    if not isinstance(body.get("dataPoints", []), list):
+        return "a 200 answer whose `dataPoints` is not a list"
+    if not isinstance(body.get("nextPageToken", ""), str):
+        return "a 200 answer whose `nextPageToken` is not a string"
+    return None
 
 
 class GoogleHealthClient(FitbitClient):
@@ -99,11 +112,13 @@ class GoogleHealthClient(FitbitClient):
         }
         points: list[dict[str, Any]] = []
         for page_number in range(1, MAX_PAGES + 1):
-            body = self._get(SLEEP_PATH, what=f"sleep {start}..{end} page {page_number}", params=params)
-            page = body.get("dataPoints") or []
-            if not isinstance(page, list):
-                raise FitbitSleepError(f"sleep {start}..{end}: `dataPoints` is not a list.")
-            points.extend(page)
+            body = self._get(
+                SLEEP_PATH,
+                what=f"sleep {start}..{end} page {page_number}",
+                params=params,
+                validate=page_problem,
+            )
+            points.extend(body.get("dataPoints") or [])
             token = body.get("nextPageToken")
             if not token:  # "" or missing (a final `{}` page has neither)
                 return points
@@ -140,9 +155,9 @@ class GoogleHealthClient(FitbitClient):
 
     # --- hooks of the request loop ------------------------------------------------------------------------------
     def _send_once(
-        self, path: str, what: str, params: dict[str, Any] | None = None
+        self, path: str, what: str, validate: Validator | None = None, params: dict[str, Any] | None = None
     ) -> tuple[requests.Response, dict[str, Any]]:
-        response, body = super()._send_once(path, what, params)
+        response, body = super()._send_once(path, what, validate, params)
         if response.status_code == 200 and path == SLEEP_PATH:
             self._pages.append(response.content)
         return response, body
