@@ -36,7 +36,9 @@ def both_logged_in(sandbox_factory: Any, data_home: Path, monkeypatch: pytest.Mo
 def test_diff_sources_on_the_sandbox_reports_no_differing_session(
     both_logged_in: Any, data_home: Path
 ) -> None:
-    start = TEST_TODAY - timedelta(days=399)  # naps are classic: some of v1.2's minutesAwake leave restless out
+    start = TEST_TODAY - timedelta(
+        days=399
+    )  # naps are classic: some of v1.2's minutesAwake leave restless out
     result = _run("diff-sources", "--start", start.isoformat(), "--end", TEST_TODAY.isoformat())
     lines = result.output.strip().splitlines()
     assert result.exit_code == 0, result.output

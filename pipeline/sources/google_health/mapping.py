@@ -18,6 +18,8 @@ has to say the same thing in it. The rules, and what v4 cannot say:
 - ``isMainSleep`` from ``metadata.mainSleep`` (absent = false, as proto3 omits false); ``logType`` ``manual`` for a
   MANUAL recording, else ``auto_detected``; ``infoCode`` from ``stagesStatus`` (SUCCEEDED 0, the coverage and gap
   rejections 1, REJECTED_NAP 2, server/timeout/internal errors 3).
+- ``provenance``: ``{"family": "google-health", "file": <the data point's name>}`` (the tables' ``source_family``
+  and ``source_file``), so every row leads back to the data point it came from.
 - Not in v4, so not in the log: ``efficiency`` (the tables compute ``minutes_asleep / time_in_bed`` as for every
   source; ``api_efficiency`` stays NULL), ``thirtyDayAvgMinutes``, the sleep score.
 
@@ -51,6 +53,7 @@ INFO_CODE = {
     "PROCESSING_INTERNAL_ERROR": 3,
 }
 _INT64_MAX = 2**63 - 1
+FAMILY = "google-health"  # the tables' source_family; source_file is the data point's name
 
 
 class MappingError(ValueError):
@@ -181,6 +184,7 @@ def to_log(point: dict[str, Any]) -> dict[str, Any]:
         "minutesAsleep": count(summary.get("minutesAsleep")),
         "minutesAwake": minutes_awake,
         "minutesToFallAsleep": count(summary.get("minutesToFallAsleep")),
+        "provenance": {"family": FAMILY, "file": name},
         "startTime": fitbit_local(start),
         "timeInBed": in_bed,
         "type": kind,

@@ -103,6 +103,7 @@ def test_stages_night_maps_times_from_its_offsets_and_numbers_from_strings() -> 
         {"dateTime": "2026-09-26T14:02:00.000", "level": "wake", "seconds": 90},
     ]
     assert "efficiency" not in log  # v4 has none; the tables compute theirs
+    assert log["provenance"] == {"family": "google-health", "file": fixture("stages")["name"]}
 
 
 def test_manual_classic_log() -> None:
@@ -174,7 +175,7 @@ def test_the_sandbox_history_round_trips_except_what_v12_itself_lacks() -> None:
             to_data_point(original, zone=ZoneInfo(tz), seed=42, main_sleep=flags[original["logId"]])
         )
         for key in set(original) | set(mapped):
-            if key in ("logId", "efficiency"):
+            if key in ("logId", "efficiency", "provenance"):
                 continue
             if key == "levels":
                 summary = {
