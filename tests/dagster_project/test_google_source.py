@@ -26,7 +26,7 @@ from tests.dagster_project.dagster_helpers import SANDBOX_TZ, login_to, project_
 
 # what a night is made of, in both sources' tables (ids, provenance, ingestion time and Fitbit's own efficiency
 # are expected to differ: see pipeline/source_diff.py)
-SAME = (
+EXPECTED_TO_DIFFER = (
     "log_id", "source", "ingested_at", "api_efficiency", "minutes_awake",
     "source_family", "source_file",
 )  # fmt: skip
@@ -77,8 +77,8 @@ def test_a_google_backfill_lands_the_same_sessions_as_the_v12_one(
         with DagsterInstance.ephemeral() as instance:
             outcome = run_backfill(defs, instance, start, end, downstream=False)
             assert outcome.success, [c.error for c in outcome.chunks]
-    v12 = table_rows(homes["v12"], "sleep_logs", exclude=SAME)
-    v4 = table_rows(homes["v4"], "sleep_logs", exclude=SAME)
+    v12 = table_rows(homes["v12"], "sleep_logs", exclude=EXPECTED_TO_DIFFER)
+    v4 = table_rows(homes["v4"], "sleep_logs", exclude=EXPECTED_TO_DIFFER)
     assert len(v4) == len(v12) > 130
     assert (
         v4 == v12
