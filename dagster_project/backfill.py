@@ -23,6 +23,7 @@ from dagster import DagsterInstance, Definitions
 from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
 from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
 from dagster_project.partitions import MAX_DAYS_PER_RUN
+from dagster_project.stuck_runs import PROCESS_TAG, free_dead_runs, process_identity
 from pipeline.client import chunk_range
 
 BACKFILL_TAG = "fitbit_sleep/cli_backfill"
@@ -80,12 +81,18 @@ def run_backfill(
     on_chunk_start: Callable[[date, date], None] | None = None,
     on_chunk_done: Callable[[ChunkOutcome], None] | None = None,
     chunk_days: int = MAX_DAYS_PER_RUN,
+    on_note: Callable[[str], None] | None = None,
 ) -> BackfillOutcome:
     """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
     ``downstream``) the whole-history assets once. Stops at the first failed chunk; re-running is safe (the
-    landing and the tables are idempotent)."""
+    landing and the tables are idempotent). First, runs left by a killed process are failed and their pool slots
+    freed (each reported through ``on_note``): otherwise this backfill would wait for their slots forever."""
     check_range(start, end, *partition_bounds(defs))
+    for note in free_dead_runs(instance):
+        if on_note:
+            on_note(note)
     outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
+    process = {PROCESS_TAG: process_identity()}
     job = defs.resolve_job_def(DAILY_JOB)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -99,6 +106,7 @@ def run_backfill(
                     RANGE_START_TAG: chunk_start.isoformat(),
                     RANGE_END_TAG: chunk_end.isoformat(),
                     BACKFILL_TAG: outcome.backfill_id,
+                    **process,
                 },
                 raise_on_error=False,
             )
@@ -115,7 +123,7 @@ def run_backfill(
             result = defs.resolve_job_def(WHOLE_HISTORY_JOB).execute_in_process(
                 instance=instance,
                 run_config=QUIET_LOGS,
-                tags={BACKFILL_TAG: outcome.backfill_id},
+                tags={BACKFILL_TAG: outcome.backfill_id, **process},
                 raise_on_error=False,
             )
             outcome.downstream_run_id = result.run_id

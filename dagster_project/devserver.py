@@ -183,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     install_instance_config(dagster_home)
+    from dagster_project.stuck_runs import clean_up
+
+    for note in clean_up(dagster_home):  # runs a killed process left STARTED would block the schedule's runs
+        print(note, flush=True)
 
     sandbox = None
     if with_sandbox:

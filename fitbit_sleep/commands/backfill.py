@@ -116,6 +116,7 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
                 downstream=not no_downstream,
                 on_chunk_start=on_start,
                 on_chunk_done=on_done,
+                on_note=lambda note: console.print(note, highlight=False),
             )
         finally:
             WAIT_LISTENERS.remove(on_wait)
