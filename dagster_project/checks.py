@@ -233,6 +233,10 @@ def _multi_check(
     return run_checks
 
 
+# Warn this many days before a Google "Testing" refresh token ends (they live 7 days from consent).
+TESTING_TOKEN_WARN_DAYS = 2.0
+
+
 def token_health_facts(paths: StoragePaths) -> tuple[bool, dict[str, Any]]:
     """(healthy, secret-free facts) about the saved login; shared by the check and the sensor."""
     from pipeline.errors import FitbitSleepError
@@ -251,9 +255,21 @@ def token_health_facts(paths: StoragePaths) -> tuple[bool, dict[str, Any]]:
     age = health.get("refresh_token_age_days")
     if age is not None and age >= idle_days:
         problems.append(f"the refresh token has not been used for {age:.0f} days")
+    ends_in = health.get("refresh_token_expires_in_days")
+    testing_ends = isinstance(ends_in, int | float) and ends_in <= TESTING_TOKEN_WARN_DAYS
+    if isinstance(ends_in, int | float) and testing_ends:
+        problems.append(
+            f"the Google refresh token ends in {max(0.0, ends_in):.1f} days (the OAuth app is in 'Testing')"
+        )
     facts: dict[str, Any] = {k: v for k, v in health.items() if isinstance(v, int | float | str)}
     facts["problem"] = "; ".join(problems) or "none"
-    if problems:
+    if testing_ends:
+        from pipeline.config import Settings
+        from pipeline.providers import provider_for
+
+        hint = provider_for(Settings(None, None, source="google-health")).publish_hint
+        facts["hint"] = f"{hint} Until then, `fitbit-sleep login` every week."
+    elif problems:
         facts["hint"] = (
             "Run the daily job (or `fitbit-sleep fetch`) to use the login; if it fails, `fitbit-sleep login`."
         )

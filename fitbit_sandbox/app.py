@@ -22,6 +22,8 @@ Control endpoints, for tests and benchmarks only (never used by the pipeline; JS
 - ``POST /_sandbox/edit`` with ``{"kind": "change"|"split"|"delete", "date": "YYYY-MM-DD"?}``: edits after the
   fact (default date: the latest with a main sleep); answers the affected log ids and dates.
 - ``POST /_sandbox/gone`` with ``{"gone": true|false}``: every Fitbit endpoint answers 410 Gone.
+- ``POST /_sandbox/google``: the v4 side's switches (``fitbit_sandbox/google_api.py``, which also lists the Google
+  OAuth and ``health:v4`` endpoints served on the same host from the same history).
 - ``POST /_sandbox/quota`` with ``{"quota": N?, "window": S?}`` changes the quota and clears the counters.
 """
 
@@ -47,6 +49,7 @@ from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
 from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
+from fitbit_sandbox.google_api import GoogleSide
 from fitbit_sandbox.oauth import AccessToken, OAuthError, OAuthState
 from fitbit_sandbox.store import PENDING_META, SleepStore
 
@@ -151,6 +154,7 @@ class Sandbox:
         self.usage: dict[tuple[str, str], tuple[int, int]] = {}
         self.sync_override: str | None = None
         self.stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.google = GoogleSide(self)
 
     @staticmethod
     def _user_id(seed: int) -> str:
@@ -576,6 +580,8 @@ class Sandbox:
             self.quota_window = int(body.get("window", self.quota_window))
             self.usage.clear()
             return {"quota": self.quota, "window": self.quota_window}
+        if name == "google":
+            return self.google.control(body)
         if (method, name) == ("GET", "info"):
             return {
                 "user_id": self.user_id, "timezone": self.config.timezone, "client_id": self.config.client_id,
@@ -597,6 +603,7 @@ def create_app(config: SandboxConfig) -> Starlette:
         sb.api_route("/1.2/user/-/sleep/list.json", "sleep", sb.sleep_list),
         sb.api_route("/1.2/user/-/sleep/date/{start}/{end}.json", "sleep", sb.sleep_range),
         sb.api_route("/1.2/user/-/sleep/date/{date}.json", "sleep", sb.sleep_date),
+        *sb.google.routes(),
         Route("/_sandbox/{name}", sb.control, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes)

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
@@ -76,6 +76,10 @@ class SleepFetch:
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     api_paths: list[str] = field(default_factory=list)
     calls: int = 0
+    source: str = "api"  # the landing's provenance: "api" (v1.2) or "google-health"
+    raw_pages: list[bytes] = field(
+        default_factory=list
+    )  # the source's own answers when logs are mapped from them
 
 
 class _Transient(Exception):
@@ -129,6 +133,12 @@ def chunk_range(start: date, end: date, max_days: int = MAX_DAYS_PER_CALL) -> li
 
 
 class FitbitClient:
+    """The v1.2 client; ``pipeline.sources.google_health.client`` reuses its request loop for v4."""
+
+    base_var = "FITBIT_API_URL"  # the setting named in errors
+    label = "Fitbit API"
+    quota_window_s = 3600.0
+
     def __init__(
         self,
         settings: Settings,
@@ -144,8 +154,8 @@ class FitbitClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         install_redaction()
-        check_base_url("FITBIT_API_URL", settings.api_url)
         self.settings = settings
+        check_base_url(self.base_var, self.base_url)
         self.store = store
         self.paths = paths
         self.on_wait = on_wait
@@ -153,7 +163,7 @@ class FitbitClient:
         self.attempts = attempts
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
-        self.quota = QuotaBudget(reset_margin=reset_margin)
+        self.quota = QuotaBudget(reset_margin=reset_margin, window_s=self.quota_window_s)
         self.calls_made = 0
         self.waited_s = 0.0
         # why requests were retried ("HTTP 503", "a 200 answer without a `sleep` list", …) -> count, for the run
@@ -173,11 +183,15 @@ class FitbitClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> FitbitClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.api_url
 
     @property
     def last_quota(self) -> QuotaSnapshot | None:
@@ -213,16 +227,18 @@ class FitbitClient:
         return result
 
     # --- the request loop ----------------------------------------------------------------------------------------
-    def _get(self, path: str, *, what: str, validate: Validator | None = None) -> dict[str, Any]:
+    def _get(
+        self, path: str, *, what: str, validate: Validator | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         refreshed = False
         waits_429 = 0
         try:
             while True:
-                response, body = self._send_with_retries(path, what, validate)
+                response, body = self._send_with_retries(path, what, validate, params)
                 status = response.status_code
                 if status == 200:
                     return body
-                error_type, message = fitbit_errors(response)
+                error_type, message = self._error_of(response)
                 if status == 401 and not refreshed:
                     log.info("%s: access token rejected (%s); refreshing once.", what, error_type or "401")
                     self.store.refresh(rejected_access_token=self._last_token)
@@ -243,6 +259,10 @@ class FitbitClient:
                 except OSError:
                     log.debug("could not save the quota snapshot", exc_info=True)
 
+    def _error_of(self, response: requests.Response) -> tuple[str, str]:
+        """(error type, message) of an error answer, scrubbed of tokens."""
+        return fitbit_errors(response)
+
     def _typed_error(self, status: int, error_type: str, message: str, path: str, what: str) -> Exception:
         if status == 410:
             return FitbitApiGone(path)
@@ -261,7 +281,7 @@ class FitbitClient:
         return FitbitSleepError(f"{what}: unexpected HTTP {status} {error_type}: {message}")
 
     def _send_with_retries(
-        self, path: str, what: str, validate: Validator | None = None
+        self, path: str, what: str, validate: Validator | None = None, params: dict[str, Any] | None = None
     ) -> tuple[requests.Response, dict[str, Any]]:
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
@@ -278,14 +298,14 @@ class FitbitClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._send_once(path, what, validate)
+                    return self._send_once(path, what, validate, params)
         except _CannotConnect as exc:
-            raise unreachable("FITBIT_API_URL", self.settings.api_url, str(exc)) from None
+            raise unreachable(self.base_var, self.base_url, str(exc)) from None
         except _Transient as exc:
             raise FitbitUnavailable(
-                f"{what}: the Fitbit API at {self.settings.api_url} kept failing after "
+                f"{what}: the {self.label} at {self.base_url} kept failing after "
                 f"{plural(self.attempts, 'try', 'tries')} "
-                f"(last: {exc}). Check FITBIT_API_URL, or try again later."
+                f"(last: {exc}). Check {self.base_var}, or try again later."
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -299,7 +319,7 @@ class FitbitClient:
         log.warning("%s: %s; retry %d of %d.", what, reason, state.attempt_number, self.attempts - 1)
 
     def _send_once(
-        self, path: str, what: str, validate: Validator | None = None
+        self, path: str, what: str, validate: Validator | None = None, params: dict[str, Any] | None = None
     ) -> tuple[requests.Response, dict[str, Any]]:
         self._wait_for_budget(what)
         token = self.store.access_token()
@@ -308,7 +328,8 @@ class FitbitClient:
         self.calls_made += 1
         try:
             response = self._http.get(
-                self.settings.api_url + path,
+                self.base_url + path,
+                params=params,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=self.timeout,
                 stream=True,
@@ -347,7 +368,10 @@ class FitbitClient:
         wait = self.quota.wait_needed()
         if wait <= 0:
             return
-        reason = f"{what}: hourly quota spent (limit {self.quota.limit}); waiting {wait:.0f} s for the reset"
+        window = "hourly" if self.quota_window_s >= 3600 else "per-minute"
+        reason = (
+            f"{what}: {window} quota spent (limit {self.quota.limit}); waiting {wait:.0f} s for the reset"
+        )
         log.warning("%s.", reason)
         if self.on_wait is not None:
             self.on_wait(wait, reason)

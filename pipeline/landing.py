@@ -6,7 +6,7 @@ tables replace. Keeping the source's own words (plus provenance) means every tab
 File ``raw/sleep/date=YYYY-MM-DD.json`` (compact JSON, header keys first so the state can be read from the first
 few hundred bytes without parsing the payload)::
 
-    {"date", "source": "api"|"export", "source_ref", "fetched_at", "payload_sha256",
+    {"date", "source": "api"|"google-health"|"export", "source_ref", "fetched_at", "payload_sha256",
      "state": "final"|"empty"|"pending", "payload": {"sleep": [...]}}
 
 - ``state="empty"``: fetched, the source had no logs (differs from a missing file = never fetched).
@@ -53,6 +53,29 @@ class SleepFetchLike(Protocol):
     pending_dates: set[date]
     fetched_at: datetime
     api_paths: list[str]
+
+
+def keep_source_pages(paths: StoragePaths, fetch: SleepFetchLike) -> str | None:
+    """Store the source's own answers of a mapped fetch (``fetch.raw_pages``, e.g. Google Health API v4 pages)
+    under ``raw/source_pages/<source>/``; returns the file's path relative to the data root, used as the landed
+    dates' ``source_ref``, or None when the fetch has no such pages (v1.2: the logs are the answer)."""
+    pages: list[bytes] = list(getattr(fetch, "raw_pages", None) or [])
+    if not pages:
+        return None
+    source = str(getattr(fetch, "source", "api"))
+    body = (
+        b'{"source":'
+        + json.dumps(source).encode()
+        + b',"fetched_at":"'
+        + format_fetched_at(fetch.fetched_at).encode()
+    )
+    body += b'","start":"' + fetch.start.isoformat().encode() + b'","end":"' + fetch.end.isoformat().encode()
+    body += b'","pages":[' + b",".join(page.strip() for page in pages) + b"]}\n"
+    digest = hashlib.sha256(body).hexdigest()[:12]
+    stamp = format_fetched_at(fetch.fetched_at).replace(":", "")
+    target = paths.raw_source_pages_dir / source / f"{stamp}-{fetch.start.isoformat()}-{digest}.json"
+    atomic_write_bytes(target, body)
+    return target.relative_to(paths.root).as_posix()
 
 
 @dataclass
@@ -279,13 +302,13 @@ def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
     listed in ``emptied`` so a run can say so."""
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     result = LandingResult()
-    remove_stale_temps(
-        paths.raw_sleep_dir
-    )  # a killed landing left its temp file; unchanged days write nothing
+    remove_stale_temps(paths.raw_sleep_dir)  # a killed landing left its temp; unchanged days write nothing
+    source = str(getattr(fetch, "source", "api"))
     for log in fetch.logs:  # all placed before anything is written: an answer outside its range lands nothing
         day, own = _placement(log, fetch.start, fetch.end)
         result.misplaced_logs += not own
         by_day[day].append(log)
+    pages_ref = keep_source_pages(paths, fetch)
     for day in _daterange(fetch.start, fetch.end):
         logs = by_day.get(day, [])
         pending = day in fetch.pending_dates
@@ -295,8 +318,8 @@ def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
             paths,
             day,
             logs,
-            source="api",
-            source_ref=_source_ref_for(day, list(fetch.api_paths)),
+            source=source,
+            source_ref=pages_ref or _source_ref_for(day, list(fetch.api_paths)),
             fetched_at=fetch.fetched_at,
             pending=pending,
         )
