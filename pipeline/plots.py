@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -918,6 +919,9 @@ def render_figure(
 ) -> FigureResult:
     """Render one registered figure to ``paths.plots_dir`` and return its files and printed numbers."""
     spec = FIGURES[name]
+    # The file the query reads; a rebuild that lands later makes this record stale, and the automation that follows
+    # every rebuild draws the figure again.
+    stamp = warehouse_stamp(paths)
     own = con is None
     if own:
         con = open_warehouse(paths)
@@ -945,7 +949,58 @@ def render_figure(
         if svg is not None:
             _atomic_save(fig, svg, "svg")
         texts = _figure_texts(fig)
+    _write_sidecar(paths, name, stamp, stats)
     return FigureResult(name=name, png=png, svg=svg, stats=stats, texts=texts)
+
+
+def warehouse_stamp(paths: StoragePaths) -> str:
+    """Which warehouse file is current: each rebuild swaps in a new file, so inode, mtime and size change."""
+    try:
+        st = paths.warehouse_file.stat()
+    except FileNotFoundError:
+        return ""
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def _sidecar_path(paths: StoragePaths, name: str) -> Path:
+    return paths.plots_dir / f".{name}.rendered.json"
+
+
+def _write_sidecar(paths: StoragePaths, name: str, stamp: str, stats: Stats) -> None:
+    """Record which warehouse a figure was drawn from and its printed numbers, so the report can reuse the PNG."""
+    target = _sidecar_path(paths, name)
+    tmp = target.with_name(f"{target.name}.tmp")
+    tmp.write_text(json.dumps({"warehouse": stamp, "stats": stats}), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def rendered_figure(paths: StoragePaths, name: str) -> FigureResult | None:
+    """The figure as last rendered, if it was drawn from the current warehouse and its files are there; else None."""
+    spec = FIGURES[name]
+    png = paths.plots_dir / f"{name}.png"
+    svg = paths.plots_dir / f"{name}.svg" if spec.svg else None
+    try:
+        record = json.loads(_sidecar_path(paths, name).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if record.get("warehouse") != warehouse_stamp(paths) or not png.exists() or (svg and not svg.exists()):
+        return None
+    return FigureResult(name=name, png=png, svg=svg, stats=dict(record.get("stats") or {}))
+
+
+def current_figures(paths: StoragePaths) -> dict[str, FigureResult]:
+    """Every registered figure, reusing the files the plot assets rendered from the current warehouse and rendering
+    only the ones that are missing or older: each figure is drawn once per rebuild, not again for the report."""
+    figures = {name: rendered_figure(paths, name) for name in FIGURES}
+    stale = [name for name, result in figures.items() if result is None]
+    if stale:
+        con = open_warehouse(paths)
+        try:
+            figures.update({name: render_figure(name, paths, con=con) for name in stale})
+        finally:
+            if con is not None:
+                con.close()
+    return {name: result for name, result in figures.items() if result is not None}
 
 
 def render_all(paths: StoragePaths) -> dict[str, FigureResult]:

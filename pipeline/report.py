@@ -21,10 +21,10 @@ from pipeline.plots import (
     FIGURES,
     FigureResult,
     Stats,
+    current_figures,
     format_stat,
     open_warehouse,
     query_path,
-    render_all,
     run_stats,
 )
 
@@ -380,8 +380,9 @@ def render_html(
 
 
 def write_report(paths: StoragePaths, figures: dict[str, FigureResult] | None = None) -> ReportResult:
-    """Render the figures (unless given) and write ``report/report.html`` atomically."""
-    figures = render_all(paths) if figures is None else figures
+    """Write ``report/report.html`` atomically with ``figures`` (default: the ones the plot assets rendered from the
+    current warehouse, drawing only those missing or stale)."""
+    figures = current_figures(paths) if figures is None else figures
     data = report_data(paths, figures)
     text = render_html(data, figures, datetime.now(UTC), paths.warehouse_file)
     paths.report_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from plot_fixtures import history, land_and_build
 from dagster_project import ui_graphql
 from dagster_project.ui_browser import DevToolsPage
 from pipeline.paths import StoragePaths
-from pipeline.plots import FIGURES, QUERIES_DIR, format_stat
+from pipeline.plots import FIGURES, QUERIES_DIR, current_figures, format_stat, render_all, rendered_figure
 from pipeline.report import KEY_NUMBERS, NO_SCORES_TEXT, TIMING_NUMBERS, build_report, write_report
 from pipeline.sleep_scores import build_scores_table, land_scores
 from pipeline.warehouse import build_warehouse
@@ -228,3 +228,25 @@ def test_report_renders_in_headless_chromium(report: Any, chromium: str, tmp_pat
         # the first figures are within the first 2000 px: many distinct colours (plots), not only text
         colours = image.convert("RGB").resize((320, 500)).getcolors(maxcolors=1 << 16)
         assert colours is not None and len(colours) > 200
+
+
+def test_report_reuses_figures_rendered_from_the_current_warehouse(tmp_path: Path) -> None:
+    """Each figure is drawn once per warehouse rebuild: the report embeds the plot step's PNGs and stats; after a
+    rebuild it draws the stale ones again instead of embedding a picture of the old data."""
+    paths = land_and_build(tmp_path / "home", history(date(2024, 5, 1), 20))
+    rendered = render_all(paths)
+    drawn_at = {name: result.png.stat().st_mtime_ns for name, result in rendered.items()}
+    result = write_report(paths)
+    assert result.figures == len(FIGURES)
+    assert {name: r.png.stat().st_mtime_ns for name, r in rendered.items()} == drawn_at  # nothing drawn again
+    reused = current_figures(paths)
+    assert {name: r.stats for name, r in reused.items()} == {name: r.stats for name, r in rendered.items()}
+    text = result.path.read_text(encoding="utf-8")
+    for name, figure in rendered.items():
+        assert base64.b64encode(figure.png.read_bytes()).decode() in text, name
+
+    build_warehouse(paths)  # a new warehouse file: every figure is stale
+    assert all(rendered_figure(paths, name) is None for name in FIGURES)
+    write_report(paths)
+    assert all(r.png.stat().st_mtime_ns > drawn_at[name] for name, r in rendered.items())
+    assert all(rendered_figure(paths, name) is not None for name in FIGURES)
