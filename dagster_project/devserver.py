@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     install_instance_config(dagster_home)
+    from dagster_project.event_storage import enable_event_batches
+
+    enable_event_batches(env)  # the daemon's run workers inherit it (dagster_project/event_storage.py)
 
     sandbox = None
     if with_sandbox:
