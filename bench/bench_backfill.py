@@ -198,7 +198,9 @@ def floor_defs(start: date) -> Any:
         asset_checks=[checks_on(raw_sleep), checks_on(sleep_tables)],
         jobs=[
             define_asset_job(DAILY_JOB, selection=AssetSelection.assets(raw_sleep, sleep_tables)),
-            define_asset_job(WHOLE_HISTORY_JOB, selection=AssetSelection.assets(warehouse, plots, sleep_report)),
+            define_asset_job(
+                WHOLE_HISTORY_JOB, selection=AssetSelection.assets(warehouse, plots, sleep_report)
+            ),
         ],
         executor=in_process_executor,
     )
@@ -275,7 +277,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--daemon", action="store_true", help="also the UI path (dagster dev + GraphQL backfill)")
+    parser.add_argument(
+        "--daemon", action="store_true", help="also the UI path (dagster dev + GraphQL backfill)"
+    )
     args = parser.parse_args()
     end = datetime.now(ZoneInfo(TZ)).date() - timedelta(days=1)
     start = end - timedelta(days=args.days - 1)

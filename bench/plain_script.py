@@ -45,7 +45,7 @@ def figures(logs: list[dict], out_dir: Path) -> list[Path]:
     frame = pd.json_normalize(logs)
     frame["dateOfSleep"] = pd.to_datetime(frame["dateOfSleep"])
     frame["startTime"] = pd.to_datetime(frame["startTime"])
-    main = frame[frame["isMainSleep"]].sort_values("dateOfSleep")
+    main = frame[frame["isMainSleep"].eq(True)].sort_values("dateOfSleep")  # some real logs lack the flag
     bedtime = (main["startTime"].dt.hour + main["startTime"].dt.minute / 60 + 12) % 24 - 12
     out: list[Path] = []
     for name, draw in (

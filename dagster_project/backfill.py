@@ -22,8 +22,8 @@ from typing import Any
 from dagster import DagsterInstance, Definitions
 from dagster._core.instance.ref import InstanceRef
 
-from dagster_project.event_storage import enable_event_batches
 from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
+from dagster_project.event_storage import enable_event_batches
 from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
 from dagster_project.partitions import MAX_DAYS_PER_RUN
 from pipeline.client import chunk_range
@@ -77,7 +77,9 @@ def cli_instance() -> DagsterInstance:
     events written in batches and one planned event per asset and run (dagster_project/event_storage.py): the
     terminal names a failed run and its range, so its partitions show as missing, not failed, in the UI."""
     enable_event_batches(one_planned_event_per_asset=True)
-    ref = InstanceRef.from_dir(os.environ["DAGSTER_HOME"], overrides={"compute_logs": IN_PROCESS_COMPUTE_LOGS})
+    ref = InstanceRef.from_dir(
+        os.environ["DAGSTER_HOME"], overrides={"compute_logs": IN_PROCESS_COMPUTE_LOGS}
+    )
     return DagsterInstance.from_ref(ref)
 
 

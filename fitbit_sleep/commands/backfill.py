@@ -51,7 +51,13 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dagster_project.backfill import ChunkOutcome, check_range, cli_instance, partition_bounds, run_backfill
+    from dagster_project.backfill import (
+        ChunkOutcome,
+        check_range,
+        cli_instance,
+        partition_bounds,
+        run_backfill,
+    )
     from dagster_project.definitions import build_defs
     from dagster_project.devserver import install_instance_config, use_dagster_home
     from dagster_project.resources import WAIT_LISTENERS
