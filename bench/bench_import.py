@@ -45,9 +45,9 @@ def child(archive: str, home: str) -> None:
     """Import one archive in this fresh process and print time, counts and memory as JSON."""
     import pyarrow as pa
 
-    from pipeline.export_archive import import_archive
     from pipeline.paths import StoragePaths
     from pipeline.sleep_scores import build_scores_table  # noqa: F401 - import cost outside the measurement
+    from pipeline.sources.fitbit_export.importer import import_archive
 
     pa.array([1]).cast(pa.float64())  # pyarrow's lazy first-use imports, also outside the measurement
     before = _rss_now_kib()
@@ -99,8 +99,8 @@ def reader_vs_json_loads(archive: Path) -> tuple[float, float, int]:
     ``zipfile`` + ``json.loads`` of every sleep file (the naive reader), and the records seen."""
     import zipfile
 
-    from pipeline import archive_reader as reader
-    from pipeline.export_archive import normalise
+    from pipeline.sources.fitbit_export import reader
+    from pipeline.sources.fitbit_export.importer import normalise
 
     start = time.perf_counter()
     records = 0

@@ -22,6 +22,8 @@ Control endpoints, for tests and benchmarks only (never used by the pipeline; JS
 - ``POST /_sandbox/edit`` with ``{"kind": "change"|"split"|"delete", "date": "YYYY-MM-DD"?}``: edits after the
   fact (default date: the latest with a main sleep); answers the affected log ids and dates.
 - ``POST /_sandbox/gone`` with ``{"gone": true|false}``: every Fitbit endpoint answers 410 Gone.
+- ``POST /_sandbox/google``: the v4 side's switches (``fitbit_sandbox/google_api.py``, which also lists the Google
+  OAuth and ``health:v4`` endpoints served on the same host from the same history).
 - ``POST /_sandbox/quota`` with ``{"quota": N?, "window": S?}`` changes the quota and clears the counters.
 """
 
@@ -45,8 +47,9 @@ from starlette.routing import Route
 
 from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
-from fitbit_sandbox.faults import Faults
+from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
+from fitbit_sandbox.google_api import GoogleSide
 from fitbit_sandbox.oauth import AccessToken, OAuthError, OAuthState
 from fitbit_sandbox.store import PENDING_META, SleepStore
 
@@ -83,6 +86,28 @@ def _edge_error(status: int) -> Response:
     reason = {502: "Bad Gateway", 503: "Service Temporarily Unavailable"}[status]
     return HTMLResponse(f"<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>",
                         status)  # fmt: skip
+
+
+def _bad_envelope(kind: str, request: Request, today: date) -> Response:
+    """A 200 that is not the sleep envelope asked for (the ``badenvelope`` fault)."""
+    if kind == "missing":
+        return _json({"summary": {"totalMinutesAsleep": 0, "totalSleepRecords": 0, "totalTimeInBed": 0}})
+    if kind == "null":
+        return _json({"sleep": None})
+    if kind == "errors":
+        return _json(
+            {"errors": [{"errorType": "system", "message": "Internal processing error"}], "success": False}
+        )
+    first = (
+        _parse_day(request.path_params.get("start", request.path_params.get("date", "today")), today) or today
+    )
+    stray = {
+        "logId": 1,
+        "dateOfSleep": (first - timedelta(days=1)).isoformat(),
+        "startTime": "",
+        "endTime": "",
+    }
+    return _json({"sleep": [stray]})
 
 
 def _parse_day(value: str, today: date) -> date | None:
@@ -129,6 +154,7 @@ class Sandbox:
         self.usage: dict[tuple[str, str], tuple[int, int]] = {}
         self.sync_override: str | None = None
         self.stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.google = GoogleSide(self)
 
     @staticmethod
     def _user_id(seed: int) -> str:
@@ -218,6 +244,7 @@ class Sandbox:
             return _edge_error(status)
         stall = faults.hit("timeout")
         truncate = faults.hit("truncate")
+        bad_envelope = faults.hit("badenvelope")
         try:
             token = self.oauth.check_bearer(request.headers.get("authorization"), scope, self.clock.now())
         except OAuthError as err:
@@ -232,6 +259,8 @@ class Sandbox:
         response = await handler(request, token)
         if stall:
             await asyncio.sleep(faults.timeout_seconds)
+        if bad_envelope and response.status_code == 200 and "/sleep/date/" in request.url.path:
+            response = _bad_envelope(faults.choice_of(BAD_ENVELOPES), request, self.today)
         if truncate and response.status_code == 200:
             cut = bytes(response.body)[: len(response.body) // 2]
             response.body = cut
@@ -551,6 +580,8 @@ class Sandbox:
             self.quota_window = int(body.get("window", self.quota_window))
             self.usage.clear()
             return {"quota": self.quota, "window": self.quota_window}
+        if name == "google":
+            return self.google.control(body)
         if (method, name) == ("GET", "info"):
             return {
                 "user_id": self.user_id, "timezone": self.config.timezone, "client_id": self.config.client_id,
@@ -572,6 +603,7 @@ def create_app(config: SandboxConfig) -> Starlette:
         sb.api_route("/1.2/user/-/sleep/list.json", "sleep", sb.sleep_list),
         sb.api_route("/1.2/user/-/sleep/date/{start}/{end}.json", "sleep", sb.sleep_range),
         sb.api_route("/1.2/user/-/sleep/date/{date}.json", "sleep", sb.sleep_date),
+        *sb.google.routes(),
         Route("/_sandbox/{name}", sb.control, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes)

@@ -91,7 +91,7 @@ def save_profile(paths: StoragePaths, profile: SandboxProfile) -> Path:
 
 def active_profile(environ: MutableMapping[str, str]) -> tuple[StoragePaths, SandboxProfile] | None:
     """The profile to use now: only when FITBIT_API_URL is not set (an explicit URL always wins)."""
-    if environ.get("FITBIT_API_URL"):
+    if environ.get("FITBIT_API_URL") or environ.get("GOOGLE_HEALTH_API_URL"):
         return None
     paths = StoragePaths(Settings.from_env(environ).home)
     profile = load_profile(paths)

@@ -45,18 +45,22 @@ from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, trans
 
 PART_FILE = "part-0.parquet"
 # Bumped when a table gains or changes columns: tables built by an earlier version are rebuilt whole on the next
-# update (2: sleep_logs.main_sleep_inferred and the night model's nights columns).
-TABLES_SCHEMA = 2
+# update (2: sleep_logs.main_sleep_inferred and the night model's nights columns; 3: provenance columns and
+# sleep_alternatives).
+TABLES_SCHEMA = 3
 # Months transformed in one DuckDB pass during a rebuild: large enough to amortise the per-query cost, small enough
 # to keep the peak memory of a 10-year rebuild flat. Measured (bench/bench_tables.py (d), 2 cores): 12 months ->
 # ~290 MB peak RSS, 6 -> ~250 MB for ~10% more time, 1 -> ~230 MB at 2.5x the time; ~150 MB of any of these is the
 # DuckDB + pyarrow libraries themselves.
 MONTHS_PER_BATCH = 6
 
+# the tables built from the raw days by the transform, month by month.
+_LOG_TABLES = ("sleep_logs", "sleep_segments", "sleep_alternatives", "quarantine")
 # column used to place a row in its month partition.
 _MONTH_KEY = {
     "sleep_logs": "date_of_sleep",
     "sleep_segments": "date_of_sleep",
+    "sleep_alternatives": "date_of_sleep",
     "quarantine": "date",
     "nights": "night_date",
 }
@@ -231,9 +235,7 @@ def update_tables(
         raw_by_day[day] = path
 
     if dates is None:
-        stale = {
-            m for name in ("sleep_logs", "sleep_segments", "quarantine") for m in existing_months(paths, name)
-        }
+        stale = {m for name in _LOG_TABLES for m in existing_months(paths, name)}
         log_months = sorted(set(raw_by_month) | stale)
     else:
         log_months = sorted({month_of(d + timedelta(days=k)) for d in dates for k in (-1, 0, 1)})
@@ -259,6 +261,7 @@ def update_tables(
             for name, table in (
                 ("sleep_logs", out.sleep_logs),
                 ("sleep_segments", out.sleep_segments),
+                ("sleep_alternatives", out.sleep_alternatives),
                 ("quarantine", out.quarantine),
             ):
                 for month, part in _split_by_month(table, _MONTH_KEY[name], batch).items():

@@ -71,6 +71,7 @@ KNOWN_LOG_KEYS = (
     "minutesAsleep",
     "minutesAwake",
     "minutesToFallAsleep",
+    "provenance",
     "startTime",
     "timeInBed",
     "type",
@@ -134,6 +135,16 @@ _STR_FIELDS: dict[str, tuple[str, bool]] = {
     "end_text": ("endTime", True),
 }
 _STAGE_KEYS = ("deep", "light", "rem", "wake", "asleep", "restless", "awake")
+# Provenance a source adds to a log (``pipeline.sources``): the source family, the file and the algorithm version
+# the log was read from, and the Google ids of a Takeout session. An API or legacy-export log has none: its family
+# is derived from the raw file's ``source``.
+_PROVENANCE_FIELDS = {
+    "provenance_family": "provenance.family",
+    "source_file": "provenance.file",
+    "algorithm_version": "provenance.algorithmVersion",
+    "sleep_id_v1": "provenance.sleepIds.sleep_session_v1",
+    "sleep_id_v2": "provenance.sleepIds.sleep_session_v2",
+}
 
 
 @dataclass
@@ -143,6 +154,7 @@ class TransformResult:
     sleep_logs: pa.Table
     sleep_segments: pa.Table
     quarantine: pa.Table
+    sleep_alternatives: pa.Table  # Takeout sessions: every description of a session, the winner marked
     files: int = 0
     quarantined: int = 0
     superseded: int = 0
@@ -232,11 +244,14 @@ def _field_sql() -> tuple[str, str]:
     for stage in _STAGE_KEYS:
         for what in ("minutes", "count"):
             cols.append(f"TRY_CAST({_s(f'levels.summary.{stage}.{what}')} AS INTEGER) AS {stage}_{what}")
+    for col, key in _PROVENANCE_FIELDS.items():
+        cols.append(f"{_s(key)} AS {col}")
     return ",\n    ".join(cols), ",\n        ".join(reasons)
 
 
 _FIELDS_SQL, _REASONS_SQL = _field_sql()
 _DATA, _SHORT = _v("levels.data"), _v("levels.shortData")
+_ALTERNATIVES = _v("provenance.alternatives")
 _EXTRACT_ALL = "json_extract(j, [" + ", ".join(_q(f"$.{key}") for key in _PATHS) + "])"
 
 _VALUE_REASONS = [
@@ -262,14 +277,14 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
     known_values = "[" + ", ".join(_q(k) for k in KNOWN_LEVEL_VALUES) + "]"
     return [
         # 1. raw files (registered as ``raw_texts``: file_day, text) -> one row per file; the payload stays JSON.
-        # A file that is not valid JSON (damaged by hand) keeps its text for the quarantine.
+        # A file that is not valid JSON or not an object (damaged by hand) keeps its text for the quarantine.
         """
         CREATE OR REPLACE TEMP TABLE t_raw AS
         SELECT coalesce(TRY_CAST(x[1] ->> '$' AS DATE), file_day) AS day, x[2] ->> '$' AS source,
                TRY_CAST(x[3] ->> '$' AS TIMESTAMPTZ) AS ingested_at, json_extract(x[4], '$[*]') AS js,
                x IS NULL AS broken, text, context
         FROM (SELECT file_day, text, context,
-                     CASE WHEN json_valid(text)
+                     CASE WHEN json_valid(text) AND json_type(text) = 'OBJECT'
                           THEN json_extract(text, ['$.date', '$.source', '$.fetched_at', '$.payload.sleep']) END AS x
               FROM raw_texts)
         """,
@@ -384,7 +399,10 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                {", ".join(f"{s}_minutes" for s in _STAGE_KEYS)},
                {", ".join(f"{s}_count" for s in _STAGE_KEYS)},
                coalesce(unk.unknown_minutes, 0)::DOUBLE AS unknown_minutes,
-               source, ingested_at
+               source, ingested_at,
+               coalesce(provenance_family, CASE WHEN source = 'export' THEN 'export-json' ELSE source END)
+                   AS source_family,
+               source_file, algorithm_version, sleep_id_v1, sleep_id_v2
         FROM t_checked LEFT JOIN unk USING (rid) LEFT JOIN longest USING (rid)
         WHERE len(all_reasons) = 0 AND NOT superseded AND NOT context
         ORDER BY date_of_sleep, start_local, log_id
@@ -397,13 +415,32 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
         WHERE len(c.all_reasons) = 0 AND NOT c.superseded AND NOT c.context
         ORDER BY c.date_of_sleep, log_id, is_short, seq
         """,
+        # every description of a Takeout session (legacy log, v1 row, v2 row), the winner marked
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_alternatives AS
+        SELECT c.log_id::BIGINT AS log_id, c.date_of_sleep, a ->> 'version' AS version,
+               TRY_CAST(a ->> 'is_winner' AS BOOLEAN) AS is_winner, a ->> 'sleep_id' AS sleep_id,
+               TRY_CAST(a ->> 'start_local' AS TIMESTAMP) AS start_local,
+               TRY_CAST(a ->> 'end_local' AS TIMESTAMP) AS end_local,
+               TRY_CAST(a ->> 'minutes_asleep' AS INTEGER) AS minutes_asleep,
+               TRY_CAST(a ->> 'minutes_awake' AS INTEGER) AS minutes_awake,
+               a ->> 'type' AS type, a ->> 'file' AS file
+        FROM (SELECT rid, unnest(json_extract({_ALTERNATIVES}, '$[*]')) AS a
+              FROM t_lj WHERE json_type({_ALTERNATIVES}) = 'ARRAY') x
+        JOIN t_checked c USING (rid)
+        WHERE len(c.all_reasons) = 0 AND NOT c.superseded AND NOT c.context
+        ORDER BY c.date_of_sleep, log_id, version
+        """,
         """
         CREATE OR REPLACE TEMP TABLE t_quarantine AS
         SELECT day AS date, log_id::BIGINT AS log_id, ord::INTEGER AS position,
                array_to_string(all_reasons, '; ') AS reason, j::VARCHAR AS raw, source, ingested_at
         FROM t_checked WHERE len(all_reasons) > 0 AND NOT context
         UNION ALL
-        SELECT day, NULL, NULL, 'raw file is not valid JSON', text, NULL, NULL FROM t_raw WHERE broken AND NOT context
+        SELECT day, NULL, NULL,
+               CASE WHEN json_valid(text) THEN 'raw file is not a JSON object' ELSE 'raw file is not valid JSON' END,
+               text, NULL, NULL
+        FROM t_raw WHERE broken AND NOT context
         ORDER BY date, position NULLS FIRST
         """,
         # 7. what we did not recognise (reported, never fatal).
@@ -427,7 +464,17 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
     ]
 
 
-_TEMP_TABLES = ("t_raw", "t_lj", "t_seg", "t_checked", "t_logs", "t_segments", "t_quarantine", "t_unknown")
+_TEMP_TABLES = (
+    "t_raw",
+    "t_lj",
+    "t_seg",
+    "t_checked",
+    "t_logs",
+    "t_segments",
+    "t_alternatives",
+    "t_quarantine",
+    "t_unknown",
+)
 
 
 def validate_tz(tz: str) -> str:
@@ -481,6 +528,7 @@ def transform_files(
         db.unregister("raw_texts")
         logs = db.sql("FROM t_logs").to_arrow_table()
         segments = db.sql("FROM t_segments").to_arrow_table()
+        alternatives = db.sql("FROM t_alternatives").to_arrow_table()
         quarantine = db.sql("FROM t_quarantine").to_arrow_table()
         unknown = db.sql("FROM t_unknown ORDER BY kind, name").fetchall()
         superseded = db.sql("SELECT count(*) FROM t_checked WHERE superseded AND NOT context").fetchall()[0][
@@ -495,6 +543,7 @@ def transform_files(
         sleep_logs=logs,
         sleep_segments=segments,
         quarantine=quarantine,
+        sleep_alternatives=alternatives,
         files=len(files),
         quarantined=quarantine.num_rows,
         superseded=int(superseded),

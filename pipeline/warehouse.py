@@ -32,7 +32,15 @@ WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
 METRICS_SQL = SQL_DIR / "metrics.sql"
 QUERIES_DIR = SQL_DIR / "queries"
 COUNTS_SQL = QUERIES_DIR / "counts.sql"
-WAREHOUSE_TABLES = ("sleep_logs", "sleep_segments", "nights", "quarantine", "sleep_scores", "coverage")
+WAREHOUSE_TABLES = (
+    "sleep_logs",
+    "sleep_segments",
+    "sleep_alternatives",
+    "nights",
+    "quarantine",
+    "sleep_scores",
+    "coverage",
+)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -69,6 +77,7 @@ def _empty_schemas() -> dict[str, pa.Table]:
     return {
         "sleep_logs": empty.sleep_logs,
         "sleep_segments": empty.sleep_segments,
+        "sleep_alternatives": empty.sleep_alternatives,
         "quarantine": empty.quarantine,
         "nights": nights,
         "sleep_scores": SCORES_SCHEMA.empty_table(),
@@ -129,7 +138,7 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
         try:
             con.execute("SET TimeZone = 'UTC'")
             sources: dict[str, str] = {}
-            for name in ("sleep_logs", "sleep_segments", "nights", "quarantine", "sleep_scores"):
+            for name in WAREHOUSE_TABLES[:-1]:  # every table but coverage, which comes from the landing
                 files = table_files(paths, name)
                 if files:
                     listing = ", ".join(_literal(str(f)) for f in files)

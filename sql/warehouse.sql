@@ -34,6 +34,13 @@ SELECT s.* FROM {{sleep_segments}} s
 SEMI JOIN sleep_logs l ON s.log_id = l.log_id AND s.date_of_sleep = l.date_of_sleep
 ORDER BY s.date_of_sleep, s.log_id, s.is_short, s.seq;
 
+-- Google-era Takeout sessions: every description of one physical session (the legacy JSON log 'export-json', the
+-- CSV rows 'sleep_session_v1' / 'sleep_session_v2'), is_winner marking the one in sleep_logs (docs/takeout-2026.md).
+CREATE TABLE sleep_alternatives AS
+SELECT a.* FROM {{sleep_alternatives}} a
+SEMI JOIN sleep_logs l ON a.log_id = l.log_id AND a.date_of_sleep = l.date_of_sleep
+ORDER BY a.date_of_sleep, a.log_id, a.version;
+
 -- Records that failed validation, with the reason and their raw JSON text.
 CREATE TABLE quarantine AS SELECT * FROM {{quarantine}} ORDER BY date, position;
 

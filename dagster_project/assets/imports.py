@@ -42,7 +42,7 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
     def archive_import(
         context: AssetExecutionContext, config: ImportConfig, storage: StorageResource
     ) -> MaterializeResult:
-        from pipeline.export_archive import import_archive
+        from pipeline.sources.fitbit_export.importer import import_archive
         from pipeline.tables import update_tables
 
         paths = storage.paths()

@@ -95,8 +95,8 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
     differ, so a second demo leaves its mtime alone (the drop-folder sensor fingerprints name, mtime and size) and
     re-importing it changes nothing either way."""
     from fitbit_sandbox.export import export_history
-    from pipeline.export_archive import import_archive
     from pipeline.paths import StoragePaths
+    from pipeline.sources.fitbit_export.importer import import_archive
 
     paths = StoragePaths(home)
     target = paths.imports_dir / "demo-archive.zip"

@@ -1,6 +1,6 @@
-"""``fitbit-sleep import PATH``: import a Fitbit account export or Google Takeout archive.
+"""``fitbit-sleep import PATH...``: import a Fitbit account export or Google Takeout archive (or its parts).
 
-Why a thin command: the work is ``pipeline.export_archive.import_archive`` (also used by Dagster); this module only
+Why a thin command: the work is ``pipeline.sources.fitbit_export.importer.import_archive`` (also used by Dagster); this module only
 shows progress, rebuilds the tables and the warehouse for the dates that changed, and prints the summary.
 """
 
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from pipeline.export_archive import ImportSummary
+    from pipeline.sources.fitbit_export.importer import ImportSummary
     from pipeline.tables import TablesResult
 
 
 @click.command("import")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--no-build",
     is_flag=True,
@@ -30,19 +30,20 @@ if TYPE_CHECKING:
     help="IANA time zone of the history (e.g. Europe/Berlin). Default: the archive's profile, else FITBIT_SLEEP_TZ, "
     "else the zone already in use; remembered for later imports and rebuilds, and a new one rebuilds every table.",
 )
-def import_archive(path: Path, no_build: bool, tz: str | None) -> None:
+def import_archive(path: tuple[Path, ...], no_build: bool, tz: str | None) -> None:
     """Import PATH, a MyFitbitData.zip / Google Takeout zip or its unzipped folder.
 
-    Dates already fetched from the API keep the API's data; the archive fills the rest of the history. Importing
-    the same archive again changes nothing.
+    A Takeout split in parts is imported in one go: give every part (takeout-…-001.zip takeout-…-002.zip …, in any
+    order) or the folder that holds them. Dates already fetched from the API keep the API's data; the archive
+    fills the rest of the history. Importing the same archive again changes nothing.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
-    from pipeline.export_archive import import_archive as run_import
     from pipeline.paths import StoragePaths
+    from pipeline.sources.fitbit_export.importer import import_archive as run_import
 
     console = Console(stderr=True)
     paths = StoragePaths(Settings.from_env().home)
@@ -63,7 +64,7 @@ def import_archive(path: Path, no_build: bool, tz: str | None) -> None:
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            summary = run_import(paths, path, progress=progress, tz=tz)
+            summary = run_import(paths, list(path), progress=progress, tz=tz)
         except FitbitSleepError as exc:
             raise click.ClickException(str(exc)) from None
     tables = None
@@ -131,6 +132,17 @@ def _counts(paths: Any) -> dict[str, int]:
         con.close()
 
 
+def _takeout_lines(summary: ImportSummary) -> list[str]:
+    """The Google-era CSV part of the summary (nothing for an archive without them)."""
+    if not summary.csv_files:
+        return []
+    return [
+        f"  2026 CSVs           {summary.csv_files} files, {summary.csv_rows} session rows = "
+        f"{summary.csv_sessions} sessions ({summary.csv_sessions_landed} from the CSVs, "
+        f"{summary.csv_sessions_with_legacy} also in the legacy JSON, which won); {summary.csv_scores} scored",
+    ] + ([f"  missing parts       {', '.join(summary.missing_parts)}"] if summary.missing_parts else [])
+
+
 def _print_summary(
     summary: ImportSummary, tables: TablesResult | None, counts: dict[str, int] | None
 ) -> None:
@@ -152,6 +164,7 @@ def _print_summary(
         )
     lines = [
         f"Imported {summary.archive} ({summary.layout})",
+        *_takeout_lines(summary),
         f"  files               {plural(summary.files, 'sleep file')}"
         + (f", {summary.files_damaged} damaged" if summary.files_damaged else ""),
         f"  logs                {summary.logs}",

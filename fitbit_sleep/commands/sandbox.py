@@ -7,12 +7,13 @@ be given on the command line and printed (the pipeline's own secret only ever co
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from fitbit_sandbox.export import FORMATS, LAYOUTS  # stdlib only: cheap to import
+from fitbit_sandbox.takeout2026 import LAYOUT as TAKEOUT_2026
 
 DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-client-secret"
 
@@ -82,6 +83,12 @@ def sandbox(
     click.echo(
         f"Fitbit sandbox on {server.base_url} client_id={client_id} client_secret={client_secret}", nl=True
     )
+    click.echo(
+        f"Google Health API v4 on the same URL: FITBIT_SLEEP_SOURCE=google-health GOOGLE_HEALTH_API_URL="
+        f"{server.base_url} GOOGLE_OAUTH_URL={server.base_url} GOOGLE_CLIENT_ID={config.google_client_id} "
+        f"GOOGLE_CLIENT_SECRET={config.google_client_secret}",
+        nl=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -106,22 +113,52 @@ def sandbox(
 )
 @click.option(
     "--layout",
-    type=click.Choice(LAYOUTS),
+    type=click.Choice((*LAYOUTS, TAKEOUT_2026)),
     default="myfitbitdata",
     show_default=True,
-    help="MyFitbitData/<Name>/Sleep, Takeout/Fitbit/Global Export Data, or Takeout/Google Health.",
+    help="MyFitbitData/<Name>/Sleep, Takeout/Fitbit/Global Export Data, Takeout/Google Health, or takeout-2026 "
+    "(legacy JSON before --migrated-on, Google-era CSVs after it).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="zip", show_default=True)
-def export(out: Path, seed: int, days: int, today: datetime | None, layout: str, fmt: str) -> None:
+@click.option(
+    "--migrated-on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="takeout-2026: the day the account moved to Google (default: the middle of the history).",
+)
+@click.option(
+    "--parts",
+    type=click.IntRange(min=1, max=99),
+    default=1,
+    show_default=True,
+    help="takeout-2026: split the Takeout into N zips (OUT-001.zip, OUT-002.zip, …).",
+)
+def export(
+    out: Path,
+    seed: int,
+    days: int,
+    today: datetime | None,
+    layout: str,
+    fmt: str,
+    migrated_on: datetime | None,
+    parts: int,
+) -> None:
     """Write the sandbox user's account archive: the history the sandbox serves, with the real archive's quirks.
 
-    The same seed, days, date and layout give a byte-identical archive; `fitbit-sleep import PATH` reads it.
+    The same seed, days, date and layout give a byte-identical archive; `fitbit-sleep import PATH...` reads it.
     """
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.export import export_history
     from pipeline.text import plural
 
     day = today.date() if today is not None else None
+    if layout == TAKEOUT_2026:
+        _export_takeout(out, seed, days, day, fmt, migrated_on.date() if migrated_on else None, parts)
+        return
+    if migrated_on is not None or parts != 1:
+        raise click.BadParameter(
+            "only the takeout-2026 layout has a migration date and parts", param_hint="--layout"
+        )
     if out.exists() and (out.is_dir() != (fmt == "folder")):
         kind = "a folder" if out.is_dir() else "a file"
         raise click.BadParameter(f"{out} is {kind}; pick another path or --format", param_hint="--out")
@@ -134,4 +171,33 @@ def export(out: Path, seed: int, days: int, today: datetime | None, layout: str,
         f"{plural(len(archive.sleep_files), 'sleep file')}, {plural(len(archive.logs), 'log')} "
         f"({archive.duplicate_copies} repeated across files), {plural(len(archive.score_rows), 'sleep score')}, "
         f"{span}"
+    )
+
+
+def _export_takeout(
+    out: Path, seed: int, days: int, day: date | None, fmt: str, migrated_on: date | None, parts: int
+) -> None:
+    from fitbit_sandbox.config import SandboxConfig
+    from fitbit_sandbox.takeout2026 import export_takeout_history
+    from pipeline.text import plural
+
+    if fmt != "zip":
+        raise click.BadParameter("the takeout-2026 layout is written as zips", param_hint="--format")
+    takeout = export_takeout_history(
+        out,
+        seed=seed,
+        days=days,
+        today=day,
+        tz=SandboxConfig().timezone,
+        migrated_on=migrated_on,
+        parts=parts,
+    )
+    for part in takeout.parts:
+        click.echo(str(part))
+    one = sum(1 for s in takeout.sessions if len(s.versions) == 1)
+    click.echo(
+        f"{plural(len(takeout.archive.logs), 'log')}; moved to Google on {takeout.migrated_on}: "
+        f"{plural(len(takeout.sessions), 'session')} in the CSVs ({one} with one algorithm version), "
+        f"{plural(len(takeout.parts), 'part')}. Import: fitbit-sleep import "
+        + " ".join(str(p) for p in takeout.parts)
     )

@@ -156,15 +156,15 @@ def api_check(timeout: float) -> tuple[bool, str]:
     import requests
 
     from fitbit_sleep.sandbox_profile import profile_sandbox
-    from pipeline.client import FitbitClient
     from pipeline.config import ConfigError, Settings
     from pipeline.errors import FitbitSleepError
+    from pipeline.source_client import open_client
 
     started = time.monotonic()
     try:
         with profile_sandbox():
             settings = Settings.from_env()
-            with FitbitClient.from_settings(settings, timeout=(timeout, timeout), attempts=1) as client:
+            with open_client(settings, timeout=(timeout, timeout), attempts=1) as client:
                 user = client.profile()
                 quota = client.last_quota
     except (FitbitSleepError, ConfigError, requests.RequestException, ValueError, OSError) as exc:

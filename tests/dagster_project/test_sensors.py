@@ -81,8 +81,8 @@ def test_a_dropped_archive_is_imported_once_after_it_settles_and_again_when_repl
 def test_an_archive_imported_outside_this_instance_is_not_imported_again(tmp_path: Path) -> None:
     """`make demo` imports imports/demo-archive.zip itself; `make dev`'s first ticks (a new cursor) must skip it,
     and pick it up once it changes."""
-    from pipeline.export_archive import import_archive
     from pipeline.paths import StoragePaths
+    from pipeline.sources.fitbit_export.importer import import_archive
 
     home = tmp_path / "home"
     defs = project_defs(home)

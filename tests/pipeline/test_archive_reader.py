@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import archive_reader as reader
 from pipeline.errors import ArchiveError
+from pipeline.sources.fitbit_export import reader
 
 
 def test_json_array_yields_records_then_reports_damage() -> None:

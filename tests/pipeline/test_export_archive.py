@@ -17,9 +17,9 @@ from archive_builder import build_damaged_archive
 from fitbit_sandbox.export import LAYOUTS, build_archive
 from fitbit_sandbox.generator import generate_history
 from pipeline.errors import ArchiveError
-from pipeline.export_archive import import_archive
 from pipeline.landing import land_day, read_day
 from pipeline.paths import StoragePaths
+from pipeline.sources.fitbit_export.importer import import_archive
 from pipeline.tables import update_tables
 from pipeline.warehouse import build_warehouse
 

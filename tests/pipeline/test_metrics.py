@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 import re
+import statistics
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from landing_fixtures import land_logs
 from metric_fixtures import at, explicit_log, simple_night
 from plot_fixtures import classic_log, history, write_profile
 
+from fitbit_sandbox.generator import DEFAULT_SCHEDULE, SleepSchedule, generate_history
 from pipeline.metric_settings import MetricSettings, MetricSettingsError
 from pipeline.paths import StoragePaths
 from pipeline.tables import update_tables
@@ -236,6 +238,48 @@ def test_mctq_worked_examples(tmp_path: Path) -> None:
         for column, value in example["mctq"].items():  # the package's printed value: within 10 s
             assert week[column] == pytest.approx(value, abs=10 / 3600), (example["source"], column)
         assert week["sri_valid_fraction"] == 1 and week["sri_pairs"] == 6
+
+
+# The sandbox's person keeps a known schedule (fitbit_sandbox.generator.SleepSchedule), so the chronotype of its
+# history has an answer worked out from the schedule alone, by the MCTQ formulas (Roenneberg et al. 2003/2012):
+#   SD = wake - bed, MS = bed + SD / 2, SD_week = (5 SD_w + 2 SD_f) / 7, MSFsc = MSF - (SD_f - SD_week) / 2 when
+#   SD_f > SD_w, SJL = |MSF - MSW|.
+# The weeks of the history scatter around it (bedtimes +-35 min, wake times +-15 min on work days, +-45 min on free
+# days, the odd quirk night); the MEDIAN week has to land within SCHEDULE_TOLERANCE_MIN of it. The generator's
+# onset latency (a few minutes awake in bed) moves mid-sleep later by about 2 minutes, inside the tolerance.
+SCHEDULE_TOLERANCE_MIN = 10
+SCHEDULE_WEEKS = 104
+LATE_FREE_DAYS = SleepSchedule(work_bed=time(22, 30), work_wake=time(6, 15), free_bed=time(2, 0),
+                               free_wake=time(11, 30))  # fmt: skip
+
+
+def clock(at: time) -> float:
+    return at.hour + at.minute / 60
+
+
+def schedule_chronotype(schedule: SleepSchedule) -> dict[str, float]:
+    """MSW, MSF, MSFsc and SJL (hours) of someone who keeps ``schedule`` exactly, by the MCTQ formulas."""
+    so_w, so_f = clock(schedule.work_bed), clock(schedule.free_bed)
+    sd_w = (clock(schedule.work_wake) - so_w) % 24
+    sd_f = (clock(schedule.free_wake) - so_f) % 24
+    msw, msf = (so_w + sd_w / 2) % 24, (so_f + sd_f / 2) % 24
+    sd_week = (5 * sd_w + 2 * sd_f) / 7
+    msf_sc = msf - (sd_f - sd_week) / 2 if sd_f > sd_w else msf
+    return {"msw_hours": msw, "msf_hours": msf, "msf_sc_hours": msf_sc % 24, "sjl_hours": abs(msf - msw)}
+
+
+@pytest.mark.parametrize("schedule", [DEFAULT_SCHEDULE, LATE_FREE_DAYS], ids=["default", "late_free_days"])
+def test_sandbox_history_has_its_schedules_chronotype(tmp_path: Path, schedule: SleepSchedule) -> None:
+    end = MONDAY + timedelta(weeks=SCHEDULE_WEEKS, days=-1)
+    logs = generate_history(3, SCHEDULE_WEEKS * 7, end, LA, schedule=schedule)
+    con = build(tmp_path, logs)
+    weeks = rows(con, "SELECT * FROM period_metrics WHERE msw_hours IS NOT NULL")
+    assert len(weeks) >= SCHEDULE_WEEKS - 2
+    expected = schedule_chronotype(schedule)
+    assert expected["sjl_hours"] >= 1  # both schedules shift free days by an hour or more
+    for column, value in expected.items():
+        off = statistics.median((w[column] - value + 12) % 24 - 12 for w in weeks)
+        assert abs(off) * 60 <= SCHEDULE_TOLERANCE_MIN, (column, value, off * 60)
 
 
 def test_free_days_follow_the_settings_and_the_holiday_file(tmp_path: Path) -> None:

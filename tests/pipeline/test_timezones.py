@@ -13,8 +13,8 @@ import pytest
 from fitbit_sandbox.export import compose_archive, layout_paths, write_archive
 from fitbit_sandbox.generator import generate_history
 from pipeline.errors import TimezoneUnknown
-from pipeline.export_archive import import_archive
 from pipeline.paths import StoragePaths
+from pipeline.sources.fitbit_export.importer import import_archive
 from pipeline.tables import update_tables
 from pipeline.timezones import resolve_zone, stored_zone
 

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 from fitbit_sandbox.export import LAYOUTS, export_history
 from fitbit_sandbox.generator import generate_history
 from fitbit_sleep.cli import main
-from pipeline.export_archive import import_archive
 from pipeline.landing import land_fetch, read_header
 from pipeline.paths import StoragePaths
+from pipeline.sources.fitbit_export.importer import import_archive
 
 TODAY = date(2026, 9, 30)
 TZ = "America/Los_Angeles"

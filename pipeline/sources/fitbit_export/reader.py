@@ -17,7 +17,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,7 +28,7 @@ from pipeline.errors import ArchiveError
 SLEEP_FILE_RE = re.compile(r"(?:^|/)sleep-(\d{4}-\d{2}-\d{2})\.json$", re.IGNORECASE)
 SCORE_FILE_NAME = "sleep_score.csv"
 PROFILE_FILE_NAMES = ("profile.csv", "profile.json", "user-profile.json")
-# The newer Google-format sleep CSVs, which this importer does not read (yet); named in the error message.
+# The Google-era sleep CSVs (UserSleeps_, UserSleepStages_, UserSleepScores_), read by pipeline.sources.takeout_csv.
 GOOGLE_SLEEP_CSV_RE = re.compile(r"(?:^|/)UserSleep[A-Za-z]*_[^/]*\.csv$", re.IGNORECASE)
 _DATE_OF_SLEEP_RE = re.compile(rb'"dateOfSleep"\s*:\s*"(\d{4}-\d{2}-\d{2})"')
 _WS_RE = re.compile(r"[ \t\n\r]*")
@@ -145,29 +145,109 @@ class ArchiveContents:
     profile_files: list[Member]
     layout: str
     exported_at: datetime  # newest sleep/score member time: a deterministic stand-in for "fetched at"
+    csv_files: list[Member] = field(
+        default_factory=list
+    )  # the Google-era UserSleep*.csv (takeout_csv reads them)
 
 
 def discover(archive: Archive) -> ArchiveContents:
-    """Find the sleep JSON files, ``sleep_score.csv`` and the profile, whatever the folder layout."""
+    """Find the sleep JSON files, the Google-era sleep CSVs, ``sleep_score.csv`` and the profile, in any layout."""
     sleep = [m for m in archive.members if SLEEP_FILE_RE.search(m.name)]
+    google = [m for m in archive.members if GOOGLE_SLEEP_CSV_RE.search(m.name)]
     scores = [m for m in archive.members if m.basename.lower() == SCORE_FILE_NAME]
     profiles = [m for m in archive.members if m.basename.lower() in PROFILE_FILE_NAMES]
-    if not sleep:
-        google_csvs = [m.name for m in archive.members if GOOGLE_SLEEP_CSV_RE.search(m.name)]
-        hint = (
-            f" It holds only the newer Google-format sleep CSVs ({google_csvs[0]}, …), which this version cannot "
-            "import yet."
-            if google_csvs
-            else ""
+    if not sleep and not google:
+        folders = sorted({str(PurePosixPath(m.name).parent) for m in archive.members})
+        shown = ", ".join(f"'{f}'" for f in folders[:6]) + (
+            f" and {len(folders) - 6} more" if len(folders) > 6 else ""
         )
         raise ArchiveError(
-            f"No Fitbit sleep files (sleep-YYYY-MM-DD.json) were found in {archive.path.name} "
-            f"({len(archive.members)} files looked at).{hint} Use the archive from fitbit.com "
+            f"No Fitbit sleep files were found in {archive.path.name}: no 'sleep-YYYY-MM-DD.json' (Global Export "
+            "Data) and no 'UserSleeps_*.csv' (Health Fitness Data_GoogleData) in the folders looked in "
+            f"({shown or 'none: the archive is empty'}). Use the archive from fitbit.com "
             "(Settings → Data export → 'Export your account archive', MyFitbitData.zip) or a Google Takeout "
-            "export with 'Fitbit' selected, and pass the zip or its unzipped folder."
+            "export with 'Fitbit' selected, and pass the zip(s) or the unzipped folder."
         )
-    exported_at = max(m.modified for m in (*sleep, *scores))
-    return ArchiveContents(sleep, scores, profiles, _layout_name(sleep[0].name), exported_at)
+    exported_at = max(m.modified for m in (*sleep, *google, *scores))
+    layout = _layout_name(sleep[0].name) if sleep else "Google Takeout (Fitbit, 2026 CSVs)"
+    if sleep and google:
+        layout += " + 2026 CSVs"
+    return ArchiveContents(sleep, scores, profiles, layout, exported_at, google)
+
+
+class ArchiveSet(Archive):
+    """Several zips (or folders) of one split Takeout read as one archive: ``takeout-…-001.zip``, ``-002.zip``, …
+
+    Why: big Takeouts come in parts with the folders spread across them; a session's stages can be in another part
+    than the session. Members are merged by name (the first part that has a name wins; parts never share data
+    files), so the order the parts are given in does not matter."""
+
+    def __init__(self, path: Path, parts: list[Archive]) -> None:
+        self.parts = parts
+        self._owner: dict[str, Archive] = {}
+        members: list[Member] = []
+        for part in parts:
+            for member in part.members:
+                if member.name not in self._owner:
+                    self._owner[member.name] = part
+                    members.append(member)
+        super().__init__(path, members)
+
+    def read(self, member: Member) -> bytes:
+        return self._owner[member.name].read(member)
+
+    def close(self) -> None:
+        for part in self.parts:
+            part.close()
+
+
+_PART_RE = re.compile(r"^(?P<stem>.+)-(?P<n>\d{3})\.zip$", re.IGNORECASE)
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """The archives to read: the paths given, a folder that holds only zips replaced by its zips; sorted by name
+    so the result never depends on the order they were typed in."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not any(p.is_dir() for p in path.iterdir()):
+            zips = sorted(
+                p for p in path.iterdir() if p.suffix.lower() == ".zip" and not p.name.startswith(".")
+            )
+            if zips:
+                out.extend(zips)
+                continue
+        out.append(path)
+    return sorted(set(out), key=lambda p: (p.name, str(p)))
+
+
+def missing_parts(paths: list[Path]) -> list[str]:
+    """Names of the parts missing between the numbered parts given (``-001``, ``-003`` given: ``-002`` missing)."""
+    numbers: dict[str, set[int]] = {}
+    for path in paths:
+        match = _PART_RE.match(path.name)
+        if match:
+            numbers.setdefault(match.group("stem"), set()).add(int(match.group("n")))
+    return [
+        f"{stem}-{n:03d}.zip"
+        for stem, given in sorted(numbers.items())
+        for n in range(1, max(given) + 1)
+        if n not in given
+    ]
+
+
+def open_archives(paths: list[Path]) -> Archive:
+    """One archive for one path, an :class:`ArchiveSet` for several."""
+    if len(paths) == 1:
+        return open_archive(paths[0])
+    opened: list[Archive] = []
+    try:
+        for path in paths:
+            opened.append(open_archive(path))
+    except BaseException:
+        for part in opened:
+            part.close()
+        raise
+    return ArchiveSet(paths[0], opened)
 
 
 def _layout_name(sample: str) -> str:

@@ -40,18 +40,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline import archive_reader as reader
 from pipeline.errors import ArchiveError
 from pipeline.import_ledger import record_import
 from pipeline.paths import StoragePaths
 from pipeline.sleep_scores import land_scores
+from pipeline.sources.fitbit_export import reader
+from pipeline.sources.takeout_csv.source import TakeoutCsv
 from pipeline.transform import table_fields
 
 SOURCE = "export"
@@ -85,7 +86,15 @@ class ImportSummary:
     days_kept_api: int = 0  # dates already landed from the API, left as they are
     days_kept_newer: int = 0  # dates landed from a newer archive, left as they are
     logs_superseded_by_api: int = 0
-    scores: int = 0  # sleep score rows in the archive
+    scores: int = 0  # sleep score rows in the archive (sleep_score.csv + UserSleepScores)
+    parts: int = 1  # archives read together (a split Takeout)
+    missing_parts: list[str] = field(default_factory=list)  # numbered parts between those given that were not
+    csv_files: int = 0  # Google-era UserSleep*.csv files read
+    csv_rows: int = 0  # UserSleeps rows (one per session per algorithm version)
+    csv_sessions: int = 0  # physical sessions they describe (v1/v2 paired by time)
+    csv_sessions_landed: int = 0  # sessions landed from the CSVs (no legacy log)
+    csv_sessions_with_legacy: int = 0  # sessions the legacy JSON also has (the legacy log won)
+    csv_scores: int = 0  # sessions scored from UserSleepScores
     scores_state: str = "none"
     timezone: str | None = None  # the zone the history is read in (see pipeline.timezones)
     timezone_source: str = ""  # where it came from: "--tz", "the archive's profile", ...
@@ -108,9 +117,17 @@ class ImportSummary:
 
 
 def import_archive(
-    paths: StoragePaths, path: Path | str, progress: Progress | None = None, *, tz: str | None = None
+    paths: StoragePaths,
+    path: Path | str | Sequence[Path | str],
+    progress: Progress | None = None,
+    *,
+    tz: str | None = None,
 ) -> ImportSummary:
     """Land every sleep log (and the sleep scores) of the archive at PATH; see the module docstring for the rules.
+
+    PATH can also be several paths (the parts of a split Takeout, in any order) or a folder holding only zips: they
+    are read as one archive (``reader.ArchiveSet``); a numbered part missing between them is reported.
+    The Google-era CSVs are read by ``pipeline.sources.takeout_csv`` and merged with the legacy logs per date.
 
     The time zone of the history is decided first (``pipeline.timezones``: ``tz`` = ``--tz``, then the archive's
     profile, ``FITBIT_SLEEP_TZ``, the zone the tables were built in, the login's): when none is known, nothing is
@@ -120,16 +137,26 @@ def import_archive(
     scores table after ``sleep_logs``, because the table keeps only the scores whose log is there).
     Raises :class:`ArchiveError` when PATH is not a readable archive or holds no sleep files.
     """
-    path = Path(path)
-    with reader.open_archive(path) as archive:
+    given = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+    if not given:
+        raise ArchiveError("No archive was given. Pass the zip(s) you downloaded, or their unzipped folder.")
+    archives = reader.expand_paths(given)
+    with reader.open_archives(archives) as archive:
         contents = reader.discover(archive)
-        summary = ImportSummary(archive=path.name, layout=contents.layout, files=len(contents.sleep_files))
+        name = archives[0].name if len(archives) == 1 else f"{archives[0].name} (+{len(archives) - 1} parts)"
+        summary = ImportSummary(archive=name, layout=contents.layout, files=len(contents.sleep_files))
+        summary.parts = len(archives)
         summary.fetched_at = contents.exported_at
+        for missing in reader.missing_parts(archives):
+            summary.missing_parts.append(missing)
+            summary.note(f"{missing} was not given: import every part of the Takeout together")
         _decide_timezone(paths, archive, contents, summary, tz)
-        _Importer(paths, archive, contents, summary, progress).run()
-        _import_scores(paths, archive, contents, summary)
+        takeout = TakeoutCsv(archive, contents.csv_files) if contents.csv_files else None
+        _Importer(paths, archive, contents, summary, progress, takeout).run()
+        _import_scores(paths, archive, contents, summary, takeout)
         _keep_profile(paths, summary)
-    record_import(paths, path)
+    for one in archives:
+        record_import(paths, one)
     return summary
 
 
@@ -143,8 +170,13 @@ class _Importer:
         contents: reader.ArchiveContents,
         summary: ImportSummary,
         progress: Progress | None,
+        takeout: TakeoutCsv | None = None,
     ) -> None:
         self.paths = paths
+        self.takeout = takeout
+        self.hold = takeout.hold_days() if takeout else set()
+        self.held: dict[date, list[tuple[Any, str | None]]] = {}  # legacy logs waiting for the CSV merge
+        self.member_of: dict[int, str] = {}
         self.archive = archive
         self.contents = contents
         self.summary = summary
@@ -171,6 +203,8 @@ class _Importer:
             self.progress("import", index + 1, total)
         for day in sorted(self.buffer):  # dates no file mentioned (records placed by a guessed date)
             self._flush(day)
+        if self.takeout is not None:
+            self._land_takeout(self.takeout)
         self._land_late()
         if self.dates:
             self.summary.dates_with_sleep = len(self.dates)
@@ -240,6 +274,7 @@ class _Importer:
                     )
                 return
             self.seen[log_id] = day
+            self.member_of[log_id] = member.name
             key = log_id
         else:
             key = ("no-log-id", member.name, position)  # landed as is; the transform quarantines it
@@ -272,7 +307,26 @@ class _Importer:
         kept = [log for log in logs if self.api_log_ids.get(_log_id(log), day) == day]
         self.summary.logs_superseded_by_api += len(logs) - len(kept)
         self.landed.add(day)
+        if day in self.hold:
+            self.held[day] = [(log, self.member_of.get(_log_id(log) or -1)) for log in kept]
+            return
         self._land(day, kept)
+
+    def _land_takeout(self, takeout: TakeoutCsv) -> None:
+        """Land the dates the CSVs touch: the held legacy logs merged with one log per CSV session."""
+        merged = takeout.merge(self.held)
+        for day in sorted(merged):
+            logs = sorted(merged[day], key=_log_order)
+            self.landed.add(day)
+            if logs:
+                self.dates.add(day)
+            self._land(day, logs)
+        stats = takeout.stats
+        self.summary.csv_files, self.summary.csv_rows = stats.files, stats.rows
+        self.summary.csv_sessions, self.summary.csv_sessions_landed = stats.sessions, stats.landed
+        self.summary.csv_sessions_with_legacy = stats.with_legacy
+        for problem in stats.problems:
+            self.summary.note(problem)
 
     def _land_empty_days(self) -> None:
         first, last = self.summary.first_date, self.summary.last_date
@@ -398,10 +452,25 @@ def _api_log_ids(paths: StoragePaths) -> dict[int, date]:
 
 
 def _import_scores(
-    paths: StoragePaths, archive: reader.Archive, contents: reader.ArchiveContents, summary: ImportSummary
+    paths: StoragePaths,
+    archive: reader.Archive,
+    contents: reader.ArchiveContents,
+    summary: ImportSummary,
+    takeout: TakeoutCsv | None,
 ) -> None:
+    if takeout is not None:
+        blob = takeout.score_csv()
+        summary.csv_scores = takeout.stats.scores
+        if blob is not None:
+            assert summary.fetched_at is not None
+            landed = land_scores(
+                paths, [blob], source_ref=f"{summary.archive} UserSleepScores", fetched_at=summary.fetched_at
+            )
+            summary.scores += landed.rows
+            summary.scores_state = landed.state
     if not contents.score_files:
-        summary.note("no sleep_score.csv in the archive; the sleep_scores table is unchanged")
+        if takeout is None:
+            summary.note("no sleep_score.csv in the archive; the sleep_scores table is unchanged")
         return
     blobs: list[bytes] = []
     for member in contents.score_files:
@@ -411,7 +480,9 @@ def _import_scores(
             summary.note(f"{member.name} {exc}")
     assert summary.fetched_at is not None
     landed = land_scores(paths, blobs, source_ref=summary.archive, fetched_at=summary.fetched_at)
-    summary.scores, summary.scores_state = landed.rows, landed.state
+    summary.scores += landed.rows
+    if summary.scores_state != "written":
+        summary.scores_state = landed.state
     for problem in landed.problems:
         summary.note(problem)
 
