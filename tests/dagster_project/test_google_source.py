@@ -4,6 +4,7 @@ a revoked grant fails the run at once with its own advice."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,22 @@ def test_a_revoked_google_grant_fails_the_run_at_once_with_its_advice(month: tup
     assert [e.step_key for e in failures] == ["raw_sleep"]
     assert "Google refused the saved login" in failures[0].step_failure_data.error.message
     assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
+
+
+def test_token_health_warns_two_days_before_a_testing_refresh_token_ends(
+    month: tuple[Any, Path, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as clock
+
+    from dagster_project.checks import token_health_facts
+
+    _sandbox, home, _defs = month
+    healthy, facts = token_health_facts(StoragePaths(home))
+    assert healthy and facts["provider"] == "google-health" and facts["refresh_token_expires_in_days"] > 6.9
+    monkeypatch.setattr("pipeline.tokens._now", lambda: clock.time() + 5.5 * 86400)
+    healthy, facts = token_health_facts(StoragePaths(home))
+    assert not healthy
+    assert "the Google refresh token ends in 1.5 days" in facts["problem"]
+    assert "Publish app" in facts["hint"]
+    saved = json.loads(next((home / "tokens").glob("*.json")).read_text())
+    assert saved["refresh_token"] not in str(facts) and saved["access_token"] not in str(facts)  # no secrets

@@ -154,9 +154,8 @@ def test_the_sleep_list_has_the_live_shape(server: Any) -> None:
     assert sleep["interval"]["startUtcOffset"] in ("-28800s", "-25200s")
     assert sleep["interval"]["startTime"].endswith("Z") and "civilStartTime" not in sleep["interval"]
     assert points[0]["name"].startswith("users/") and points[0]["name"].rsplit("/", 1)[1].isdigit()
-    naps = [p for p in points if p["sleep"]["type"] == "CLASSIC"]
-    assert naps and all("mainSleep" not in p["sleep"]["metadata"] for p in naps)  # false is omitted
-    assert {p["sleep"]["metadata"].get("mainSleep") for p in points} == {True, None}
+    assert any(p["sleep"]["metadata"]["stagesStatus"] == "REJECTED_NAP" for p in points)
+    assert {p["sleep"]["metadata"].get("mainSleep") for p in points} == {True, None}  # false is omitted
     starts = [p["sleep"]["interval"]["startTime"] for p in points]
     assert starts == sorted(starts, reverse=True)
     reconciled = _get(server, token, path=SLEEP + ":reconcile", filter=_window(3)).json()["dataPoints"][0]
