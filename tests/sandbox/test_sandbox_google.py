@@ -185,8 +185,10 @@ def test_filters_tokens_and_errors_are_googles(server: Any) -> None:
         _get(server, token, filter='sleep.interval.civil_end_time >= "2026-01-01T00:00:00Z"').status_code
         == 400
     )
-    physical = _get(server, token, filter='sleep.interval.end_time >= "2026-11-01T00:00:00Z"')
-    assert physical.status_code == 200 and physical.json()["dataPoints"]
+    since = f"{TEST_TODAY - timedelta(days=10)}T00:00:00Z"
+    physical = _get(server, token, filter=f'sleep.interval.end_time >= "{since}"')
+    ends = [p["sleep"]["interval"]["endTime"] for p in physical.json()["dataPoints"]]
+    assert physical.status_code == 200 and ends and min(ends) >= since
     first = _get(server, token, filter=_window()).json()
     other = _get(server, token, filter=_window(30), pageToken=first["nextPageToken"])
     assert (other.status_code, other.json()["error"]["message"]) == (400, "Invalid page token.")
