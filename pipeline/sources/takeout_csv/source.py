@@ -105,7 +105,7 @@ class TakeoutCsv:
                 log = pairing.with_provenance(session)
                 day = date.fromisoformat(str(log["dateOfSleep"]))
             else:
-                winner_stages = self.parsed.stages.get(session.winner_row.sleep_id)
+                winner_stages = self.parsed.stage_rows(session.winner_row.sleep_id)
                 if not winner_stages:
                     self.stats.without_stages += 1
                 log = pairing.to_log(session, winner_stages if winner_stages else None)
