@@ -13,7 +13,7 @@ $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
 
 $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --extra dev
+	$(UV) sync --frozen --extra dev --compile-bytecode
 	touch $@
 
 install: $(VENV)/.installed

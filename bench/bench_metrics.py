@@ -2,8 +2,8 @@
 
 Why these ratios: the views are computed when read, so their cost is paid by every query. Two baselines measured in the
 same process: the views at 1 year (cost should grow ~linearly with history, 10x, not worse), and the regularity
-figure's SRI query (sql/queries/plot_regularity_stats.sql), which expands every 30-s epoch of the history, where
-sri_pairs sweeps bout boundaries instead. Setup (landing, tables, warehouse) is not timed. Exit 0.
+figure's SRI query (sql/queries/plot_regularity_stats.sql; since issue 19 it sweeps segment boundaries too, as
+sri_pairs sweeps bout boundaries; it used to expand every 30-s epoch). Setup (landing, tables, warehouse) is not timed. Exit 0.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main() -> int:
         )
         print(
             f"sri_whole_history_10y_vs_figure_query: {whole / figure:.2f}x ({whole:.3f} s vs {figure:.3f} s; "
-            f"sri_pairs sweeps bouts, the figure expands 30-s epochs); SRI {view_sri} vs figure {figure_sri}"
+            f"both sweep interval boundaries); SRI {view_sri} vs figure {figure_sri}"
         )
     return 0
 

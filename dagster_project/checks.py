@@ -24,7 +24,7 @@ from dagster import (
 )
 
 from dagster_project.resources import StorageResource
-from pipeline.checks import DATA_CHECKS, Check, CheckInputs, Verdict
+from pipeline.checks import DATA_CHECKS, Check, CheckInputs, Verdict, evaluate
 from pipeline.paths import StoragePaths
 
 RECENT_NIGHTS_DAYS = 7
@@ -221,7 +221,7 @@ def _multi_check(
         with CheckInputs(storage.paths(), run_window(dict(context.run.tags)), today()) as inputs:
             for key in sorted(context.selected_asset_check_keys, key=lambda k: list(by_name).index(k.name)):
                 check = by_name[key.name]
-                passed, metadata = check.rule(inputs)
+                passed, metadata = evaluate(check, inputs)
                 yield AssetCheckResult(
                     asset_key=key.asset_key,
                     check_name=key.name,
@@ -231,6 +231,10 @@ def _multi_check(
                 )
 
     return run_checks
+
+
+# Warn this many days before a Google "Testing" refresh token ends (they live 7 days from consent).
+TESTING_TOKEN_WARN_DAYS = 2.0
 
 
 def token_health_facts(paths: StoragePaths) -> tuple[bool, dict[str, Any]]:
@@ -251,9 +255,21 @@ def token_health_facts(paths: StoragePaths) -> tuple[bool, dict[str, Any]]:
     age = health.get("refresh_token_age_days")
     if age is not None and age >= idle_days:
         problems.append(f"the refresh token has not been used for {age:.0f} days")
+    ends_in = health.get("refresh_token_expires_in_days")
+    testing_ends = isinstance(ends_in, int | float) and ends_in <= TESTING_TOKEN_WARN_DAYS
+    if isinstance(ends_in, int | float) and testing_ends:
+        problems.append(
+            f"the Google refresh token ends in {max(0.0, ends_in):.1f} days (the OAuth app is in 'Testing')"
+        )
     facts: dict[str, Any] = {k: v for k, v in health.items() if isinstance(v, int | float | str)}
     facts["problem"] = "; ".join(problems) or "none"
-    if problems:
+    if testing_ends:
+        from pipeline.config import Settings
+        from pipeline.providers import provider_for
+
+        hint = provider_for(Settings(None, None, source="google-health")).publish_hint
+        facts["hint"] = f"{hint} Until then, `fitbit-sleep login` every week."
+    elif problems:
         facts["hint"] = (
             "Run the daily job (or `fitbit-sleep fetch`) to use the login; if it fails, `fitbit-sleep login`."
         )

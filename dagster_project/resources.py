@@ -13,9 +13,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
-from pipeline.config import DEFAULT_API_URL, DEFAULT_AUTH_URL, Settings
+from pipeline.config import (
+    DEFAULT_API_URL,
+    DEFAULT_AUTH_URL,
+    DEFAULT_GOOGLE_HEALTH_API_URL,
+    DEFAULT_GOOGLE_OAUTH_URL,
+    Settings,
+    read_secret,
+)
 from pipeline.paths import StoragePaths
 
 if TYPE_CHECKING:
@@ -31,34 +38,50 @@ class StorageResource(ConfigurableResource):  # type: ignore[type-arg]
 
     root: str
 
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Record on the run which process executes it, so a run whose process dies can be found and its pool
+        slots freed (dagster_project/stuck_runs.py). Every job's steps use this resource."""
+        from dagster_project.stuck_runs import tag_run_with_process
+
+        if context.instance is not None:
+            tag_run_with_process(context.instance, context.dagster_run)
+
     def paths(self) -> StoragePaths:
         return StoragePaths(Path(self.root).expanduser())
 
 
 class FitbitResource(ConfigurableResource):  # type: ignore[type-arg]
-    """The Fitbit Web API connection: app credentials plus the endpoints (real Fitbit or the sandbox)."""
+    """The sleep API connection: the source (``fitbit`` v1.2 or ``google-health`` v4), its OAuth client and the
+    endpoints (real hosts or the sandbox)."""
 
     client_id: str
     client_secret: str | None = None
     client_secret_file: str | None = None
     api_url: str = DEFAULT_API_URL
     auth_url: str = DEFAULT_AUTH_URL
+    source: str = "fitbit"
+    google_api_url: str = DEFAULT_GOOGLE_HEALTH_API_URL
+    google_oauth_url: str = DEFAULT_GOOGLE_OAUTH_URL
 
     def settings(self, paths: StoragePaths) -> Settings:
         secret = self.client_secret
         if not secret and self.client_secret_file:
-            secret = Settings.from_env({"FITBIT_CLIENT_SECRET_FILE": self.client_secret_file}).client_secret
+            prefix = "GOOGLE" if self.source == "google-health" else "FITBIT"
+            secret = read_secret({f"{prefix}_CLIENT_SECRET_FILE": self.client_secret_file}, prefix)
         return Settings(
             client_id=self.client_id,
             client_secret=secret,
             api_url=self.api_url.rstrip("/"),
             auth_url=self.auth_url.rstrip("/"),
             home=paths.root,
+            source=self.source,
+            google_api_url=self.google_api_url.rstrip("/"),
+            google_oauth_url=self.google_oauth_url.rstrip("/"),
         )
 
     def client(self, paths: StoragePaths, log: Any = None) -> FitbitClient:
         """A client whose token store lives under ``paths``; quota waits are logged and passed to listeners."""
-        from pipeline.client import FitbitClient
+        from pipeline.source_client import open_client
 
         def on_wait(seconds: float, reason: str) -> None:
             if log is not None:
@@ -66,7 +89,7 @@ class FitbitResource(ConfigurableResource):  # type: ignore[type-arg]
             for listener in list(WAIT_LISTENERS):
                 listener(seconds, reason)
 
-        return FitbitClient.from_settings(self.settings(paths), on_wait=on_wait)
+        return open_client(self.settings(paths), on_wait=on_wait)
 
 
 def default_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -81,13 +104,17 @@ def default_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any
     def env_or(name: str, default: str | None) -> Any:
         return EnvVar(name) if env.get(name) else default
 
+    id_var, secret_var = settings.client_vars
     return {
         "storage": StorageResource(root=str(settings.home)),
         "fitbit": FitbitResource(
-            client_id=EnvVar("FITBIT_CLIENT_ID"),
-            client_secret=env_or("FITBIT_CLIENT_SECRET", None),
-            client_secret_file=env_or("FITBIT_CLIENT_SECRET_FILE", None),
+            client_id=EnvVar(id_var),
+            client_secret=env_or(secret_var, None),
+            client_secret_file=env_or(f"{secret_var}_FILE", None),
             api_url=env_or("FITBIT_API_URL", DEFAULT_API_URL),
             auth_url=env_or("FITBIT_AUTH_URL", DEFAULT_AUTH_URL),
+            source=settings.source,
+            google_api_url=env_or("GOOGLE_HEALTH_API_URL", DEFAULT_GOOGLE_HEALTH_API_URL),
+            google_oauth_url=env_or("GOOGLE_OAUTH_URL", DEFAULT_GOOGLE_OAUTH_URL),
         ),
     }

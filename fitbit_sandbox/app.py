@@ -22,6 +22,8 @@ Control endpoints, for tests and benchmarks only (never used by the pipeline; JS
 - ``POST /_sandbox/edit`` with ``{"kind": "change"|"split"|"delete", "date": "YYYY-MM-DD"?}``: edits after the
   fact (default date: the latest with a main sleep); answers the affected log ids and dates.
 - ``POST /_sandbox/gone`` with ``{"gone": true|false}``: every Fitbit endpoint answers 410 Gone.
+- ``POST /_sandbox/google``: the v4 side's switches (``fitbit_sandbox/google_api.py``, which also lists the Google
+  OAuth and ``health:v4`` endpoints served on the same host from the same history).
 - ``POST /_sandbox/quota`` with ``{"quota": N?, "window": S?}`` changes the quota and clears the counters.
 """
 
@@ -45,8 +47,10 @@ from starlette.routing import Route
 
 from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
-from fitbit_sandbox.faults import Faults
+from fitbit_sandbox.consent import consent_page
+from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
+from fitbit_sandbox.google_api import GoogleSide
 from fitbit_sandbox.oauth import AccessToken, OAuthError, OAuthState
 from fitbit_sandbox.store import PENDING_META, SleepStore
 
@@ -83,6 +87,28 @@ def _edge_error(status: int) -> Response:
     reason = {502: "Bad Gateway", 503: "Service Temporarily Unavailable"}[status]
     return HTMLResponse(f"<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>",
                         status)  # fmt: skip
+
+
+def _bad_envelope(kind: str, request: Request, today: date) -> Response:
+    """A 200 that is not the sleep envelope asked for (the ``badenvelope`` fault)."""
+    if kind == "missing":
+        return _json({"summary": {"totalMinutesAsleep": 0, "totalSleepRecords": 0, "totalTimeInBed": 0}})
+    if kind == "null":
+        return _json({"sleep": None})
+    if kind == "errors":
+        return _json(
+            {"errors": [{"errorType": "system", "message": "Internal processing error"}], "success": False}
+        )
+    first = (
+        _parse_day(request.path_params.get("start", request.path_params.get("date", "today")), today) or today
+    )
+    stray = {
+        "logId": 1,
+        "dateOfSleep": (first - timedelta(days=1)).isoformat(),
+        "startTime": "",
+        "endTime": "",
+    }
+    return _json({"sleep": [stray]})
 
 
 def _parse_day(value: str, today: date) -> date | None:
@@ -129,6 +155,7 @@ class Sandbox:
         self.usage: dict[tuple[str, str], tuple[int, int]] = {}
         self.sync_override: str | None = None
         self.stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.google = GoogleSide(self)
 
     @staticmethod
     def _user_id(seed: int) -> str:
@@ -218,6 +245,7 @@ class Sandbox:
             return _edge_error(status)
         stall = faults.hit("timeout")
         truncate = faults.hit("truncate")
+        bad_envelope = faults.hit("badenvelope")
         try:
             token = self.oauth.check_bearer(request.headers.get("authorization"), scope, self.clock.now())
         except OAuthError as err:
@@ -232,6 +260,8 @@ class Sandbox:
         response = await handler(request, token)
         if stall:
             await asyncio.sleep(faults.timeout_seconds)
+        if bad_envelope and response.status_code == 200 and "/sleep/date/" in request.url.path:
+            response = _bad_envelope(faults.choice_of(BAD_ENVELOPES), request, self.today)
         if truncate and response.status_code == 200:
             cut = bytes(response.body)[: len(response.body) // 2]
             response.body = cut
@@ -287,21 +317,10 @@ class Sandbox:
         return RedirectResponse(f"{redirect}{sep}{urlencode(query)}#_=_", 302)
 
     def _consent_page(self, params: dict[str, str], scopes: tuple[str, ...]) -> str:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-        )
-        boxes = "".join(
-            f'<li><label><input type="checkbox" name="granted" value="{s}" checked> {s}</label></li>'
-            for s in scopes
-        )
-        return (
-            "<!doctype html><html><head><title>Fitbit sandbox: allow access</title></head><body>"
-            f"<h1>{html.escape(params['client_id'])} would like to access your Fitbit data</h1>"
-            f'<form method="post" action="/oauth2/authorize">{hidden}<ul>{boxes}</ul>'
-            '<button type="submit" name="action" value="allow">Allow</button> '
-            '<button type="submit" name="action" value="deny">Deny</button></form></body></html>'
-        )
+        return consent_page(
+            title="Fitbit sandbox: allow access", heading=f"{params['client_id']} would like to access your Fitbit data",
+            action="/oauth2/authorize", params=params, scopes=scopes, approve="Allow", deny="Deny",
+        )  # fmt: skip
 
     async def _form(self, request: Request) -> dict[str, str]:
         return dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
@@ -551,6 +570,8 @@ class Sandbox:
             self.quota_window = int(body.get("window", self.quota_window))
             self.usage.clear()
             return {"quota": self.quota, "window": self.quota_window}
+        if name == "google":
+            return self.google.control(body)
         if (method, name) == ("GET", "info"):
             return {
                 "user_id": self.user_id, "timezone": self.config.timezone, "client_id": self.config.client_id,
@@ -572,6 +593,7 @@ def create_app(config: SandboxConfig) -> Starlette:
         sb.api_route("/1.2/user/-/sleep/list.json", "sleep", sb.sleep_list),
         sb.api_route("/1.2/user/-/sleep/date/{start}/{end}.json", "sleep", sb.sleep_range),
         sb.api_route("/1.2/user/-/sleep/date/{date}.json", "sleep", sb.sleep_date),
+        *sb.google.routes(),
         Route("/_sandbox/{name}", sb.control, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes)

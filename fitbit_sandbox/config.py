@@ -20,6 +20,9 @@ class SandboxConfig:
     days: int = 730
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"
+    # The Google Cloud OAuth client of the v4 side (fitbit_sandbox/google_api.py).
+    google_client_id: str = "sandbox-google-client.apps.googleusercontent.com"
+    google_client_secret: str = "sandbox-google-client-secret"
     auto_approve: bool = False
     access_token_ttl: int = 28800
     quota: int = 150

@@ -10,6 +10,8 @@ Keys (rates are probabilities per request, 0..1):
 - ``truncate``: a 200 API body is cut in half (invalid JSON, honest ``Content-Length``).
 - ``token5xx``: ``POST /oauth2/token`` answers 502 or 503 before doing anything.
 - ``token409``: a refresh answers 409 (concurrent refresh) without consuming the refresh token.
+- ``badenvelope``: a 200 sleep answer is replaced by one that is not the envelope asked for: no ``sleep`` key,
+  ``"sleep": null``, an ``errors[]`` body, or a log dated outside the requested range (chosen by the same RNG).
 - ``storm``: starts a 429 storm: the next ``storm_length`` (default 5) API requests answer 429.
 - ``latesync=S``: the last night is missing for S seconds of server clock after start, then ``pending`` for S more.
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-RATE_KEYS = ("5xx", "timeout", "truncate", "token5xx", "token409", "storm")
+RATE_KEYS = ("5xx", "timeout", "truncate", "badenvelope", "token5xx", "token409", "storm")
+BAD_ENVELOPES = ("missing", "null", "errors", "range")
 
 
 @dataclass
@@ -70,6 +73,9 @@ class Faults:
         return rate > 0 and self.rng.random() < rate
 
     def choice(self, options: tuple[int, ...]) -> int:
+        return self.rng.choice(options)
+
+    def choice_of(self, options: tuple[str, ...]) -> str:
         return self.rng.choice(options)
 
     def describe(self) -> dict[str, object]:

@@ -16,8 +16,10 @@ Invariants most logs obey (``../shared/DESIGN.md`` "Fitbit facts", reference §1
   ``timeInBed == minutesAsleep + minutesAwake`` (+ the minutes of an ``unknown`` segment when there is one).
 - classic: 60-s ``asleep/restless/awake`` segments, ``minutesAwake == restless + awake``,
   ``efficiency == round(100 * minutesAsleep / timeInBed)``, no ``thirtyDayAvgMinutes``, no ``shortData``.
-- naps are classic, ``isMainSleep: false``, ``infoCode: 2``; weekend bedtimes are later; log ids are 11-digit
-  int64s; logs never overlap.
+- naps are classic, ``isMainSleep: false``, ``infoCode: 2``; log ids are 11-digit int64s; logs never overlap;
+- a known **weekly schedule** (``SleepSchedule``): work nights go to bed and wake (by an alarm, so the wake time
+  varies little) at one clock time, free nights (before a Saturday or Sunday) later and longer, as real people do
+  (MCTQ's "social jet lag" and oversleep on free days), so the chronotype metrics have a known answer.
 
 And the quirks real accounts have, at the rates of ``../shared/reference/real-fitbit-data.md`` §1 (the rare ones on
 a fixed schedule per seed, so every history of a year or more has them; ``QUIRK_EVERY``):
@@ -39,7 +41,8 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,6 +68,49 @@ QUIRK_EVERY = {
     "epoch_off": 200,  # "at least one real stages log"
     "unknown": 150,  # "real, 2021 and 2020 archives"
 }
+
+
+@dataclass(frozen=True)
+class SleepSchedule:
+    """When the simulated person goes to bed and wakes up, on work nights and on free nights.
+
+    Why: the chronotype metrics (MCTQ's MSW, MSF, MSFsc, social jet lag) need a history whose answer is known. A
+    night's bedtime is ``*_bed`` plus Gaussian noise (``bed_sd_min``); its wake time is ``*_wake`` plus noise, small
+    on work days (an alarm) and larger on free days; the time in bed is the difference. A FREE night is one whose
+    morning is a free day (``free_wake_weekdays``, Python weekdays of the wake date: Saturday and Sunday), as in
+    MCTQ. The defaults are a common pattern: about 1 h 15 min later to bed and 2 h 15 min later up on free days,
+    an hour more in bed, which puts social jet lag at 1.75 h (Roenneberg et al. 2012: about two thirds of people
+    have 1 h or more)."""
+
+    work_bed: time = time(23, 15)
+    work_wake: time = time(7, 0)
+    free_bed: time = time(0, 30)
+    free_wake: time = time(9, 15)
+    bed_sd_min: float = 35.0
+    work_wake_sd_min: float = 15.0
+    free_wake_sd_min: float = 45.0
+    free_wake_weekdays: tuple[int, ...] = (5, 6)
+
+    def is_free(self, wake: date) -> bool:
+        """Whether the night that ends on the morning of ``wake`` is a free night."""
+        return wake.weekday() in self.free_wake_weekdays
+
+    def bed_minutes(self, wake: date) -> float:
+        """The planned bedtime in minutes after the wake date's midnight (negative: the evening before)."""
+        at = self.free_bed if self.is_free(wake) else self.work_bed
+        minutes = at.hour * 60 + at.minute + at.second / 60
+        return minutes - 1440 if at.hour >= 12 else minutes
+
+    def wake_minutes(self, wake: date) -> float:
+        """The planned wake time in minutes after the wake date's midnight."""
+        at = self.free_wake if self.is_free(wake) else self.work_wake
+        return at.hour * 60 + at.minute + at.second / 60
+
+    def wake_sd(self, wake: date) -> float:
+        return self.free_wake_sd_min if self.is_free(wake) else self.work_wake_sd_min
+
+
+DEFAULT_SCHEDULE = SleepSchedule()
 
 
 def night_rng(seed: int, ordinal: int, salt: int = 0) -> random.Random:
@@ -339,18 +385,18 @@ def build_log(
     return build_classic(rng, start, tib_min, 2)
 
 
-def night_start(seed: int, wake: date) -> datetime | None:
+def night_start(seed: int, wake: date, schedule: SleepSchedule = DEFAULT_SCHEDULE) -> datetime | None:
     """When the night that ends on the morning of ``wake`` begins; None for a night with no sleep at all."""
     rng = night_rng(seed, wake.toordinal(), salt=_BED_SALT)
     if rng.random() < 0.01:
         return None
-    weekend = wake.weekday() in (5, 6)  # the night began on a Friday or Saturday evening
-    bed_min = max(-180.0, min(150.0, rng.gauss(15 if weekend else -45, 35)))
+    planned = schedule.bed_minutes(wake)
+    bed_min = max(planned - 180.0, min(planned + 180.0, rng.gauss(planned, schedule.bed_sd_min)))
     return datetime(wake.year, wake.month, wake.day) + timedelta(seconds=int(round(bed_min * 2)) * 30)
 
 
 def _afternoon_main(
-    rng: random.Random, seed: int, wake: date, awake_from: datetime | None, ids: int
+    rng: random.Random, seed: int, wake: date, awake_from: datetime | None, ids: int, schedule: SleepSchedule
 ) -> Log | None:
     """Fitbit's afternoon "main" sleep on ``wake``: 12:00-17:30, at least 150 min from the night before and after
     (so it never touches a night's sleep period: the night model merges wakes of up to 120 min)."""
@@ -358,7 +404,7 @@ def _afternoon_main(
     length = rng.randint(45, 110)
     earliest = max(midnight + timedelta(hours=12), (awake_from or midnight) + timedelta(minutes=150))
     latest = midnight + timedelta(hours=17, minutes=30)
-    next_bed = night_start(seed, wake + timedelta(days=1))
+    next_bed = night_start(seed, wake + timedelta(days=1), schedule)
     if next_bed is not None:
         latest = min(latest, next_bed - timedelta(minutes=150 + length))
     if latest < earliest:
@@ -370,22 +416,26 @@ def _afternoon_main(
     return log
 
 
-def generate_night(seed: int, wake: date, stages_since: date | None = None) -> list[Log]:
+def generate_night(
+    seed: int, wake: date, stages_since: date | None = None, schedule: SleepSchedule = DEFAULT_SCHEDULE
+) -> list[Log]:
     """All logs whose night ends on the morning of ``wake`` plus that afternoon's sleep (may be empty).
 
     Nights before ``stages_since`` are the classic era: classic logs without ``isMainSleep`` and ``logType``."""
     o = wake.toordinal()
+    midnight = datetime(wake.year, wake.month, wake.day)
     rng = night_rng(seed, o)
     classic_era = stages_since is not None and wake < stages_since
-    start = night_start(seed, wake)
+    start = night_start(seed, wake, schedule)
     long_main = scheduled(seed, o, "long_main")
     ids = log_id_base(o) + rng.randrange(1_000_000)
     logs: list[Log] = []
     night: list[Log] = []
     if start is not None:
-        asleep_min = max(150.0, rng.gauss(418, 42))
+        wake_min = rng.gauss(schedule.wake_minutes(wake), schedule.wake_sd(wake))
         awake_min = max(20.0, min(120.0, rng.gauss(60, 12)))
-        tib = rng.randint(905, 940) if long_main else int(round(asleep_min + awake_min))
+        in_bed = wake_min - (start - midnight).total_seconds() / 60
+        tib = rng.randint(905, 940) if long_main else int(round(max(150.0 + awake_min, in_bed)))
         if long_main:
             awake_min = tib * 0.1
         kind = rng.random()
@@ -426,7 +476,7 @@ def generate_night(seed: int, wake: date, stages_since: date | None = None) -> l
         logs += night
     awake_from = max((datetime.fromisoformat(log["endTime"]) for log in night), default=None)
     afternoon = (
-        _afternoon_main(rng, seed, wake, awake_from, ids)
+        _afternoon_main(rng, seed, wake, awake_from, ids, schedule)
         if not classic_era and not long_main and scheduled(seed, o, "afternoon_main")
         else None
     )
@@ -435,7 +485,6 @@ def generate_night(seed: int, wake: date, stages_since: date | None = None) -> l
             log["isMainSleep"] = False
         logs.append(afternoon)
     elif rng.random() < 0.15 and not long_main:  # afternoon nap: classic, too short for stages
-        midnight = datetime(wake.year, wake.month, wake.day)
         nap_start = midnight + timedelta(minutes=rng.randint(13 * 60, 16 * 60 + 30))
         nap = build_classic(rng, nap_start, rng.randint(20, 100), 0 if classic_era else 2)
         nap["logId"] = ids + 1_000_000 + rng.randrange(1_000_000)
@@ -460,11 +509,18 @@ def default_stages_since(today: date) -> date:
 
 
 def generate_history(
-    seed: int, days: int, today: date | None, tz: str, *, stages_since: date | None = None
+    seed: int,
+    days: int,
+    today: date | None,
+    tz: str,
+    *,
+    stages_since: date | None = None,
+    schedule: SleepSchedule = DEFAULT_SCHEDULE,
 ) -> list[Log]:
     """v1.2 log objects with ``dateOfSleep`` in the ``days`` dates ending ``today``, oldest first.
 
-    ``stages_since``: the first wake date of the stages era (default ``default_stages_since(today)``)."""
+    ``stages_since``: the first wake date of the stages era (default ``default_stages_since(today)``); ``schedule``:
+    the person's work-night and free-night bed and wake times."""
     end = resolve_today(today, tz)
     since = stages_since or default_stages_since(end)
     first = end - timedelta(days=days - 1)
@@ -480,7 +536,7 @@ def generate_history(
             for k in STAGES:
                 sums[k] -= old[k]
         nightly: dict[str, int] | None = None
-        for log in generate_night(seed, day, since):
+        for log in generate_night(seed, day, since, schedule):
             if log["type"] == "stages" and log.get("isMainSleep"):
                 summary = log["levels"]["summary"]
                 for k in STAGES:

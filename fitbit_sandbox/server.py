@@ -46,6 +46,16 @@ class SandboxServer:
             "FITBIT_AUTH_URL": self.base_url,
         }
 
+    def google_env(self) -> dict[str, str]:
+        """The environment of a fitbit-sleep process that reads this sandbox through the Google Health API v4."""
+        return {
+            "FITBIT_SLEEP_SOURCE": "google-health",
+            "GOOGLE_CLIENT_ID": self.config.google_client_id,
+            "GOOGLE_CLIENT_SECRET": self.config.google_client_secret,
+            "GOOGLE_HEALTH_API_URL": self.base_url,
+            "GOOGLE_OAUTH_URL": self.base_url,
+        }
+
     def start(self, timeout: float = 10.0) -> SandboxServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "status": "fitbit_sleep.commands.status:status",
     "plan": "fitbit_sleep.commands.fetch:plan",
     "fetch": "fitbit_sleep.commands.fetch:fetch",
+    "diff-sources": "fitbit_sleep.commands.diff:diff_sources",
     "rebuild": "fitbit_sleep.commands.warehouse:rebuild",
     "sql": "fitbit_sleep.commands.sql:sql",
     "import": "fitbit_sleep.commands.importer:import_archive",
@@ -50,5 +51,7 @@ def main() -> None:
     """Fitbit sleep ETL: fetch or import sleep logs, build Parquet/DuckDB tables, render plots.
 
     Settings come from the environment: FITBIT_CLIENT_ID, FITBIT_CLIENT_SECRET (or FITBIT_CLIENT_SECRET_FILE),
-    FITBIT_API_URL, FITBIT_AUTH_URL and FITBIT_SLEEP_HOME (the data root, default ./data).
+    FITBIT_API_URL, FITBIT_AUTH_URL and FITBIT_SLEEP_HOME (the data root, default ./data); for the Google Health
+    API, FITBIT_SLEEP_SOURCE=google-health with GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET (or _FILE),
+    GOOGLE_HEALTH_API_URL and GOOGLE_OAUTH_URL.
     """

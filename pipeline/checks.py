@@ -150,7 +150,9 @@ def _raw_logs(inp: CheckInputs) -> Iterator[tuple[date, str, Any, Any]]:
             record = json.loads(path.read_bytes())
         except ValueError:
             continue  # an unreadable raw file is quarantined as a whole by the transform
-        for log in (record.get("payload") or {}).get("sleep") or []:
+        payload = record.get("payload") if isinstance(record, dict) else None
+        logs = payload.get("sleep") if isinstance(payload, dict) else None
+        for log in logs if isinstance(logs, list) else []:
             yield day, path.name, record.get("date"), log
 
 
@@ -281,7 +283,8 @@ def table_dates_inside_run_window(inp: CheckInputs) -> Verdict:
     raw_ids = set(_raw_log_ids(inp))
     rows = (
         inp.con.execute(
-            "SELECT log_id FROM sleep_logs WHERE date_of_sleep BETWEEN ? AND ?", [window[0], window[1]]
+            "SELECT log_id FROM sleep_logs WHERE log_id IS NOT NULL AND date_of_sleep BETWEEN ? AND ?",
+            [window[0], window[1]],
         ).fetchall()
         if inp.has_rows("sleep_logs")
         else []
@@ -518,7 +521,16 @@ def run_checks(
     """Run ``checks`` (those of ``asset``; None = all) and return their outcomes, in order."""
     selected = [c for c in checks if asset is None or c.asset == asset]
     with CheckInputs(paths, window) as inputs:
-        return [CheckOutcome(c.name, c.blocking, *c.rule(inputs)) for c in selected]
+        return [CheckOutcome(c.name, c.blocking, *evaluate(c, inputs)) for c in selected]
+
+
+def evaluate(check: Check, inputs: CheckInputs) -> Verdict:
+    """The check's verdict; a rule that raises (a row of a shape nobody foresaw) fails the check with the error as
+    its cause instead of failing the whole run with a message that hides which check and why."""
+    try:
+        return check.rule(inputs)
+    except Exception as exc:  # noqa: BLE001 - any rule error is reported, never raised
+        return False, {"error": f"{check.name} could not finish: {type(exc).__name__}: {exc}"}
 
 
 def describe(outcome: CheckOutcome) -> str:
@@ -528,5 +540,5 @@ def describe(outcome: CheckOutcome) -> str:
         for key, value in outcome.metadata.items()
         if isinstance(value, int) and not isinstance(value, bool)
     )
-    first = str(outcome.metadata.get("examples") or "").split("\n")[0]
-    return f"{outcome.name}: {counts}" + (f" (e.g. {first})" if first else "")
+    first = str(outcome.metadata.get("error") or outcome.metadata.get("examples") or "").split("\n")[0]
+    return f"{outcome.name}:" + (f" {counts}" if counts else "") + (f" (e.g. {first})" if first else "")

@@ -19,7 +19,10 @@ from pipeline.paths import StoragePaths
 
 DEFAULT_API_URL = "https://api.fitbit.com"
 DEFAULT_AUTH_URL = "https://www.fitbit.com"
+DEFAULT_GOOGLE_HEALTH_API_URL = "https://health.googleapis.com"
+DEFAULT_GOOGLE_OAUTH_URL = "https://accounts.google.com"
 DEFAULT_HOME = "data"
+SOURCES = ("fitbit", "google-health")
 
 
 class ConfigError(FitbitSleepError):
@@ -35,42 +38,74 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     auth_url: str = DEFAULT_AUTH_URL
     home: Path = Path(DEFAULT_HOME)
+    # ``FITBIT_SLEEP_SOURCE``: "fitbit" (the v1.2 API; api_url/auth_url) or "google-health" (the Google Health API
+    # v4; GOOGLE_HEALTH_API_URL/GOOGLE_OAUTH_URL, and the client is GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET).
+    source: str = "fitbit"
+    google_api_url: str = DEFAULT_GOOGLE_HEALTH_API_URL
+    google_oauth_url: str = DEFAULT_GOOGLE_OAUTH_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        secret = env.get("FITBIT_CLIENT_SECRET") or None
-        secret_file = env.get("FITBIT_CLIENT_SECRET_FILE")
-        if not secret and secret_file:
-            try:
-                secret = Path(secret_file).read_text(encoding="utf-8").strip() or None
-            except OSError as exc:
-                raise ConfigError(
-                    f"FITBIT_CLIENT_SECRET_FILE={secret_file} cannot be read ({exc.strerror}); "
-                    "point it at a readable file that holds only the client secret."
-                ) from None
+        source = env.get("FITBIT_SLEEP_SOURCE", "").strip() or "fitbit"
+        if source not in SOURCES:
+            raise ConfigError(
+                f"FITBIT_SLEEP_SOURCE={source!r} is not a source; use fitbit (the v1.2 API) or google-health (the "
+                "Google Health API v4)."
+            )
+        prefix = "GOOGLE" if source == "google-health" else "FITBIT"
         return cls(
-            client_id=env.get("FITBIT_CLIENT_ID") or None,
-            client_secret=secret,
-            api_url=(env.get("FITBIT_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/"),
-            auth_url=(env.get("FITBIT_AUTH_URL", "").strip() or DEFAULT_AUTH_URL).rstrip("/"),
+            client_id=env.get(f"{prefix}_CLIENT_ID") or None,
+            client_secret=read_secret(env, prefix),
+            api_url=_url(env, "FITBIT_API_URL", DEFAULT_API_URL),
+            auth_url=_url(env, "FITBIT_AUTH_URL", DEFAULT_AUTH_URL),
             home=Path(env.get("FITBIT_SLEEP_HOME") or DEFAULT_HOME).expanduser(),
+            source=source,
+            google_api_url=_url(env, "GOOGLE_HEALTH_API_URL", DEFAULT_GOOGLE_HEALTH_API_URL),
+            google_oauth_url=_url(env, "GOOGLE_OAUTH_URL", DEFAULT_GOOGLE_OAUTH_URL),
         )
+
+    @property
+    def client_vars(self) -> tuple[str, str]:
+        """The variables holding this source's OAuth client (id, secret)."""
+        prefix = "GOOGLE" if self.source == "google-health" else "FITBIT"
+        return f"{prefix}_CLIENT_ID", f"{prefix}_CLIENT_SECRET"
 
     def require_client(self) -> tuple[str, str]:
         """Return (client_id, client_secret) or explain exactly which variables are missing."""
-        missing = [
-            n
-            for n, v in (("FITBIT_CLIENT_ID", self.client_id), ("FITBIT_CLIENT_SECRET", self.client_secret))
-            if not v
-        ]
+        id_var, secret_var = self.client_vars
+        missing = [n for n, v in ((id_var, self.client_id), (secret_var, self.client_secret)) if not v]
         if missing:
+            whose = (
+                "OAuth client in your Google Cloud project"
+                if self.source == "google-health"
+                else "Fitbit app"
+            )
             raise ConfigError(
-                f"{' and '.join(missing)} not set. Export them (or FITBIT_CLIENT_SECRET_FILE) with the values of "
-                "your Fitbit app, or of the sandbox (see README)."
+                f"{' and '.join(missing)} not set. Export them (or {secret_var}_FILE) with the values of your "
+                f"{whose}, or of the sandbox (see README)."
             )
         assert self.client_id and self.client_secret
         return self.client_id, self.client_secret
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    return (env.get(name, "").strip() or default).rstrip("/")
+
+
+def read_secret(env: Mapping[str, str], prefix: str) -> str | None:
+    """``<prefix>_CLIENT_SECRET``, else the content of the file ``<prefix>_CLIENT_SECRET_FILE`` names."""
+    secret = env.get(f"{prefix}_CLIENT_SECRET") or None
+    secret_file = env.get(f"{prefix}_CLIENT_SECRET_FILE")
+    if not secret and secret_file:
+        try:
+            secret = Path(secret_file).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(
+                f"{prefix}_CLIENT_SECRET_FILE={secret_file} cannot be read ({exc.strerror}); "
+                "point it at a readable file that holds only the client secret."
+            ) from None
+    return secret
 
 
 def date_setting(environ: Mapping[str, str], name: str) -> date | None:

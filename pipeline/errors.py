@@ -26,11 +26,34 @@ class TokenFileCorrupt(FitbitSleepError):
 
 
 class ReauthRequired(FitbitSleepError):
-    """The grant is revoked or the refresh token is spent (Fitbit ``invalid_grant``)."""
+    """The grant is revoked or the refresh token is spent (``invalid_grant``)."""
 
-    def __init__(self, detail: str = "the refresh token was rejected (invalid_grant)") -> None:
+    def __init__(
+        self, detail: str = "the refresh token was rejected (invalid_grant)", *, provider: str = "Fitbit"
+    ) -> None:
         super().__init__(
-            f"Fitbit refused the saved login: {detail}. Re-run `fitbit-sleep login` to authorise again."
+            f"{provider} refused the saved login: {detail}. Re-run `fitbit-sleep login` to authorise again."
+        )
+
+
+class GrantRevoked(ReauthRequired):
+    """Google: the user (or an admin) revoked the app's access, or the refresh token was replaced."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the grant was revoked or the refresh token expired (invalid_grant: Token has been expired or revoked). "
+            "If you removed the app's access at myaccount.google.com/permissions, that is why",
+            provider="Google",
+        )
+
+
+class RefreshEndedInTesting(ReauthRequired):
+    """Google: the OAuth app is in "Testing", so its refresh token ended 7 days after consent."""
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(
+            f"the refresh token ended 7 days after consent (invalid_grant). {hint.removesuffix('.')}",
+            provider="Google",
         )
 
 
@@ -49,8 +72,29 @@ class FitbitApiGone(FitbitSleepError):
 class InsufficientScope(FitbitSleepError):
     def __init__(self, detail: str = "") -> None:
         super().__init__(
-            f"The login does not grant the `sleep` scope{': ' + detail if detail else ''}. "
-            "Run `fitbit-sleep login` again and allow sleep (and profile) access."
+            f"The login does not grant the sleep scope{': ' + detail if detail else ''}. "
+            "Run `fitbit-sleep login` again and allow sleep (and profile or settings) access."
+        )
+
+
+class AccountNotLinked(FitbitSleepError):
+    """Google Health API ``ACCOUNT_NOT_LINKED``: the Google account has no Fitbit / Google Health profile."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Google says this Google account is not linked to Google Health (ACCOUNT_NOT_LINKED). Sign in to the "
+            "Fitbit app with this Google account (or move your Fitbit account to it at "
+            "https://fitbit.google.com/auth/signup), then run `fitbit-sleep login` again with that account."
+        )
+
+
+class ServiceDisabled(FitbitSleepError):
+    """Google Health API ``SERVICE_DISABLED``: the API is not enabled in the OAuth client's Cloud project."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            f"The Google Health API is not enabled in your Cloud project ({message}). Enable "
+            "health.googleapis.com under APIs & Services > Library, wait a few minutes, and run again."
         )
 
 
@@ -72,11 +116,15 @@ class ApiUnreachable(FitbitUnavailable):
 class WrongApiUrl(FitbitSleepError):
     """HTTP 404 on an endpoint that always exists: the base URL points at some other server or path."""
 
-    def __init__(self, what: str, url: str, base: str) -> None:
+    def __init__(self, what: str, url: str, base: str, var: str = "FITBIT_API_URL") -> None:
+        real = {
+            "GOOGLE_HEALTH_API_URL": "https://health.googleapis.com",
+            "GOOGLE_OAUTH_URL": "https://accounts.google.com",
+        }
         super().__init__(
-            f"{what}: {url} answered 404 Not Found, so FITBIT_API_URL={base} looks wrong: set it to the API's base "
-            "URL without a path, https://api.fitbit.com or the http://127.0.0.1:PORT that `fitbit-sleep sandbox` "
-            "prints."
+            f"{what}: {url} answered 404 Not Found, so {var}={base} looks wrong: set it to the API's base "
+            f"URL without a path, {real.get(var, 'https://api.fitbit.com')} or the http://127.0.0.1:PORT that "
+            "`fitbit-sleep sandbox` prints."
         )
 
 

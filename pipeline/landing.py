@@ -6,7 +6,7 @@ tables replace. Keeping the source's own words (plus provenance) means every tab
 File ``raw/sleep/date=YYYY-MM-DD.json`` (compact JSON, header keys first so the state can be read from the first
 few hundred bytes without parsing the payload)::
 
-    {"date", "source": "api"|"export", "source_ref", "fetched_at", "payload_sha256",
+    {"date", "source": "api"|"google-health"|"export", "source_ref", "fetched_at", "payload_sha256",
      "state": "final"|"empty"|"pending", "payload": {"sleep": [...]}}
 
 - ``state="empty"``: fetched, the source had no logs (differs from a missing file = never fetched).
@@ -29,7 +29,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pipeline.atomic import atomic_write_bytes
+from pipeline.atomic import atomic_write_bytes, remove_stale_temps
+from pipeline.errors import FitbitSleepError
 from pipeline.paths import StoragePaths
 
 State = Literal["final", "empty", "pending"]
@@ -54,6 +55,29 @@ class SleepFetchLike(Protocol):
     api_paths: list[str]
 
 
+def keep_source_pages(paths: StoragePaths, fetch: SleepFetchLike) -> str | None:
+    """Store the source's own answers of a mapped fetch (``fetch.raw_pages``, e.g. Google Health API v4 pages)
+    under ``raw/source_pages/<source>/``; returns the file's path relative to the data root, used as the landed
+    dates' ``source_ref``, or None when the fetch has no such pages (v1.2: the logs are the answer)."""
+    pages: list[bytes] = list(getattr(fetch, "raw_pages", None) or [])
+    if not pages:
+        return None
+    source = str(getattr(fetch, "source", "api"))
+    body = (
+        b'{"source":'
+        + json.dumps(source).encode()
+        + b',"fetched_at":"'
+        + format_fetched_at(fetch.fetched_at).encode()
+    )
+    body += b'","start":"' + fetch.start.isoformat().encode() + b'","end":"' + fetch.end.isoformat().encode()
+    body += b'","pages":[' + b",".join(page.strip() for page in pages) + b"]}\n"
+    digest = hashlib.sha256(body).hexdigest()[:12]
+    stamp = format_fetched_at(fetch.fetched_at).replace(":", "")
+    target = paths.raw_source_pages_dir / source / f"{stamp}-{fetch.start.isoformat()}-{digest}.json"
+    atomic_write_bytes(target, body)
+    return target.relative_to(paths.root).as_posix()
+
+
 @dataclass
 class LandingResult:
     """What one ``land_fetch`` did. ``changed_dates`` is what the tables must be updated for."""
@@ -65,8 +89,15 @@ class LandingResult:
     empty: int = 0
     pending: int = 0
     logs: int = 0
-    out_of_range_logs: int = 0
+    # records with no readable dateOfSleep inside the range (not objects, malformed or other dates): landed on the
+    # best date of the range for the transform's quarantine, never dropped
+    misplaced_logs: int = 0
     changed_dates: list[date] = field(default_factory=list)
+    emptied: list[date] = field(default_factory=list)  # dates that held logs and are now empty
+
+
+class AnswerOutsideRange(FitbitSleepError):
+    """A fetch holds a log dated outside its own range: it answers another request, so none of it is landed."""
 
 
 @dataclass(frozen=True)
@@ -234,30 +265,61 @@ def _daterange(start: date, end: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
+def _placement(log: Any, start: date, end: date) -> tuple[date, bool]:
+    """The date a fetched record lands on, and whether that is its own ``dateOfSleep``.
+
+    A record that cannot be placed by its own date (not an object, no readable ``dateOfSleep``) lands on its
+    ``endTime``'s date, else its ``startTime``'s, when that is inside the range, else on the range's last date: the
+    transform then quarantines it with its reason and raw text (its ``dateOfSleep`` is not the file's date), so
+    nothing the source said is lost and no other date's file is touched. A readable date outside the range means
+    the answer is not the one asked for (the client retries such answers): ``AnswerOutsideRange``, nothing lands."""
+    if isinstance(log, dict):
+        own = _iso_date(log.get("dateOfSleep"))
+        if own is not None:
+            if not start <= own <= end:
+                raise AnswerOutsideRange(
+                    f"the answer for {start}..{end} holds logId {log.get('logId')} dated {own}; nothing was landed"
+                )
+            return own, True
+        for key in ("endTime", "startTime"):
+            guess = _iso_date(str(log.get(key) or "")[:10])
+            if guess is not None and start <= guess <= end:
+                return guess, False
+    return end, False
+
+
+def _iso_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
 def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
     """Land every date of the fetched range, empty dates included (a range answer with no log for a date is an
-    authoritative "nothing that day"). Logs whose ``dateOfSleep`` is outside the range (or missing) are counted
-    and not landed: landing them would replace that other date's file with a partial view."""
+    authoritative "nothing that day"). Records that cannot be placed by their own ``dateOfSleep`` are landed for
+    the quarantine (``_placement``) and counted in ``misplaced_logs``; dates that held logs and are now empty are
+    listed in ``emptied`` so a run can say so."""
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     result = LandingResult()
-    for log in fetch.logs:
-        try:
-            day = date.fromisoformat(str(log.get("dateOfSleep"))) if isinstance(log, dict) else None
-        except ValueError:
-            day = None
-        if day is None or not fetch.start <= day <= fetch.end:
-            result.out_of_range_logs += 1
-            continue
+    remove_stale_temps(paths.raw_sleep_dir)  # a killed landing left its temp; unchanged days write nothing
+    source = str(getattr(fetch, "source", "api"))
+    for log in fetch.logs:  # all placed before anything is written: an answer outside its range lands nothing
+        day, own = _placement(log, fetch.start, fetch.end)
+        result.misplaced_logs += not own
         by_day[day].append(log)
+    pages_ref = keep_source_pages(paths, fetch)
     for day in _daterange(fetch.start, fetch.end):
         logs = by_day.get(day, [])
         pending = day in fetch.pending_dates
+        if not logs and not pending and read_state(paths, day) == "final":
+            result.emptied.append(day)
         outcome = land_day(
             paths,
             day,
             logs,
-            source="api",
-            source_ref=_source_ref_for(day, list(fetch.api_paths)),
+            source=source,
+            source_ref=pages_ref or _source_ref_for(day, list(fetch.api_paths)),
             fetched_at=fetch.fetched_at,
             pending=pending,
         )
@@ -274,3 +336,12 @@ def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
             else:
                 result.written += 1
     return result
+
+
+def read_state(paths: StoragePaths, day: date) -> str | None:
+    """The landed state of ``day`` (``final``/``empty``/``pending``), or None if it was never landed."""
+    path = paths.raw_sleep_file(day)
+    try:
+        return read_header(path).state
+    except (FileNotFoundError, ValueError, KeyError):
+        return None

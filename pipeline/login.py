@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urldefrag, urljoin, urlparse
 
 import requests
@@ -32,16 +32,15 @@ from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from pipeline.config import Settings
 from pipeline.endpoints import check_base_url, connect_failure, stop_trying, unreachable
-from pipeline.errors import FitbitApiGone, FitbitSleepError, InsufficientScope
+from pipeline.errors import FitbitApiGone, FitbitSleepError, InsufficientScope, ReauthRequired
 from pipeline.oauth import (
-    SCOPES,
-    TOKEN_PATH,
     TransientTokenError,
     allow_http_if_loopback,
     is_loopback_url,
     make_session,
 )
 from pipeline.paths import StoragePaths
+from pipeline.providers import Provider, provider_for
 from pipeline.redact import install as install_redaction
 from pipeline.redact import register_secret
 from pipeline.tokens import TokenStore, write_private_json
@@ -195,7 +194,14 @@ def _page_text(response: requests.Response) -> str:
     return " ".join(parser.parts)[:300] or f"HTTP {response.status_code}"
 
 
-def auto_browse(authorize_url: str, redirect_uri: str, *, approve: bool = True, max_steps: int = 6) -> None:
+def auto_browse(
+    authorize_url: str,
+    redirect_uri: str,
+    *,
+    approve: bool = True,
+    max_steps: int = 6,
+    client_var: str = "FITBIT_CLIENT_ID",
+) -> None:
     """Act as the user's browser: follow redirects, submit the consent form, stop at our own callback."""
     http_session = requests.Session()
     url, method = authorize_url, "GET"
@@ -217,7 +223,7 @@ def auto_browse(authorize_url: str, redirect_uri: str, *, approve: bool = True, 
             raise FitbitApiGone(urlparse(target).path)
         if response.status_code != 200:
             raise LoginError(
-                f"The authorization page refused the request: {_page_text(response)}. Check FITBIT_CLIENT_ID "
+                f"The authorization page refused the request: {_page_text(response)}. Check {client_var} "
                 f"and that {redirect_uri} is a registered redirect URI of the app."
             )
         form = _FormParser()
@@ -254,32 +260,45 @@ def login(
 ) -> LoginResult:
     """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice."""
     install_redaction()
-    check_base_url("FITBIT_AUTH_URL", settings.auth_url)
-    check_base_url("FITBIT_API_URL", settings.api_url)
+    provider = provider_for(settings)
+    auth_base = provider.auth_base
+    check_base_url(provider.auth_var, auth_base)
+    check_base_url(provider.token_var, provider.token_base)
     client_id, client_secret = settings.require_client()
     register_secret(client_secret, base64.b64encode(f"{client_id}:{client_secret}".encode()).decode())
-    if auto and not is_loopback_url(settings.auth_url):
+    if auto and not is_loopback_url(provider.authorize_url):
         raise LoginError(
-            f"--auto only works against a loopback sandbox, and FITBIT_AUTH_URL is {settings.auth_url}. "
+            f"--auto only works against a loopback sandbox, and {provider.auth_var} is {auth_base}. "
             "For a real account, run `fitbit-sleep login` and approve in the browser."
         )
-    token_url = settings.api_url + TOKEN_PATH
+    token_url = provider.token_url
     allow_http_if_loopback(token_url)
     listener = CallbackListener(port)
-    session = make_session(client_id, redirect_uri=listener.redirect_uri, scope=list(SCOPES), pkce="S256")
-    authorize_url, state = session.authorization_url(f"{settings.auth_url}/oauth2/authorize")
+    session = make_session(
+        client_id,
+        token_var=provider.token_var,
+        redirect_uri=listener.redirect_uri,
+        scope=list(provider.scopes),
+        pkce="S256",
+    )
+    authorize_url, state = session.authorization_url(provider.authorize_url, **provider.authorize_params)
     listener.start(timeout)
     try:
         if auto:
             try:
-                auto_browse(authorize_url, listener.redirect_uri, approve=auto_approve)
+                auto_browse(
+                    authorize_url,
+                    listener.redirect_uri,
+                    approve=auto_approve,
+                    client_var=settings.client_vars[0],
+                )
             except requests.ConnectionError as exc:
                 reason = connect_failure(exc)
                 if reason is None:
                     raise LoginError(
                         f"The authorization page did not answer ({type(exc).__name__})."
                     ) from None
-                raise unreachable("FITBIT_AUTH_URL", settings.auth_url, reason) from None
+                raise unreachable(provider.auth_var, auth_base, reason) from None
         else:
             show_url(authorize_url)
             if open_browser:
@@ -287,28 +306,25 @@ def login(
         params = listener.wait()
     finally:
         listener.close()
-    code = _check_callback(params, state, listener.redirect_uri, timeout)
+    code = _check_callback(params, state, listener.redirect_uri, timeout, provider.label)
     register_secret(code)
-    token = _exchange_code(session, token_url, code, HTTPBasicAuth(client_id, client_secret))
+    token = _exchange_code(session, provider, settings, code, HTTPBasicAuth(client_id, client_secret))
     scope = token.get("scope") or ""
     granted = set(scope.split() if isinstance(scope, str) else map(str, scope))  # oauthlib may give a list
-    if "sleep" not in granted:
+    if not granted & set(provider.sleep_scopes):
         raise InsufficientScope(f"granted scopes: {' '.join(sorted(granted)) or 'none'}")
     store = TokenStore(settings, paths)
-    token_file = store.save_login(token)
-    from pipeline.client import (
-        FitbitClient,  # the client imports tokens; import here to keep the graph simple
-    )
-
-    with FitbitClient(settings, store, paths=paths) as client:
-        user = client.profile()
-    profile = {
-        "user_id": str(user.get("encodedId") or token["user_id"]),
-        "timezone": user.get("timezone"),
-        "offset_from_utc_millis": user.get("offsetFromUTCMillis"),
-    }
+    if provider.source == "google-health":
+        profile = _google_account(settings, paths, token)
+        token["user_id"] = profile["user_id"]
+        token_file = store.save_login(token)
+    else:
+        token_file = store.save_login(token)
+        profile = _fitbit_profile(settings, paths, store, token)
     write_private_json(paths.profile_file, profile)
-    log.info("Logged in as Fitbit user %s (scopes: %s).", profile["user_id"], " ".join(sorted(granted)))
+    log.info(
+        "Logged in as %s user %s (scopes: %s).", provider.label, profile["user_id"], " ".join(sorted(granted))
+    )
     return LoginResult(
         user_id=str(token["user_id"]),
         scope=" ".join(sorted(granted)),
@@ -317,20 +333,68 @@ def login(
     )
 
 
-def _check_callback(params: dict[str, str] | None, state: str, redirect_uri: str, timeout: float) -> str:
+def _fitbit_profile(
+    settings: Settings, paths: StoragePaths, store: TokenStore, token: dict[str, Any]
+) -> dict[str, Any]:
+    from pipeline.client import (
+        FitbitClient,  # the client imports tokens; import here to keep the graph simple
+    )
+
+    with FitbitClient(settings, store, paths=paths) as client:
+        user = client.profile()
+    return {
+        "user_id": str(user.get("encodedId") or token["user_id"]),
+        "timezone": user.get("timezone"),
+        "offset_from_utc_millis": user.get("offsetFromUTCMillis"),
+    }
+
+
+class _LoginTokens:
+    """The fresh login's access token, before the store can hold it (Google's user id comes from the API)."""
+
+    def __init__(self, access_token: str) -> None:
+        self._token = access_token
+        self.refreshes = 0
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh(self, rejected_access_token: str | None = None) -> str:
+        raise ReauthRequired("the new access token was refused at once", provider="Google")
+
+
+def _google_account(settings: Settings, paths: StoragePaths, token: dict[str, Any]) -> dict[str, Any]:
+    """healthUserId (identity) and the time zone (settings) of the account that just consented."""
+    from pipeline.sources.google_health.client import GoogleHealthClient
+
+    tokens = cast(TokenStore, _LoginTokens(str(token["access_token"])))
+    with GoogleHealthClient(settings, tokens, paths=paths) as client:
+        facts = client.account()
+    return {
+        "user_id": facts["user_id"],
+        "timezone": facts["timezone"],
+        "offset_from_utc_millis": facts["offset_from_utc_millis"],
+        "source": "google-health",
+    }
+
+
+def _check_callback(
+    params: dict[str, str] | None, state: str, redirect_uri: str, timeout: float, label: str = "Fitbit"
+) -> str:
     if params is None:
+        where = "your Fitbit app settings" if label == "Fitbit" else "your Google OAuth client"
         raise LoginError(
-            f"No login callback arrived within {timeout:.0f} s. If Fitbit showed 'Invalid redirect_uri', register "
-            f"{redirect_uri} in your Fitbit app settings (or pass --port to match the registered one); then run "
+            f"No login callback arrived within {timeout:.0f} s. If {label} showed 'Invalid redirect_uri', register "
+            f"{redirect_uri} in {where} (or pass --port to match the registered one); then run "
             "`fitbit-sleep login` again."
         )
     if params.get("error"):
         if params["error"] == "access_denied":
             raise LoginError(
-                "Access was denied on the Fitbit consent page. Run `fitbit-sleep login` again and allow it."
+                f"Access was denied on the {label} consent page. Run `fitbit-sleep login` again and allow it."
             )
         raise LoginError(
-            f"Fitbit returned an error instead of a code: {params['error']} {params.get('error_description', '')}"
+            f"{label} returned an error instead of a code: {params['error']} {params.get('error_description', '')}"
         )
     if params.get("state") != state:
         raise LoginError(
@@ -342,7 +406,15 @@ def _check_callback(params: dict[str, str] | None, state: str, redirect_uri: str
     return code
 
 
-def _exchange_code(session: Any, token_url: str, code: str, auth: HTTPBasicAuth) -> dict[str, Any]:
+def _exchange_code(
+    session: Any, provider: Provider, settings: Settings, code: str, auth: HTTPBasicAuth
+) -> dict[str, Any]:
+    token_url = provider.token_url
+    label = provider.label
+    id_var, secret_var = settings.client_vars
+    where = (
+        "your app at dev.fitbit.com" if label == "Fitbit" else "your OAuth client in the Google Cloud console"
+    )
     try:
         for attempt in Retrying(
             retry=retry_if_exception_type((TransientTokenError, requests.ConnectionError, requests.Timeout)),
@@ -354,12 +426,12 @@ def _exchange_code(session: Any, token_url: str, code: str, auth: HTTPBasicAuth)
                 token = session.fetch_token(token_url, code=code, auth=auth, timeout=(5, 20))
     except InvalidClientError:
         raise LoginError(
-            "Fitbit rejected the client credentials (invalid_client): check FITBIT_CLIENT_ID and FITBIT_CLIENT_SECRET "
-            "against your app at dev.fitbit.com (or the sandbox's printed values)."
+            f"{label} rejected the client credentials (invalid_client): check {id_var} and {secret_var} "
+            f"against {where} (or the sandbox's printed values)."
         ) from None
     except InvalidGrantError as exc:
         raise LoginError(
-            f"Fitbit rejected the authorization code ({exc.description or 'invalid_grant'}): it expired, was used "
+            f"{label} rejected the authorization code ({exc.description or 'invalid_grant'}): it expired, was used "
             "already, or the redirect URI / PKCE verifier did not match. Run `fitbit-sleep login` again."
         ) from None
     except OAuth2Error as exc:
@@ -367,9 +439,9 @@ def _exchange_code(session: Any, token_url: str, code: str, auth: HTTPBasicAuth)
     except (TransientTokenError, requests.RequestException) as exc:
         reason = connect_failure(exc)
         if reason is not None:
-            raise unreachable("FITBIT_API_URL", token_url.removesuffix(TOKEN_PATH), reason) from None
+            raise unreachable(provider.token_var, provider.token_base, reason) from None
         raise LoginError(
-            f"The Fitbit token endpoint is unavailable ({exc}). Try again in a few minutes."
+            f"The {label} token endpoint is unavailable ({exc}). Try again in a few minutes."
         ) from None
     token = dict(token)
     register_secret(token.get("access_token"), token.get("refresh_token"))

@@ -72,13 +72,19 @@ def fitbit_errors(response: requests.Response) -> tuple[str, str]:
     return "", ""
 
 
-def token_response_hook(response: requests.Response) -> requests.Response:
-    """Compliance hook: make Fitbit's token responses digestible for oauthlib (see module docstring)."""
+def token_response_hook(response: requests.Response, token_var: str = "FITBIT_API_URL") -> requests.Response:
+    """Compliance hook: make Fitbit's token responses digestible for oauthlib (see module docstring). Google's are
+    RFC 6749 already; the same hook gives them the same transient/404 handling."""
     status = response.status_code
     if status == 410:
         raise FitbitApiGone(TOKEN_PATH)
     if status == 404:  # the token endpoint always exists: the base URL is wrong
-        raise WrongApiUrl("token endpoint", response.url, response.url.removesuffix(TOKEN_PATH))
+        base = (
+            response.url.removesuffix(TOKEN_PATH)
+            if response.url.endswith(TOKEN_PATH)
+            else response.url.rsplit("/", 1)[0]
+        )
+        raise WrongApiUrl("token endpoint", response.url, base, token_var)
     if status >= 500 or status in (408, 409, 429):
         raise TransientTokenError(status, "temporarily unavailable or conflicting refresh")
     try:
@@ -95,8 +101,12 @@ def token_response_hook(response: requests.Response) -> requests.Response:
     return response
 
 
-def make_session(client_id: str, **kwargs: Any) -> OAuth2Session:
+def make_session(client_id: str, *, token_var: str = "FITBIT_API_URL", **kwargs: Any) -> OAuth2Session:
     session = OAuth2Session(client_id, **kwargs)
-    session.register_compliance_hook("access_token_response", token_response_hook)
-    session.register_compliance_hook("refresh_token_response", token_response_hook)
+
+    def hook(response: requests.Response) -> requests.Response:
+        return token_response_hook(response, token_var)
+
+    session.register_compliance_hook("access_token_response", hook)
+    session.register_compliance_hook("refresh_token_response", hook)
     return session

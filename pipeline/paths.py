@@ -48,6 +48,11 @@ class StoragePaths:
         return self.raw_sleep_dir / f"date={day.isoformat()}.json"
 
     @property
+    def raw_source_pages_dir(self) -> Path:
+        """The answers of a source whose logs are mapped before landing (the Google Health API), kept verbatim."""
+        return self.root / "raw" / "source_pages"
+
+    @property
     def raw_revisions_dir(self) -> Path:
         return self.root / "raw" / "sleep_revisions"
 

@@ -65,8 +65,9 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 class QuotaBudget:
     """Tracks the budget of one client; all times are wall-clock seconds (``time.time``)."""
 
-    def __init__(self, reset_margin: float = 10.0) -> None:
+    def __init__(self, reset_margin: float = 10.0, window_s: float = DEFAULT_WINDOW_S) -> None:
         self.reset_margin = reset_margin
+        self.window_s = window_s  # a 429 without a reset header waits for the next window boundary
         self.limit: int | None = None
         self.remaining: int | None = None
         self.reset_at: float | None = None
@@ -99,10 +100,10 @@ class QuotaBudget:
         reset = _int_header(headers, "Fitbit-Rate-Limit-Reset")
         if status == 429:
             self._consecutive_429 += 1
-            if reset is None:  # fall back to Retry-After, then to the next top of the hour
+            if reset is None:  # fall back to Retry-After, then to the next window boundary (top of the hour)
                 reset = _int_header(headers, "Retry-After")
             if reset is None:
-                reset = int(DEFAULT_WINDOW_S - now % DEFAULT_WINDOW_S)
+                reset = int(self.window_s - now % self.window_s)
             remaining = 0
         elif 200 <= status < 500:
             self._consecutive_429 = 0

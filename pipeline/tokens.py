@@ -1,5 +1,10 @@
 """The token store: one 0600 JSON file per user and a refresh that is single-flight across processes.
 
+One store serves both sources (``pipeline/providers.py``): a token file records its ``provider`` ("fitbit" when
+absent, as in files written before the Google source). Google refresh tokens are reusable and a refresh answers none,
+so the old one is kept; Google's ``refresh_token_expires_in`` (an app in "Testing") becomes
+``refresh_token_expires_at``, which :func:`token_health` reports so the check can warn before the 7 days end.
+
 Why so careful: Fitbit refresh tokens are single-use and there is one active per user. A second process refreshing
 with the same token, or a crash between the refresh and the save, locks the user out (``invalid_grant``). So:
 
@@ -46,13 +51,16 @@ from pipeline.errors import (
     FitbitApiGone,
     FitbitSleepError,
     FitbitUnavailable,
+    GrantRevoked,
     NotLoggedIn,
     ReauthRequired,
+    RefreshEndedInTesting,
     TokenFileCorrupt,
     WrongApiUrl,
 )
-from pipeline.oauth import TOKEN_PATH, TransientTokenError, allow_http_if_loopback, make_session
+from pipeline.oauth import TransientTokenError, allow_http_if_loopback, make_session
 from pipeline.paths import StoragePaths
+from pipeline.providers import Provider, provider_for
 from pipeline.redact import register_secret
 
 log = logging.getLogger("pipeline.tokens")
@@ -110,13 +118,23 @@ def read_token_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve_user_id(paths: StoragePaths) -> str:
-    """The signed-in user: the profile saved at login, else the only token file; explains what to do otherwise."""
+def _file_provider(path: Path) -> str | None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return str(json.loads(path.read_text(encoding="utf-8")).get("provider") or "fitbit")
+    return None
+
+
+def resolve_user_id(paths: StoragePaths, source: str | None = None) -> str:
+    """The signed-in user: the profile saved at login, else the only token file (of ``source``, when given);
+    explains what to do otherwise."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         user_id = json.loads(paths.profile_file.read_text(encoding="utf-8")).get("user_id")
-        if user_id and (paths.tokens_dir / f"{user_id}.json").exists():
+        path = paths.tokens_dir / f"{user_id}.json"
+        if user_id and path.exists() and (source is None or _file_provider(path) == source):
             return str(user_id)
     files = sorted(paths.tokens_dir.glob("*.json")) if paths.tokens_dir.is_dir() else []
+    if source is not None:
+        files = [f for f in files if _file_provider(f) == source]
     if len(files) == 1:
         return files[0].stem
     if not files:
@@ -135,13 +153,14 @@ class TokenStore:
     def __init__(self, settings: Settings, paths: StoragePaths, user_id: str | None = None) -> None:
         self.settings = settings
         self.paths = paths
+        self.provider: Provider = provider_for(settings)
         self._user_id = user_id
         self.refreshes = 0  # refresh requests this object completed (for tests and benches)
 
     @property
     def user_id(self) -> str:
         if self._user_id is None:
-            self._user_id = resolve_user_id(self.paths)
+            self._user_id = resolve_user_id(self.paths, self.provider.source)
         return self._user_id
 
     @property
@@ -150,7 +169,7 @@ class TokenStore:
 
     @property
     def token_url(self) -> str:
-        return self.settings.api_url + TOKEN_PATH
+        return self.provider.token_url
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -172,7 +191,7 @@ class TokenStore:
     def save_login(self, token: dict[str, Any]) -> Path:
         """Store the pair obtained at login (replacing any previous login of this user)."""
         now = _now()
-        record = _record_from_response(token, now)
+        record = _record_from_response(token, now, provider=self.provider.source)
         record.update(refresh_token_issued_at=now, last_refresh_at=None, last_refresh_error=None)
         self._user_id = record["user_id"]
         with self._locked():
@@ -219,21 +238,24 @@ class TokenStore:
             self._record_failure(data, "gone (HTTP 410)", clear_journal=True)
             raise
         except WrongApiUrl:
-            self._record_failure(data, "not found (HTTP 404): check FITBIT_API_URL", clear_journal=True)
+            self._record_failure(
+                data, f"not found (HTTP 404): check {self.provider.token_var}", clear_journal=True
+            )
             raise
         except InvalidGrantError:
             self._record_failure(data, "invalid_grant", clear_journal=True)
-            raise ReauthRequired() from None
+            raise self._reauth_error(data) from None
         except InvalidClientError:
             self._record_failure(data, "invalid_client", clear_journal=True)
+            id_var, secret_var = self.settings.client_vars
             raise FitbitSleepError(
-                "Fitbit rejected the client credentials while refreshing the token: check FITBIT_CLIENT_ID and "
-                "FITBIT_CLIENT_SECRET (they must belong to the app you logged in with)."
+                f"{self.provider.label} rejected the client credentials while refreshing the token: check {id_var} "
+                f"and {secret_var} (they must belong to the app you logged in with)."
             ) from None
         except OAuth2Error as exc:
             self._record_failure(data, exc.error or "oauth_error", clear_journal=True)
             raise FitbitSleepError(
-                f"Fitbit refused the token refresh ({exc.error}: {exc.description}). "
+                f"{self.provider.label} refused the token refresh ({exc.error}: {exc.description}). "
                 "If this persists, re-run `fitbit-sleep login`."
             ) from None
         except (TransientTokenError, requests.RequestException) as exc:
@@ -245,17 +267,21 @@ class TokenStore:
                 clear_journal=False,
             )
             if reason is not None:
-                raise unreachable("FITBIT_API_URL", self.settings.api_url, reason) from None
+                raise unreachable(self.provider.token_var, self.provider.token_base, reason) from None
             raise FitbitUnavailable(
-                f"The Fitbit token endpoint kept failing after {REFRESH_ATTEMPTS} tries ({exc}). "
+                f"The {self.provider.label} token endpoint kept failing after {REFRESH_ATTEMPTS} tries ({exc}). "
                 "Try again later; the saved login is intact."
             ) from None
         if os.environ.get(CRASH_HOOK_ENV) == "1":  # test hook, see module docstring
             os.kill(os.getpid(), signal.SIGKILL)
         now = _now()
-        record = _record_from_response(token, now, fallback_user=self.user_id)
+        record = _record_from_response(
+            token, now, fallback_user=self.user_id, previous=data, provider=self.provider.source
+        )
+        # Google keeps the refresh token (requests-oauthlib copies it into the answer): its age runs on from login
+        rotated = record["refresh_token"] != data.get("refresh_token")
         record.update(
-            refresh_token_issued_at=now,
+            refresh_token_issued_at=now if rotated else data.get("refresh_token_issued_at", now),
             last_refresh_at=now,
             last_refresh_error=None,
             refresh_count=int(data.get("refresh_count", 0)) + 1,
@@ -263,15 +289,25 @@ class TokenStore:
         write_private_json(self.path, record)  # persisted BEFORE anyone uses the new access token
         self.refreshes += 1
         log.info(
-            "Refreshed the Fitbit access token for user %s (valid %ss).",
+            "Refreshed the %s access token for user %s (valid %ss).",
+            self.provider.label,
             record["user_id"],
             token.get("expires_in"),
         )
         return str(record["access_token"])
 
+    def _reauth_error(self, data: dict[str, Any]) -> ReauthRequired:
+        """invalid_grant: Google's "Testing" expiry and a revoked grant each get their own message."""
+        if self.provider.source != "google-health":
+            return ReauthRequired()
+        ends = data.get("refresh_token_expires_at")
+        if isinstance(ends, int | float) and _now() >= float(ends) - 60:
+            return RefreshEndedInTesting(self.provider.publish_hint)
+        return GrantRevoked()
+
     def _request_refresh(self, client_id: str, client_secret: str, refresh_token: str) -> dict[str, Any]:
         allow_http_if_loopback(self.token_url)
-        session = make_session(client_id)
+        session = make_session(client_id, token_var=self.provider.token_var)
         auth = HTTPBasicAuth(client_id, client_secret)
         for attempt in Retrying(
             retry=retry_if_exception_type((TransientTokenError, requests.ConnectionError, requests.Timeout)),
@@ -308,24 +344,43 @@ def _expiring(data: dict[str, Any]) -> bool:
 
 
 def _record_from_response(
-    token: dict[str, Any], now: float, fallback_user: str | None = None
+    token: dict[str, Any],
+    now: float,
+    fallback_user: str | None = None,
+    *,
+    previous: dict[str, Any] | None = None,
+    provider: str = "fitbit",
 ) -> dict[str, Any]:
+    """The token file's record. A refresh answer without a refresh token (Google) keeps ``previous``'s, and its
+    end (``refresh_token_expires_at``) with it."""
+    previous = previous or {}
     user_id = token.get("user_id") or fallback_user
-    if not user_id or not token.get("access_token") or not token.get("refresh_token"):
-        raise FitbitSleepError("The Fitbit token response lacked user_id, access_token or refresh_token.")
+    refresh_token = token.get("refresh_token") or previous.get("refresh_token")
+    if not user_id or not token.get("access_token") or not refresh_token:
+        raise FitbitSleepError(
+            "The token response lacked user_id, access_token or refresh_token. For Google, log in again: a repeat "
+            "consent gives a refresh token only with prompt=consent, which `fitbit-sleep login` sends."
+        )
     expires_in = float(token.get("expires_in") or 28800)
-    scope = token.get("scope", "")
-    return {
+    scope = token.get("scope", "") or previous.get("scope", "")
+    record = {
         "version": 1,
+        "provider": provider,
         "user_id": str(user_id),
         "access_token": token["access_token"],
-        "refresh_token": token["refresh_token"],
+        "refresh_token": refresh_token,
         "token_type": token.get("token_type", "Bearer"),
         "scope": " ".join(scope) if isinstance(scope, list | tuple) else str(scope),
         "expires_in": expires_in,
         "expires_at": now + expires_in,
         "obtained_at": now,
     }
+    if token.get("refresh_token_expires_in"):
+        record["refresh_token_expires_at"] = now + float(token["refresh_token_expires_in"])
+    elif refresh_token == previous.get("refresh_token") and previous.get("refresh_token_expires_at"):
+        # the same (reusable) refresh token: requests-oauthlib copies the old one into an answer without one
+        record["refresh_token_expires_at"] = previous["refresh_token_expires_at"]
+    return record
 
 
 def token_health(paths: StoragePaths, user_id: str | None = None) -> dict[str, Any]:
@@ -345,4 +400,11 @@ def token_health(paths: StoragePaths, user_id: str | None = None) -> dict[str, A
         "refresh_in_flight": bool(data.get("refresh_in_flight")),
         "refresh_token_age_days": None if issued is None else round((now - float(issued)) / 86400, 3),
         "refresh_count": int(data.get("refresh_count", 0)),
+        "provider": data.get("provider", "fitbit"),
+        "refresh_token_expires_at": _iso(data.get("refresh_token_expires_at")),
+        "refresh_token_expires_in_days": (
+            None
+            if data.get("refresh_token_expires_at") is None
+            else round((float(data["refresh_token_expires_at"]) - now) / 86400, 3)
+        ),
     }

@@ -277,14 +277,14 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
     known_values = "[" + ", ".join(_q(k) for k in KNOWN_LEVEL_VALUES) + "]"
     return [
         # 1. raw files (registered as ``raw_texts``: file_day, text) -> one row per file; the payload stays JSON.
-        # A file that is not valid JSON (damaged by hand) keeps its text for the quarantine.
+        # A file that is not valid JSON or not an object (damaged by hand) keeps its text for the quarantine.
         """
         CREATE OR REPLACE TEMP TABLE t_raw AS
         SELECT coalesce(TRY_CAST(x[1] ->> '$' AS DATE), file_day) AS day, x[2] ->> '$' AS source,
                TRY_CAST(x[3] ->> '$' AS TIMESTAMPTZ) AS ingested_at, json_extract(x[4], '$[*]') AS js,
                x IS NULL AS broken, text, context
         FROM (SELECT file_day, text, context,
-                     CASE WHEN json_valid(text)
+                     CASE WHEN json_valid(text) AND json_type(text) = 'OBJECT'
                           THEN json_extract(text, ['$.date', '$.source', '$.fetched_at', '$.payload.sleep']) END AS x
               FROM raw_texts)
         """,
@@ -437,7 +437,10 @@ def _sql(tz: str, night_offset_hours: int) -> list[str]:
                array_to_string(all_reasons, '; ') AS reason, j::VARCHAR AS raw, source, ingested_at
         FROM t_checked WHERE len(all_reasons) > 0 AND NOT context
         UNION ALL
-        SELECT day, NULL, NULL, 'raw file is not valid JSON', text, NULL, NULL FROM t_raw WHERE broken AND NOT context
+        SELECT day, NULL, NULL,
+               CASE WHEN json_valid(text) THEN 'raw file is not a JSON object' ELSE 'raw file is not valid JSON' END,
+               text, NULL, NULL
+        FROM t_raw WHERE broken AND NOT context
         ORDER BY date, position NULLS FIRST
         """,
         # 7. what we did not recognise (reported, never fatal).

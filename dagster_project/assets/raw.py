@@ -54,6 +54,7 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
                 fetch = client.sleep(start, end)
                 quota = client.last_quota
                 waited_s = client.waited_s
+                retries = dict(client.retry_reasons)
         except FitbitSleepError as exc:
             # 410 Gone, a lost login, a missing scope, a bad setting, a bad request or a server nobody answers at do
             # not get better by retrying the step; transient failures (5xx, timeouts) were already retried inside the
@@ -64,6 +65,13 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
                 description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=not final
             ) from None
         landed = land_fetch(paths, fetch)
+        for reason, count in retries.items():
+            context.log.warning(f"Retried {plural(count, 'request')} {start}..{end} after {reason}.")
+        if landed.emptied:
+            context.log.warning(
+                f"{plural(len(landed.emptied), 'date')} that held sleep logs are now empty "
+                f"({landed.emptied[0]}..{landed.emptied[-1]}): the API no longer lists them."
+            )
         context.log.info(
             f"Landed {plural(len(landed.dates), 'date')} {start}..{end} in {plural(fetch.calls, 'call')}: "
             f"{plural(landed.logs, 'log')}, "
@@ -84,7 +92,10 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
                 "run_dates_unchanged": landed.unchanged,
                 "run_dates_empty": landed.empty,
                 "run_dates_pending": landed.pending,
-                "run_out_of_range_logs": landed.out_of_range_logs,
+                "run_misplaced_logs": landed.misplaced_logs,
+                "run_dates_emptied": len(landed.emptied),
+                "run_retries": sum(retries.values()),
+                "run_retry_reasons": "\n".join(f"{n} × {why}" for why, n in retries.items()) or "none",
             }
         )
 

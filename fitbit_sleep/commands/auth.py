@@ -85,9 +85,11 @@ def logout() -> None:
         client_id, client_secret = settings.require_client()
     except (ConfigError, FitbitSleepError) as exc:
         _fail(exc)
+    from pipeline.providers import provider_for
+
     try:
         response = requests.post(
-            f"{settings.api_url}/oauth2/revoke",
+            provider_for(settings).revoke_url,
             data={"token": data["refresh_token"]},
             auth=HTTPBasicAuth(client_id, client_secret),
             timeout=(5, 20),

@@ -68,11 +68,11 @@ def fetch(start: date, end: date, no_build: bool) -> None:
 
     No Dagster run is recorded: use `fitbit-sleep backfill` to have the Dagster UI show the dates as materialized.
     """
-    from pipeline.client import FitbitClient
     from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
     from pipeline.landing import land_fetch
     from pipeline.paths import StoragePaths
+    from pipeline.source_client import open_client
     from pipeline.text import plural
 
     check_range(start, end)
@@ -83,7 +83,7 @@ def fetch(start: date, end: date, no_build: bool) -> None:
     try:
         settings = Settings.from_env()
         paths = StoragePaths(settings.home)
-        with FitbitClient.from_settings(settings, on_wait=on_wait) as client:
+        with open_client(settings, on_wait=on_wait) as client:
             result = client.sleep(start, end)
         landed = land_fetch(paths, result)
     except FitbitSleepError as exc:

@@ -83,6 +83,12 @@ def sandbox(
     click.echo(
         f"Fitbit sandbox on {server.base_url} client_id={client_id} client_secret={client_secret}", nl=True
     )
+    click.echo(
+        f"Google Health API v4 on the same URL: FITBIT_SLEEP_SOURCE=google-health GOOGLE_HEALTH_API_URL="
+        f"{server.base_url} GOOGLE_OAUTH_URL={server.base_url} GOOGLE_CLIENT_ID={config.google_client_id} "
+        f"GOOGLE_CLIENT_SECRET={config.google_client_secret}",
+        nl=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -8,32 +8,45 @@
 -- minus the short wakes (`is_short`) that overlay it; everything else is awake. Only pairs of consecutive days that
 -- both have a night (so a main sleep) are compared (a night without data is unknown, not awake), so N - 1 = number of such
 -- pairs. 100 = the same sleep/wake pattern every day, 0 = random, -100 = exactly alternating.
-WITH asleep_segments AS (
-    SELECT start_local, seconds FROM sleep_segments
-    WHERE NOT is_short AND level IN ('deep', 'light', 'rem', 'asleep')
-), short_wakes AS (
-    SELECT start_local, seconds FROM sleep_segments WHERE is_short
-), asleep_epochs AS (
-    SELECT DISTINCT unnest(range(floor((epoch(start_local) - 43200) / 30)::BIGINT,
-                                 floor((epoch(start_local) - 43200 + seconds) / 30)::BIGINT)) AS e
-    FROM asleep_segments
-), short_wake_epochs AS (
-    SELECT DISTINCT unnest(range(floor((epoch(start_local) - 43200) / 30)::BIGINT,
-                                 floor((epoch(start_local) - 43200 + seconds) / 30)::BIGINT)) AS e
-    FROM short_wakes
-), asleep AS (
-    SELECT e // 2880 AS d, e % 2880 AS i FROM (SELECT e FROM asleep_epochs EXCEPT SELECT e FROM short_wake_epochs)
+--
+-- No epoch is expanded (memory stays flat in history): a segment covers the epochs [floor(t0 / 30), floor(t1 / 30))
+-- counted from noon; one sweep over the segment boundaries gives the asleep intervals, cut at each noon; a pair of
+-- days then disagrees on |A(d)| + |A(d+1)| - 2 |A(d) ∩ A(d+1)| epochs (A = its asleep epochs within the day).
+WITH bounds AS (
+    SELECT floor((epoch(start_local) - 43200) / 30)::BIGINT AS e0,
+           floor((epoch(start_local) - 43200 + seconds) / 30)::BIGINT AS e1,
+           CASE WHEN is_short THEN 0 ELSE 1 END AS asleep
+    FROM sleep_segments
+    WHERE is_short OR level IN ('deep', 'light', 'rem', 'asleep')
+), deltas AS (
+    SELECT e0 AS e, asleep, 1 AS d FROM bounds WHERE e1 > e0
+    UNION ALL SELECT e1, asleep, -1 FROM bounds WHERE e1 > e0
+), points AS (
+    SELECT e, sum(d) FILTER (WHERE asleep = 1) AS d_sleep, sum(d) FILTER (WHERE asleep = 0) AS d_short
+    FROM deltas GROUP BY e
+), running AS (
+    SELECT e, lead(e) OVER (ORDER BY e) AS e_next,
+           sum(coalesce(d_sleep, 0)) OVER w AS n_sleep, sum(coalesce(d_short, 0)) OVER w AS n_short
+    FROM points
+    WINDOW w AS (ORDER BY e ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), asleep AS (  -- asleep intervals of the timeline, cut at each noon: day d, epochs [i0, i1) within it
+    SELECT d, greatest(e, d * 2880) - d * 2880 AS i0, least(e_next, (d + 1) * 2880) - d * 2880 AS i1
+    FROM (SELECT *, unnest(range(e // 2880, (e_next - 1) // 2880 + 1)) AS d
+          FROM running WHERE n_sleep > 0 AND n_short = 0 AND e_next > e)
 ), observed AS (
     SELECT DISTINCT (epoch(night_date::TIMESTAMP) // 86400)::BIGINT AS d FROM main_sleeps
 ), pairs AS (
     SELECT d FROM observed WHERE d + 1 IN (SELECT d FROM observed)
-), today AS (
-    SELECT a.d, a.i FROM asleep a SEMI JOIN pairs p ON a.d = p.d
-), next_day AS (
-    SELECT a.d - 1 AS d, a.i FROM asleep a SEMI JOIN pairs p ON a.d - 1 = p.d
+), asleep_epochs AS (
+    SELECT d, sum(i1 - i0) AS n FROM asleep GROUP BY d
+), shared AS (
+    SELECT a.d, sum(least(a.i1, b.i1) - greatest(a.i0, b.i0)) AS n
+    FROM asleep a JOIN asleep b ON b.d = a.d + 1 AND b.i0 < a.i1 AND a.i0 < b.i1
+    GROUP BY a.d
 ), mismatches AS (
-    SELECT (SELECT count(*) FROM (SELECT * FROM today EXCEPT SELECT * FROM next_day))
-         + (SELECT count(*) FROM (SELECT * FROM next_day EXCEPT SELECT * FROM today)) AS n
+    SELECT coalesce(sum(coalesce(t.n, 0) + coalesce(nx.n, 0) - 2 * coalesce(s.n, 0)), 0) AS n
+    FROM pairs p LEFT JOIN asleep_epochs t ON t.d = p.d LEFT JOIN asleep_epochs nx ON nx.d = p.d + 1
+    LEFT JOIN shared s ON s.d = p.d
 ), per_night AS (
     SELECT night_date,
            date_diff('second', night_date::TIMESTAMP + INTERVAL 12 HOUR, bedtime_local) / 60.0 AS bed_m,

@@ -146,3 +146,35 @@ def test_a_planted_fault_fails_its_blocking_check(tmp_path: Path, check: str) ->
     failed = outcomes(paths, window)[check]
     assert not failed.passed and failed.blocking, failed.metadata
     assert failed.metadata["examples"], failed.metadata
+
+
+def test_malformed_api_records_are_quarantined_and_no_check_crashes(tmp_path: Path) -> None:
+    """Null/text logIds, non-objects and a raw file that is not an object: every check answers, nothing lost."""
+    from pipeline.landing import land_fetch
+    from tests.pipeline.test_landing import Fetch, fixture_logs
+
+    paths = StoragePaths(tmp_path)
+    good = fixture_logs("nap_and_main.json")
+    odd = [{**good[1], "logId": None}, {**good[1], "logId": "abc"}, "not an object", None, 5, [1]]
+    land_fetch(paths, Fetch(date(2024, 3, 14), date(2024, 3, 16), [good[0], *odd]))  # type: ignore[list-item]
+    paths.raw_sleep_file(date(2024, 3, 17)).write_text('["a list, not a raw record"]')
+    result = update_tables(paths, tz=LA)
+    assert result.logs == 1 and result.quarantined == len(odd) + 1
+    found = outcomes(paths, (date(2024, 3, 14), date(2024, 3, 17)))
+    assert not any("error" in o.metadata for o in found.values()), {n: o.metadata for n, o in found.items()}
+    assert all(found[name].passed for name in BLOCKING), {n: found[n].metadata for n in BLOCKING}
+    assert found["quarantine_empty"].metadata["quarantined"] == len(odd) + 1
+
+
+def test_a_check_that_raises_fails_with_its_cause_instead_of_crashing_the_run(tmp_path: Path) -> None:
+    from pipeline.checks import Check
+
+    def broken(_inp: object) -> tuple[bool, dict[str, object]]:
+        raise TypeError("int() argument must be a string, not 'NoneType'")
+
+    check = Check("planted", "sleep_tables", "raises", broken, blocking=True)  # type: ignore[arg-type]
+    [outcome] = run_checks(StoragePaths(tmp_path), checks=(check,))
+    assert not outcome.passed
+    assert describe(outcome) == (
+        "planted: (e.g. planted could not finish: TypeError: int() argument must be a string, not 'NoneType')"
+    )

@@ -8,7 +8,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.landing import dates_needing_fetch, land_day, land_fetch, landed_files, read_day, read_header
+import pytest
+
+from pipeline.landing import (
+    AnswerOutsideRange,
+    dates_needing_fetch,
+    land_day,
+    land_fetch,
+    landed_files,
+    read_day,
+    read_header,
+)
 from pipeline.paths import StoragePaths
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sleep"
@@ -100,10 +110,38 @@ def test_pending_becomes_final_without_a_revision(tmp_path: Path) -> None:
     assert not paths.raw_revisions_dir.exists()
 
 
-def test_out_of_range_logs_are_counted_not_landed(tmp_path: Path) -> None:
+def test_an_answer_holding_logs_of_another_range_lands_nothing(tmp_path: Path) -> None:
     paths = StoragePaths(tmp_path)
     logs = fixture_logs("nap_and_main.json")
-    result = land_fetch(paths, Fetch(date(2024, 3, 16), date(2024, 3, 16), logs))
-    assert result.out_of_range_logs == len(logs)
-    assert read_header(paths.raw_sleep_file(date(2024, 3, 16))).state == "empty"
-    assert not paths.raw_sleep_file(date(2024, 3, 15)).exists()
+    with pytest.raises(AnswerOutsideRange, match="2024-03-16..2024-03-16 holds logId .* dated 2024-03-15"):
+        land_fetch(paths, Fetch(date(2024, 3, 16), date(2024, 3, 16), logs))
+    assert list(landed_files(paths)) == []
+
+
+def test_records_without_a_readable_date_are_landed_for_the_quarantine_never_dropped(tmp_path: Path) -> None:
+    """Not objects, malformed or missing dateOfSleep: landed on their endTime's date (else the range's last day)."""
+    paths = StoragePaths(tmp_path)
+    good = fixture_logs("nap_and_main.json")
+    slashed = {**good[0], "logId": 901, "dateOfSleep": "2024/03/15"}
+    undated = {k: v for k, v in good[0].items() if k != "dateOfSleep"} | {
+        "logId": 902,
+        "endTime": "bad",
+        "startTime": None,
+    }
+    odd: list[Any] = [slashed, undated, "not an object", None]
+    fetch = Fetch(date(2024, 3, 14), date(2024, 3, 16), [*good, *odd])
+    result = land_fetch(paths, fetch)
+    assert result.misplaced_logs == 4 and result.logs == len(good) + 4
+    on_15 = read_day(paths, date(2024, 3, 15))
+    assert on_15 is not None and {log["logId"] for log in on_15["payload"]["sleep"]} >= {901}
+    on_16 = read_day(paths, date(2024, 3, 16))
+    assert on_16 is not None and on_16["state"] == "final"
+    assert sorted(map(str, on_16["payload"]["sleep"])) == sorted(map(str, [undated, "not an object", None]))
+
+
+def test_a_final_day_turned_empty_is_listed(tmp_path: Path) -> None:
+    paths = StoragePaths(tmp_path)
+    logs = fixture_logs("nap_and_main.json")
+    land_fetch(paths, Fetch(date(2024, 3, 14), date(2024, 3, 16), logs))
+    result = land_fetch(paths, Fetch(date(2024, 3, 14), date(2024, 3, 16), []))
+    assert result.emptied == [date(2024, 3, 15)]
