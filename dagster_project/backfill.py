@@ -11,6 +11,7 @@ events and check results show up in the same instance the UI reads. The chunks a
 
 from __future__ import annotations
 
+import os
 import uuid
 import warnings
 from collections.abc import Callable
@@ -19,10 +20,13 @@ from datetime import date
 from typing import Any
 
 from dagster import DagsterInstance, Definitions
+from dagster._core.instance.ref import InstanceRef
 
 from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
+from dagster_project.event_storage import enable_event_batches
 from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
 from dagster_project.partitions import MAX_DAYS_PER_RUN
+from dagster_project.stuck_runs import PROCESS_TAG, free_dead_runs, process_identity
 from pipeline.client import chunk_range
 
 BACKFILL_TAG = "fitbit_sleep/cli_backfill"
@@ -61,6 +65,25 @@ class BackfillOutcome:
         return sum(c.calls for c in self.chunks)
 
 
+# Runs executed in this process need no compute-log capture: each step of a captured run starts `tail -F` and a
+# `watch_orphans.py` process, and the terminal shows the progress bar anyway. Every event still reaches the UI.
+IN_PROCESS_COMPUTE_LOGS = {
+    "module": "dagster._core.storage.noop_compute_log_manager",
+    "class": "NoOpComputeLogManager",
+}
+
+
+def cli_instance() -> DagsterInstance:
+    """``DAGSTER_HOME``'s instance (the UI's runs, partitions and checks) without compute-log capture, asset
+    events written in batches and one planned event per asset and run (dagster_project/event_storage.py): the
+    terminal names a failed run and its range, so its partitions show as missing, not failed, in the UI."""
+    enable_event_batches(one_planned_event_per_asset=True)
+    ref = InstanceRef.from_dir(
+        os.environ["DAGSTER_HOME"], overrides={"compute_logs": IN_PROCESS_COMPUTE_LOGS}
+    )
+    return DagsterInstance.from_ref(ref)
+
+
 def partition_bounds(defs: Definitions) -> tuple[date, date]:
     """First and last (today's) partition of the daily partitioning."""
     job = defs.resolve_job_def(DAILY_JOB)
@@ -80,12 +103,18 @@ def run_backfill(
     on_chunk_start: Callable[[date, date], None] | None = None,
     on_chunk_done: Callable[[ChunkOutcome], None] | None = None,
     chunk_days: int = MAX_DAYS_PER_RUN,
+    on_note: Callable[[str], None] | None = None,
 ) -> BackfillOutcome:
     """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
     ``downstream``) the whole-history assets once. Stops at the first failed chunk; re-running is safe (the
-    landing and the tables are idempotent)."""
+    landing and the tables are idempotent). First, runs left by a killed process are failed and their pool slots
+    freed (each reported through ``on_note``): otherwise this backfill would wait for their slots forever."""
     check_range(start, end, *partition_bounds(defs))
+    for note in free_dead_runs(instance):
+        if on_note:
+            on_note(note)
     outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
+    process = {PROCESS_TAG: process_identity()}
     job = defs.resolve_job_def(DAILY_JOB)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -99,6 +128,7 @@ def run_backfill(
                     RANGE_START_TAG: chunk_start.isoformat(),
                     RANGE_END_TAG: chunk_end.isoformat(),
                     BACKFILL_TAG: outcome.backfill_id,
+                    **process,
                 },
                 raise_on_error=False,
             )
@@ -115,7 +145,7 @@ def run_backfill(
             result = defs.resolve_job_def(WHOLE_HISTORY_JOB).execute_in_process(
                 instance=instance,
                 run_config=QUIET_LOGS,
-                tags={BACKFILL_TAG: outcome.backfill_id},
+                tags={BACKFILL_TAG: outcome.backfill_id, **process},
                 raise_on_error=False,
             )
             outcome.downstream_run_id = result.run_id

@@ -27,7 +27,12 @@ from dagster_project.jobs import build_jobs
 from dagster_project.partitions import ProjectConfig, build_daily_partitions
 from dagster_project.resources import default_resources
 from dagster_project.schedules import build_daily_schedule
-from dagster_project.sensors import build_automation_sensor, imports_drop_folder, token_health_sensor
+from dagster_project.sensors import (
+    build_automation_sensor,
+    imports_drop_folder,
+    stuck_runs_sensor,
+    token_health_sensor,
+)
 
 
 def build_defs(
@@ -54,7 +59,12 @@ def build_defs(
         asset_checks=checks,
         jobs=jobs,
         schedules=[build_daily_schedule(config, daily_job)],
-        sensors=[build_automation_sensor(whole_history), imports_drop_folder, token_health_sensor],
+        sensors=[
+            build_automation_sensor(whole_history),
+            imports_drop_folder,
+            token_health_sensor,
+            stuck_runs_sensor,
+        ],
         resources=dict(resources) if resources is not None else default_resources(),
         executor=in_process_executor,
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 
 from pipeline.config import (
     DEFAULT_API_URL,
@@ -37,6 +37,14 @@ class StorageResource(ConfigurableResource):  # type: ignore[type-arg]
     """The data root (``FITBIT_SLEEP_HOME``); every path under it comes from ``pipeline.paths.StoragePaths``."""
 
     root: str
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Record on the run which process executes it, so a run whose process dies can be found and its pool
+        slots freed (dagster_project/stuck_runs.py). Every job's steps use this resource."""
+        from dagster_project.stuck_runs import tag_run_with_process
+
+        if context.instance is not None and context.run is not None:
+            tag_run_with_process(context.instance, context.run)
 
     def paths(self) -> StoragePaths:
         return StoragePaths(Path(self.root).expanduser())

@@ -1,4 +1,4 @@
-"""Sensors: the automation sensor for whole-history assets, the imports drop folder, and token health.
+"""Sensors: the automation sensor for whole-history assets, the imports drop folder, token health, stuck runs.
 
 Why explicit and RUNNING: Dagster's implicit automation sensor and every sensor default to STOPPED, and a user who
 has to find and flip switches in the UI before the product works will not. Each sensor's cursor is small and
@@ -115,3 +115,20 @@ def token_health_sensor(context: SensorEvaluationContext, storage: StorageResour
         return
     context.update_cursor(state)
     yield RunRequest(tags={"fitbit_sleep/trigger": "token_health"})
+
+
+@sensor(
+    name="stuck_runs_sensor",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Every minute: a run whose process is gone (killed, crashed, laptop lid closed) is marked failed "
+    "and its pool slots are freed, so the schedule and later runs do not wait for it forever "
+    "(dagster_project/stuck_runs.py).",
+)
+def stuck_runs_sensor(context: SensorEvaluationContext) -> Iterator[Any]:
+    from dagster_project.stuck_runs import free_dead_runs
+
+    notes = free_dead_runs(context.instance)
+    for note in notes:
+        context.log.warning(note)
+    yield SkipReason("; ".join(notes) if notes else "No run whose process is gone")

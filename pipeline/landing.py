@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pipeline.atomic import atomic_write_bytes
+from pipeline.atomic import atomic_write_bytes, remove_stale_temps
 from pipeline.errors import FitbitSleepError
 from pipeline.paths import StoragePaths
 
@@ -302,6 +302,7 @@ def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
     listed in ``emptied`` so a run can say so."""
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     result = LandingResult()
+    remove_stale_temps(paths.raw_sleep_dir)  # a killed landing left its temp; unchanged days write nothing
     source = str(getattr(fetch, "source", "api"))
     for log in fetch.logs:  # all placed before anything is written: an answer outside its range lands nothing
         day, own = _placement(log, fetch.start, fetch.end)

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipeline.atomic import kill_point, remove_stale_temps, temp_prefix
 from pipeline.errors import FitbitSleepError
 from pipeline.landing import landed_files, read_header
 from pipeline.metric_settings import MetricSettings
@@ -128,7 +129,8 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
     metrics = metrics or MetricSettings.from_env(paths)
     target = paths.warehouse_file
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".warehouse.", suffix=".duckdb.tmp", dir=target.parent)
+    remove_stale_temps(target.parent)  # a build killed before its swap left its temp file (and .wal)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # DuckDB must create the file itself
@@ -168,6 +170,7 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
             con.close()
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
+        kill_point(target)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

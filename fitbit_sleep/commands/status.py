@@ -64,7 +64,24 @@ def _print(rows: list[Row], width: int = 0) -> None:
 
 def local_facts(paths: StoragePaths) -> list[Row]:
     """Facts read from the data root alone; each row says what is missing instead of raising."""
-    return [*_login_rows(paths), _coverage_row(paths), *_warehouse_rows(paths), _quota_row(paths)]
+    return [
+        *_login_rows(paths),
+        _coverage_row(paths),
+        *_warehouse_rows(paths),
+        _quota_row(paths),
+        _runs_row(),
+    ]
+
+
+def _runs_row() -> Row:
+    """Runs whose process is gone and the pool slots held (a killed backfill used to block every later run)."""
+    from dagster_project.devserver import use_dagster_home
+    from dagster_project.stuck_runs import describe_runs
+
+    try:
+        return ("dagster runs", describe_runs(use_dagster_home(dict(os.environ))))
+    except Exception as exc:  # noqa: BLE001 - status reports, never fails on a local fact
+        return ("dagster runs", f"could not be read: {type(exc).__name__}: {exc}")
 
 
 def _login_rows(paths: StoragePaths) -> list[Row]:
