@@ -47,23 +47,13 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+def _proc_number(pid: int, name: str, key: str) -> int:
+    """The number after ``key:`` in /proc/<pid>/<name> (``status``: VmRSS in kB; ``io``: wchar in bytes); 0 when the
+    process is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _wchar(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-            if line.startswith("wchar:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
     return 0
 
 
@@ -76,8 +66,8 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, floa
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], sum(_rss_kb(p) for p in _tree(proc.pid)) * 1024)
-            wchar[0] = max(wchar[0], _wchar(proc.pid))
+            peak[0] = max(peak[0], sum(_proc_number(p, "status", "VmRSS") for p in _tree(proc.pid)) * 1024)
+            wchar[0] = max(wchar[0], _proc_number(proc.pid, "io", "wchar"))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)

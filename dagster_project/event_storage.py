@@ -21,7 +21,7 @@ from typing import Any
 from dagster import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
@@ -59,6 +59,9 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._empty_run_file: bytes | None = (
+            None  # a new run's database as Dagster creates it (_create_or_check)
+        )
         home = os.environ.get("DAGSTER_HOME") or "."
         super().__init__(base_dir or os.path.join(home, "history", "runs"), inst_data=inst_data)
 
@@ -91,14 +94,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
-                # Dagster's schema set-up opens connections of its own inside its own: give it a stock engine.
-                setup = create_engine(
-                    self.conn_string_for_shard(shard),
-                    poolclass=NullPool,
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-                )
-                self._initdb(setup)
-                setup.dispose()
+                self._create_or_check(shard)
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
@@ -130,6 +126,35 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
                     event_id = result.inserted_primary_key[0]
                 self._store_asset_event_tags(conn, [entry], [event_id])
                 self._store_asset_event(conn, entry, event_id)
+
+    def _create_or_check(self, shard: str) -> None:
+        """Dagster's schema set-up of a database file, except that a new run's file is a copy of the first one this
+        process created: the set-up reads every alembic revision script (about a second a run on a busy 2-core
+        machine), and a new run's file is always the same empty, stamped schema."""
+        path = self.path_for_shard(shard)
+        if shard != INDEX_SHARD_NAME and self._empty_run_file is not None and not os.path.exists(path):
+            part = f"{path}.{os.getpid()}.part"
+            with open(part, "wb") as handle:
+                handle.write(self._empty_run_file)
+            try:
+                os.link(part, path)  # never replaces a file another process created meanwhile
+                return
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(part)
+        is_new = not os.path.exists(path)
+        # Dagster's set-up opens connections of its own inside its own: give it a stock engine.
+        setup = create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=NullPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        self._initdb(setup)
+        setup.dispose()  # the last connection closes: the file is checkpointed, complete on its own
+        if is_new and shard != INDEX_SHARD_NAME and self._empty_run_file is None:
+            with open(path, "rb") as handle:
+                self._empty_run_file = handle.read()
 
     def _close_all(self) -> None:
         with self._db_lock:

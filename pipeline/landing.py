@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 from pipeline.atomic import atomic_write_bytes, remove_stale_temps
 from pipeline.errors import FitbitSleepError
 from pipeline.paths import StoragePaths
+from pipeline.writer_lock import writer_lock
 
 State = Literal["final", "empty", "pending"]
 Outcome = Literal["written", "unchanged", "revised"]
@@ -300,6 +301,11 @@ def land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
     authoritative "nothing that day"). Records that cannot be placed by their own ``dateOfSleep`` are landed for
     the quarantine (``_placement``) and counted in ``misplaced_logs``; dates that held logs and are now empty are
     listed in ``emptied`` so a run can say so."""
+    with writer_lock(paths, f"landing {fetch.start}..{fetch.end}"):
+        return _land_fetch(paths, fetch)
+
+
+def _land_fetch(paths: StoragePaths, fetch: SleepFetchLike) -> LandingResult:
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     result = LandingResult()
     remove_stale_temps(paths.raw_sleep_dir)  # a killed landing left its temp; unchanged days write nothing

@@ -42,6 +42,7 @@ from pipeline.atomic import atomic_write_bytes
 from pipeline.landing import landed_files
 from pipeline.paths import StoragePaths
 from pipeline.transform import DEFAULT_NIGHT_OFFSET_HOURS, install_macros, transform_files, validate_tz
+from pipeline.writer_lock import writer_lock
 
 PART_FILE = "part-0.parquet"
 # Bumped when a table gains or changes columns: tables built by an earlier version are rebuilt whole on the next
@@ -209,8 +210,19 @@ def update_tables(
     defaults to the one the tables were built with. The tables record both (``tables/_meta.json``): when either
     differs from what the tables on disk were built with, or the tables predate the current schema, *every*
     month is rebuilt instead of ``dates`` alone (``TablesResult.rebuilt_all`` says why), so no table ever mixes
-    two zones.
+    two zones. Runs under the data root's writer lock (``pipeline.writer_lock``).
     """
+    with writer_lock(paths, "updating the tables"):
+        return _update_tables(paths, dates, tz=tz, night_offset_hours=night_offset_hours)
+
+
+def _update_tables(
+    paths: StoragePaths,
+    dates: Iterable[date] | None,
+    *,
+    tz: str | None,
+    night_offset_hours: int | None,
+) -> TablesResult:
     from pipeline.timezones import resolve_zone
 
     meta = read_tables_meta(paths) or {}

@@ -61,6 +61,7 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
     from dagster_project.definitions import build_defs
     from dagster_project.devserver import install_instance_config, use_dagster_home
     from dagster_project.resources import WAIT_LISTENERS
+    from dagster_project.stuck_runs import stop_on_ctrl_c
     from pipeline.errors import FitbitSleepError
     from pipeline.text import plural
 
@@ -112,17 +113,23 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
                 bar.update(task, description="Rebuilding warehouse, plots, report")
 
         WAIT_LISTENERS.append(on_wait)
+
+        def interrupted(line: str) -> None:
+            bar.stop()  # restores the cursor before the process exits
+            console.print(line, highlight=False)
+
         try:
-            outcome = run_backfill(
-                defs,
-                instance,
-                start,
-                end,
-                downstream=not no_downstream,
-                on_chunk_start=on_start,
-                on_chunk_done=on_done,
-                on_note=lambda note: console.print(note, highlight=False),
-            )
+            with stop_on_ctrl_c(instance, interrupted):
+                outcome = run_backfill(
+                    defs,
+                    instance,
+                    start,
+                    end,
+                    downstream=not no_downstream,
+                    on_chunk_start=on_start,
+                    on_chunk_done=on_done,
+                    on_note=lambda note: console.print(note, highlight=False),
+                )
         finally:
             WAIT_LISTENERS.remove(on_wait)
         bar.update(task, description="Done" if outcome.success else "Failed")

@@ -136,8 +136,9 @@ def test_a_failed_cli_run_is_a_failed_run_and_leaves_its_partitions_unmaterializ
         assert stock.get_materialized_partitions(AssetKey("landed")) == set()
 
 
-def test_many_runs_reuse_a_few_open_files(dagster_home: Path) -> None:
-    """The storage keeps at most OPEN_FILES databases open, closing the least recently used."""
+def test_many_runs_reuse_a_few_open_files(dagster_home: Path, tmp_path: Path) -> None:
+    """The storage keeps at most OPEN_FILES databases open, closing the least recently used; every run's file after
+    the first is a copy of the first's empty schema, and stock Dagster reads them all."""
     from dagster_project.event_storage import OPEN_FILES
 
     with cli_instance() as instance:
@@ -147,3 +148,8 @@ def test_many_runs_reuse_a_few_open_files(dagster_home: Path) -> None:
         assert isinstance(storage, KeptOpenSqliteEventLogStorage)
         assert len(storage._engines) <= OPEN_FILES  # noqa: SLF001
         assert len(instance.get_runs()) == OPEN_FILES + 2
+    run_ids = [run.run_id for run in instance.get_runs()]
+    with _stock_reader(dagster_home, tmp_path) as stock:
+        for run_id in run_ids:
+            types = [e.dagster_event_type.value for e in stock.all_logs(run_id) if e.dagster_event_type]
+            assert types[-1] == "PIPELINE_SUCCESS" and types.count("ASSET_MATERIALIZATION") == 10

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,9 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from dagster_project.devserver import install_instance_config
-from dagster_project.stuck_runs import find_stuck_runs, held_slots
+from dagster_project.stuck_runs import IN_PROGRESS, find_stuck_runs, held_slots
 from tests.clock import TEST_TODAY
-from tests.dagster_project.dagster_helpers import login_to, table_rows
+from tests.dagster_project.dagster_helpers import login_to, sleep_calls, table_rows
 from tests.dagster_project.test_backfill import _warehouse
 
 END = TEST_TODAY - timedelta(days=1)
@@ -150,3 +151,50 @@ def _cleanup_notes(stderr: str) -> int:
     lines = " ".join(stderr.split()).split("Cleaned up run ")[1:]
     assert all("is gone; marked failed, slots freed." in line for line in lines), lines
     return len(lines)
+
+
+def test_ctrl_c_stops_a_backfill_stalled_in_api_calls_within_seconds(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """Before: Dagster turned the interrupt into a step failure that its RetryPolicy retried, for minutes."""
+    import requests
+
+    sandbox = sandbox_factory(days=150, seed=21)
+    home = prepared_home(sandbox, tmp_path / "home")
+    requests.post(
+        f"{sandbox.base_url}/_sandbox/faults", json={"spec": "timeout=1"}, timeout=5
+    ).raise_for_status()
+    env = {
+        **os.environ,
+        **sandbox.client_env(),
+        "FITBIT_SLEEP_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster_home"),
+        "FITBIT_SLEEP_TODAY": sandbox.config.today.isoformat(),
+        "FITBIT_SLEEP_START_DATE": (TEST_TODAY - timedelta(days=140)).isoformat(),
+        "FITBIT_SLEEP_TZ": "America/Los_Angeles",
+    }
+    proc = subprocess.Popen(
+        [CLI, "backfill", "--last", "20"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while sleep_calls(sandbox) == 0:  # the step is inside a stalled API call
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
+            time.sleep(0.5)
+        time.sleep(1)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-2000:]
+    assert stopped_after < 10, stopped_after
+    assert "Interrupted: stopped 1 run(s) in progress (marked failed); rerun to resume." in " ".join(
+        err.split()
+    )
+    with dagster_instance(home) as instance:
+        assert find_stuck_runs(instance) == [] and held_slots(instance) == []
+        assert instance.get_runs(RunsFilter(statuses=IN_PROGRESS)) == []

@@ -54,6 +54,7 @@ from pipeline.sleep_scores import land_scores
 from pipeline.sources.fitbit_export import reader
 from pipeline.sources.takeout_csv.source import TakeoutCsv
 from pipeline.transform import table_fields
+from pipeline.writer_lock import writer_lock
 
 SOURCE = "export"
 MAX_PROBLEMS = 50  # problems listed individually in a summary; the counts stay exact
@@ -152,8 +153,10 @@ def import_archive(
             summary.note(f"{missing} was not given: import every part of the Takeout together")
         _decide_timezone(paths, archive, contents, summary, tz)
         takeout = TakeoutCsv(archive, contents.csv_files) if contents.csv_files else None
-        _Importer(paths, archive, contents, summary, progress, takeout).run()
-        _import_scores(paths, archive, contents, summary, takeout)
+        # under the writer lock: the API-wins precedence is decided on what is on disk, not on a stale read
+        with writer_lock(paths, f"importing {name}"):
+            _Importer(paths, archive, contents, summary, progress, takeout).run()
+            _import_scores(paths, archive, contents, summary, takeout)
         _keep_profile(paths, summary)
     for one in sorted(
         set(archives) | set(given)
