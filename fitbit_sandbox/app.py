@@ -47,7 +47,7 @@ from starlette.routing import Route
 
 from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
-from fitbit_sandbox.consent import consent_page
+from fitbit_sandbox.consent import authorize_request, consent_page
 from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
 from fitbit_sandbox.google_api import GoogleSide
@@ -282,16 +282,7 @@ class Sandbox:
     async def authorize(self, request: Request) -> Response:
         if self.gone:
             return self.gone_response(as_html=True)
-        if request.method == "POST":
-            params = {
-                k: str(v) for k, v in (await request.form()).multi_items() if k not in ("granted", "action")
-            }
-            form = await request.form()
-            granted = [str(v) for v in form.getlist("granted")]
-            action = form.get("action")
-        else:
-            params = dict(request.query_params)
-            granted, action = [], None
+        params, granted, action = await authorize_request(request)
         try:
             redirect, scopes = self.oauth.check_authorize(params)
         except OAuthError as err:

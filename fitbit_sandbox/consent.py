@@ -1,9 +1,21 @@
-"""The consent page both OAuth sides of the sandbox show: hidden request fields, one checkbox per scope (a user may
+"""The authorize request and the consent page both OAuth sides of the sandbox share: hidden request fields, one checkbox per scope (a user may
 untick some), an approve and a deny button. Why shared: the two providers' pages differ only in their words."""
 
 from __future__ import annotations
 
 import html
+
+from starlette.requests import Request
+
+
+async def authorize_request(request: Request) -> tuple[dict[str, str], list[str], str | None]:
+    """(request parameters, scopes left ticked, the button pressed) of an authorize GET or consent-form POST."""
+    if request.method != "POST":
+        return dict(request.query_params), [], None
+    form = await request.form()
+    params = {k: str(v) for k, v in form.multi_items() if k not in ("granted", "action")}
+    action = form.get("action")
+    return params, [str(v) for v in form.getlist("granted")], None if action is None else str(action)
 
 
 def consent_page(

@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fitbit_sandbox.consent import consent_page
+from fitbit_sandbox.consent import authorize_request, consent_page
 from fitbit_sandbox.google_oauth import SCOPE_PREFIX, GoogleAccess, GoogleOAuth, GoogleOAuthError
 from fitbit_sandbox.google_points import (
     health_user_id,
@@ -306,13 +306,7 @@ class GoogleSide:
 
     # --- OAuth -----------------------------------------------------------------------------------------------
     async def authorize(self, request: Request) -> Response:
-        if request.method == "POST":
-            form = await request.form()
-            params = {k: str(v) for k, v in form.multi_items() if k not in ("granted", "action")}
-            granted = [str(v) for v in form.getlist("granted")]
-            action = form.get("action")
-        else:
-            params, granted, action = dict(request.query_params), [], None
+        params, granted, action = await authorize_request(request)
         try:
             redirect, scopes = self.oauth.check_authorize(params)
         except GoogleOAuthError as err:
