@@ -80,7 +80,9 @@ def test_hostile_members_end_in_one_line_each_and_the_rest_imports_in_bounded_me
     assert "sleep-2030-02-01.json inflates more than 100x" in output
     assert "sleep-2030-02-15.json does not hold a JSON array" in output
     assert "sleep-2030-03-01.json holds more than 5000 records" in output
-    assert "sleep-2030-04-01.json is damaged after 0 records: nested deeper than 64 levels; no record" in output
+    assert (
+        "sleep-2030-04-01.json is damaged after 0 records: nested deeper than 64 levels; no record" in output
+    )
     assert peak_mb < PEAK_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB"
 
     reference, _ = _import(clean, tmp_path / "clean_home")

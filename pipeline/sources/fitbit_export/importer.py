@@ -244,7 +244,9 @@ class _Importer:
                     parsed = position + 1
         except reader.JsonArrayError as exc:
             self.summary.files_damaged += 1
-            kept = f"the {exc.parsed} intact records were imported" if exc.parsed else "no record could be read"
+            kept = (
+                f"the {exc.parsed} intact records were imported" if exc.parsed else "no record could be read"
+            )
             self.summary.note(f"{member.name} {exc}; {kept}")
         except reader.UnreadableMember as exc:
             self.summary.files_damaged += 1
