@@ -30,8 +30,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
