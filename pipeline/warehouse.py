@@ -202,7 +202,9 @@ def connect_readonly(paths: StoragePaths, *, sealed: bool = False) -> duckdb.Duc
     alone protects only the warehouse file itself."""
     if not paths.warehouse_file.exists():
         raise WarehouseMissing(paths.warehouse_file)
-    config = {"enable_external_access": False} if sealed else {}
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"enable_external_access": False} if sealed else {}
+    )
     con = duckdb.connect(str(paths.warehouse_file), read_only=True, config=config)
     con.execute("SET TimeZone = 'UTC'")
     if sealed:
