@@ -1,20 +1,29 @@
-"""Wall time of a 2-year backfill: plain pipeline (baseline) vs the CLI backfill vs the Dagster daemon (UI path).
+"""Wall time of a 2-year backfill through the product against the seed's plain script and Dagster's no-op floor.
 
-Why these three: the plain pipeline (client -> landing -> tables -> warehouse, no Dagster) is the floor; the CLI
-backfill (in-process ≤100-day runs recorded in a real SQLite DAGSTER_HOME) and the daemon backfill (`dagster dev`,
-launched through GraphQL exactly like the UI) show what orchestration costs on top. Each prints its runs and API
-calls. Everything runs against a local sandbox with 730 days of history.
+Contenders, each on a fresh sandbox (same seed, same 730 days) and a fresh data root, in this one process (imports
+warm for all), interleaved round by round with the order rotated, so machine noise hits all three alike:
+- plain: ``bench/plain_script.py``, requests + pandas + three PNGs (the seed tutorial; no landing, no checks);
+- product: ``fitbit-sleep backfill``'s ``run_backfill`` on ``cli_instance()`` (the dagster.yaml instance of
+  ``make dev``, SQLite in a fresh DAGSTER_HOME): ≤100-day runs of raw_sleep + sleep_tables with their checks, then
+  warehouse, every figure and the report;
+- floor: the same runs, partitions, asset keys, checks and instance, with bodies that do nothing: what Dagster
+  costs before any pipeline work.
+Prints each round and the median ratio; the goal (issue 19) is product <= 3x plain, and the line says when it is
+missed. ``--daemon`` adds the UI path (``dagster dev`` + a GraphQL backfill, as the UI launches it), slow.
 
-Usage: .venv/bin/python bench/bench_backfill.py [--days 730] [--skip-daemon]
+Usage: .venv/bin/python bench/bench_backfill.py [--days 730] [--rounds 2] [--daemon]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +33,23 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import plain_script  # noqa: E402
+from dagster import (  # noqa: E402  (module level: the floor's assets' annotations resolve here)
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetSelection,
+    AssetSpec,
+    BackfillPolicy,
+    Definitions,
+    MaterializeResult,
+    asset,
+    define_asset_job,
+    in_process_executor,
+    multi_asset,
+    multi_asset_check,
+)
 
 from dagster_project.devserver import (  # noqa: E402
     free_port,
@@ -39,6 +65,7 @@ from pipeline.login import login  # noqa: E402
 from pipeline.paths import StoragePaths  # noqa: E402
 
 TZ = "America/Los_Angeles"
+GOAL = 3.0
 
 
 def _settings(sandbox: SandboxServer, home: Path) -> Settings:
@@ -52,7 +79,8 @@ def _sleep_calls(sandbox: SandboxServer) -> int:
     return sum(sum(v.values()) for k, v in stats.items() if "/sleep/date/" in k)
 
 
-def _fresh(days: int, root: Path, label: str) -> tuple[SandboxServer, Path]:
+def fresh(days: int, root: Path, label: str) -> tuple[SandboxServer, Path]:
+    """A sandbox with DAYS of history and a logged-in data root (not timed)."""
     sandbox = SandboxServer(SandboxConfig(days=days + 5, auto_approve=True)).start()
     home = root / label
     login(
@@ -62,63 +90,131 @@ def _fresh(days: int, root: Path, label: str) -> tuple[SandboxServer, Path]:
     return sandbox, home
 
 
-def plain(days: int, start: date, end: date, root: Path) -> tuple[float, int]:
-    from pipeline.client import FitbitClient
-    from pipeline.landing import land_fetch
-    from pipeline.tables import update_tables
-    from pipeline.warehouse import build_warehouse
+def _access_token(home: Path) -> str:
+    [token_file] = StoragePaths(home).tokens_dir.glob("*.json")
+    return str(json.loads(token_file.read_text())["access_token"])
 
-    sandbox, home = _fresh(days, root, "plain")
+
+def plain(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
+    sandbox, home = fresh(days, root, f"plain-{time.monotonic_ns()}")
     try:
+        token = _access_token(home)
         t0 = time.perf_counter()
-        paths = StoragePaths(home)
-        with FitbitClient.from_settings(_settings(sandbox, home)) as client:
-            land_fetch(paths, client.sleep(start, end))
-        update_tables(paths)
-        build_warehouse(paths)
-        return time.perf_counter() - t0, _sleep_calls(sandbox)
+        logs = plain_script.run(sandbox.base_url, token, start, end, home / "plain")
+        return time.perf_counter() - t0, f"{logs} logs, {_sleep_calls(sandbox)} API calls"
     finally:
         sandbox.stop()
 
 
-def cli(days: int, start: date, end: date, root: Path) -> tuple[float, int, int]:
-    from dagster import DagsterInstance
-
-    from dagster_project.backfill import run_backfill
-    from dagster_project.definitions import build_defs
-    from dagster_project.partitions import ProjectConfig
+def _resources(sandbox: SandboxServer, home: Path) -> dict[str, Any]:
     from dagster_project.resources import FitbitResource, StorageResource
 
-    sandbox, home = _fresh(days, root, "cli")
-    dagster_home = root / "dagster_home_cli"
+    return {
+        "storage": StorageResource(root=str(home)),
+        "fitbit": FitbitResource(
+            client_id=sandbox.config.client_id,
+            client_secret=sandbox.config.client_secret,
+            api_url=sandbox.base_url,
+            auth_url=sandbox.base_url,
+        ),
+    }
+
+
+def _backfill(defs: Any, root: Path, start: date, end: date) -> Any:
+    from dagster_project.backfill import cli_instance, run_backfill
+
+    dagster_home = root / f"dagster_home-{time.monotonic_ns()}"
     install_instance_config(dagster_home)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    with cli_instance() as instance:
+        outcome = run_backfill(defs, instance, start, end)
+    assert outcome.success, outcome
+    return outcome
+
+
+def product(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
+    from dagster_project.definitions import build_defs
+    from dagster_project.partitions import ProjectConfig
+
+    sandbox, home = fresh(days, root, f"product-{time.monotonic_ns()}")
     try:
         config = ProjectConfig(start_date=start, timezone=TZ, data_root=str(home))
-        defs = build_defs(
-            config,
-            resources={
-                "storage": StorageResource(root=str(home)),
-                "fitbit": FitbitResource(
-                    client_id=sandbox.config.client_id,
-                    client_secret=sandbox.config.client_secret,
-                    api_url=sandbox.base_url,
-                    auth_url=sandbox.base_url,
-                ),
-            },
-        )
-        os.environ["DAGSTER_HOME"] = str(dagster_home)
+        defs = build_defs(config, resources=_resources(sandbox, home))
         t0 = time.perf_counter()
-        with DagsterInstance.get() as instance:
-            outcome = run_backfill(defs, instance, start, end)
+        outcome = _backfill(defs, root, start, end)
         elapsed = time.perf_counter() - t0
-        assert outcome.success
-        return elapsed, len(outcome.chunks) + 1, _sleep_calls(sandbox)
+        assert (StoragePaths(home).report_dir / "report.html").exists()
+        return elapsed, f"{len(outcome.chunks) + 1} runs incl. rebuild, {_sleep_calls(sandbox)} API calls"
     finally:
         sandbox.stop()
+
+
+def floor_defs(start: date) -> Any:
+    """The product's runs with no work: same partitions, backfill policy, asset keys, checks, jobs and executor."""
+    from dagster_project.checks import CHECKS
+    from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
+    from dagster_project.partitions import MAX_DAYS_PER_RUN, ProjectConfig, build_daily_partitions
+    from pipeline.plots import FIGURES
+
+    daily = build_daily_partitions(ProjectConfig(start_date=start, timezone=TZ))
+    policy = BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
+
+    @asset(name="raw_sleep", partitions_def=daily, backfill_policy=policy)
+    def raw_sleep() -> MaterializeResult:
+        return MaterializeResult()
+
+    @asset(name="sleep_tables", partitions_def=daily, backfill_policy=policy, deps=[raw_sleep])
+    def sleep_tables() -> MaterializeResult:
+        return MaterializeResult()
+
+    def checks_on(target: Any) -> Any:
+        names = [c.name for c in CHECKS if c.asset == target.key.path[-1]]
+
+        @multi_asset_check(
+            name=f"{target.key.path[-1]}_checks",
+            specs=[AssetCheckSpec(n, asset=target) for n in names],
+        )
+        def run_checks() -> Iterator[AssetCheckResult]:
+            for n in names:
+                yield AssetCheckResult(asset_key=target.key, check_name=n, passed=True)
+
+        return run_checks
+
+    @asset(name="warehouse", deps=[sleep_tables])
+    def warehouse() -> MaterializeResult:
+        return MaterializeResult()
+
+    @multi_asset(name="plots", specs=[AssetSpec(f"plot_{n}", deps=[warehouse]) for n in FIGURES])
+    def plots() -> Iterator[MaterializeResult]:
+        for n in FIGURES:
+            yield MaterializeResult(asset_key=f"plot_{n}")
+
+    @asset(name="sleep_report", deps=list(plots.keys))
+    def sleep_report() -> MaterializeResult:
+        return MaterializeResult()
+
+    return Definitions(
+        assets=[raw_sleep, sleep_tables, warehouse, plots, sleep_report],
+        asset_checks=[checks_on(raw_sleep), checks_on(sleep_tables)],
+        jobs=[
+            define_asset_job(DAILY_JOB, selection=AssetSelection.assets(raw_sleep, sleep_tables)),
+            define_asset_job(
+                WHOLE_HISTORY_JOB, selection=AssetSelection.assets(warehouse, plots, sleep_report)
+            ),
+        ],
+        executor=in_process_executor,
+    )
+
+
+def floor(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
+    defs = floor_defs(start)
+    t0 = time.perf_counter()
+    outcome = _backfill(defs, root, start, end)
+    return time.perf_counter() - t0, f"{len(outcome.chunks) + 1} runs, no work"
 
 
 def daemon(days: int, start: date, end: date, root: Path) -> tuple[float, float, int, int]:
-    sandbox, home = _fresh(days, root, "daemon")
+    sandbox, home = fresh(days, root, "daemon")
     dagster_home = root / "dagster_home_daemon"
     install_instance_config(dagster_home)
     env = {
@@ -174,27 +270,48 @@ def daemon(days: int, start: date, end: date, root: Path) -> tuple[float, float,
         sandbox.stop()
 
 
+Contender = Callable[[int, date, date, Path], tuple[float, str]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--skip-daemon", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--daemon", action="store_true", help="also the UI path (dagster dev + GraphQL backfill)"
+    )
     args = parser.parse_args()
     end = datetime.now(ZoneInfo(TZ)).date() - timedelta(days=1)
     start = end - timedelta(days=args.days - 1)
-    with tempfile.TemporaryDirectory() as tmp:
+    contenders: list[tuple[str, Contender]] = [("plain", plain), ("product", product), ("floor", floor)]
+    times: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         root = Path(tmp)
-        base_s, base_calls = plain(args.days, start, end, root)
-        print(f"plain_pipeline_{args.days}d: {base_s:.1f} s, {base_calls} API calls (baseline, no Dagster)")
-        cli_s, cli_runs, cli_calls = cli(args.days, start, end, root)
+        for k in range(args.rounds):
+            order = contenders[k % 3 :] + contenders[: k % 3]
+            for name, run in order:
+                seconds, facts = run(args.days, start, end, root)
+                times[name].append(seconds)
+                print(f"  round {k + 1} {name}: {seconds:.1f} s ({facts})", flush=True)
+        ratios = [p / b for p, b in zip(times["product"], times["plain"], strict=True)]
+        floor_ratios = [p / f for p, f in zip(times["product"], times["floor"], strict=True)]
+        floor_plain = [f / b for f, b in zip(times["floor"], times["plain"], strict=True)]
+        ratio = statistics.median(ratios)
+        verdict = "goal met" if ratio <= GOAL else f"GOAL MISSED (goal <= {GOAL:.0f}x)"
         print(
-            f"cli_backfill_vs_plain: {cli_s / base_s:.1f}x ({cli_s:.1f} s, {cli_runs} runs incl. rebuild, "
-            f"{cli_calls} API calls)"
+            f"backfill_{args.days}d_product_vs_plain_script: {ratio:.1f}x, {verdict} "
+            f"(rounds {', '.join(f'{r:.1f}x' for r in ratios)}; product incl. warehouse, figures, report)"
         )
-        if not args.skip_daemon:
+        print(
+            f"backfill_{args.days}d_product_vs_dagster_noop_floor: {statistics.median(floor_ratios):.2f}x "
+            f"(floor vs plain script: {statistics.median(floor_plain):.1f}x)"
+        )
+        if args.daemon:
             bf_s, total_s, d_runs, d_calls = daemon(args.days, start, end, root)
+            base = statistics.median(times["plain"])
             print(
-                f"daemon_backfill_vs_plain: {bf_s / base_s:.1f}x ({bf_s:.1f} s to backfill done, {total_s:.1f} s "
-                f"incl. automation rebuild; {d_runs} runs incl. rebuild, {d_calls} API calls)"
+                f"daemon_backfill_vs_plain_script: {bf_s / base:.1f}x ({bf_s:.1f} s to backfill done, "
+                f"{total_s:.1f} s incl. automation rebuild; {d_runs} runs incl. rebuild, {d_calls} API calls)"
             )
     return 0
 

@@ -11,6 +11,7 @@ events and check results show up in the same instance the UI reads. The chunks a
 
 from __future__ import annotations
 
+import os
 import uuid
 import warnings
 from collections.abc import Callable
@@ -19,8 +20,10 @@ from datetime import date
 from typing import Any
 
 from dagster import DagsterInstance, Definitions
+from dagster._core.instance.ref import InstanceRef
 
 from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
+from dagster_project.event_storage import enable_event_batches
 from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
 from dagster_project.partitions import MAX_DAYS_PER_RUN
 from dagster_project.stuck_runs import PROCESS_TAG, free_dead_runs, process_identity
@@ -60,6 +63,25 @@ class BackfillOutcome:
     @property
     def calls(self) -> int:
         return sum(c.calls for c in self.chunks)
+
+
+# Runs executed in this process need no compute-log capture: each step of a captured run starts `tail -F` and a
+# `watch_orphans.py` process, and the terminal shows the progress bar anyway. Every event still reaches the UI.
+IN_PROCESS_COMPUTE_LOGS = {
+    "module": "dagster._core.storage.noop_compute_log_manager",
+    "class": "NoOpComputeLogManager",
+}
+
+
+def cli_instance() -> DagsterInstance:
+    """``DAGSTER_HOME``'s instance (the UI's runs, partitions and checks) without compute-log capture, asset
+    events written in batches and one planned event per asset and run (dagster_project/event_storage.py): the
+    terminal names a failed run and its range, so its partitions show as missing, not failed, in the UI."""
+    enable_event_batches(one_planned_event_per_asset=True)
+    ref = InstanceRef.from_dir(
+        os.environ["DAGSTER_HOME"], overrides={"compute_logs": IN_PROCESS_COMPUTE_LOGS}
+    )
+    return DagsterInstance.from_ref(ref)
 
 
 def partition_bounds(defs: Definitions) -> tuple[date, date]:

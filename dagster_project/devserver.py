@@ -183,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     install_instance_config(dagster_home)
+    from dagster_project.event_storage import enable_event_batches
     from dagster_project.stuck_runs import clean_up
 
     for note in clean_up(dagster_home):  # runs a killed process left STARTED would block the schedule's runs
         print(note, flush=True)
+    enable_event_batches(env)  # the daemon's run workers inherit it (dagster_project/event_storage.py)
 
     sandbox = None
     if with_sandbox:

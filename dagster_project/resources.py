@@ -43,8 +43,8 @@ class StorageResource(ConfigurableResource):  # type: ignore[type-arg]
         slots freed (dagster_project/stuck_runs.py). Every job's steps use this resource."""
         from dagster_project.stuck_runs import tag_run_with_process
 
-        if context.instance is not None:
-            tag_run_with_process(context.instance, context.dagster_run)
+        if context.instance is not None and context.run is not None:
+            tag_run_with_process(context.instance, context.run)
 
     def paths(self) -> StoragePaths:
         return StoragePaths(Path(self.root).expanduser())

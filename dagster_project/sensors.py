@@ -24,6 +24,7 @@ from dagster_project.checks import token_health_facts
 from dagster_project.jobs import IMPORT_JOB, TOKEN_HEALTH_JOB
 from dagster_project.resources import StorageResource
 from pipeline.import_ledger import already_imported, archive_fingerprint
+from pipeline.sources.fitbit_export.reader import part_stem
 
 ARCHIVE_SUFFIXES = (".zip",)
 
@@ -54,6 +55,16 @@ def archive_candidates(imports_dir: Path) -> list[Path]:
     return found
 
 
+def archive_groups(imports_dir: Path) -> dict[str, list[Path]]:
+    """The candidates by archive: the numbered zips of a split Takeout (``<stem>-001.zip``, ``-002.zip``, …) dropped
+    side by side are one archive, imported together (one part alone would land sessions without their stages)."""
+    groups: dict[str, list[Path]] = {}
+    for path in archive_candidates(imports_dir):
+        stem = part_stem(path.name) if path.is_file() else None
+        groups.setdefault(f"{stem}-*.zip" if stem else path.name, []).append(path)
+    return groups
+
+
 @sensor(
     name="imports_drop_folder",
     job_name=IMPORT_JOB,
@@ -72,23 +83,27 @@ def imports_drop_folder(context: SensorEvaluationContext, storage: StorageResour
     done: dict[str, str] = {k: str(v) for k, v in cursor.items() if k != "__growing__"}
     requested = 0
     still_growing: dict[str, str] = {}
-    for path in archive_candidates(imports_dir):
-        fingerprint = archive_fingerprint(path)
-        if done.get(path.name) == fingerprint:
+    for name, group in archive_groups(imports_dir).items():
+        fingerprint = "|".join(archive_fingerprint(path) for path in group)
+        if done.get(name) == fingerprint:
             continue
-        if already_imported(paths, path):  # by `make demo`, `fitbit-sleep import` or another instance
-            done[path.name] = fingerprint
+        if all(already_imported(paths, path) for path in group):  # by `make demo`, `fitbit-sleep import`, …
+            done[name] = fingerprint
             continue
-        if pending.get(path.name) != fingerprint:
-            # first sight (or still changing): wait one tick so a half-copied archive is not imported
-            still_growing[path.name] = fingerprint
+        if pending.get(name) != fingerprint:
+            # first sight (or still changing, or a part still arriving): wait one tick so a half-copied archive
+            # is not imported
+            still_growing[name] = fingerprint
             continue
-        done[path.name] = fingerprint
+        done[name] = fingerprint
         requested += 1
+        config: dict[str, Any] = {"path": str(group[0])}
+        if len(group) > 1:
+            config["parts"] = [str(path) for path in group]
         yield RunRequest(
             run_key=fingerprint,
-            run_config={"ops": {"archive_import": {"config": {"path": str(path)}}}},
-            tags={"fitbit_sleep/archive": path.name},
+            run_config={"ops": {"archive_import": {"config": config}}},
+            tags={"fitbit_sleep/archive": name},
         )
     context.update_cursor(json.dumps({**done, "__growing__": still_growing}, sort_keys=True))
     if not requested:

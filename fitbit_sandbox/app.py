@@ -47,6 +47,7 @@ from starlette.routing import Route
 
 from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
+from fitbit_sandbox.consent import consent_page
 from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
 from fitbit_sandbox.google_api import GoogleSide
@@ -316,21 +317,10 @@ class Sandbox:
         return RedirectResponse(f"{redirect}{sep}{urlencode(query)}#_=_", 302)
 
     def _consent_page(self, params: dict[str, str], scopes: tuple[str, ...]) -> str:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-        )
-        boxes = "".join(
-            f'<li><label><input type="checkbox" name="granted" value="{s}" checked> {s}</label></li>'
-            for s in scopes
-        )
-        return (
-            "<!doctype html><html><head><title>Fitbit sandbox: allow access</title></head><body>"
-            f"<h1>{html.escape(params['client_id'])} would like to access your Fitbit data</h1>"
-            f'<form method="post" action="/oauth2/authorize">{hidden}<ul>{boxes}</ul>'
-            '<button type="submit" name="action" value="allow">Allow</button> '
-            '<button type="submit" name="action" value="deny">Deny</button></form></body></html>'
-        )
+        return consent_page(
+            title="Fitbit sandbox: allow access", heading=f"{params['client_id']} would like to access your Fitbit data",
+            action="/oauth2/authorize", params=params, scopes=scopes, approve="Allow", deny="Deny",
+        )  # fmt: skip
 
     async def _form(self, request: Request) -> dict[str, str]:
         return dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))

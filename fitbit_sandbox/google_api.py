@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from fitbit_sandbox.consent import consent_page
 from fitbit_sandbox.google_oauth import SCOPE_PREFIX, GoogleAccess, GoogleOAuth, GoogleOAuthError
 from fitbit_sandbox.google_points import (
     health_user_id,
@@ -337,23 +338,11 @@ class GoogleSide:
         return RedirectResponse(f"{redirect}?{urlencode(query)}", 302)
 
     def _consent_page(self, params: dict[str, str], scopes: tuple[str, ...]) -> str:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-        )
-        boxes = "".join(
-            f'<li><label><input type="checkbox" name="granted" value="{html.escape(s)}" checked> {html.escape(s)}'
-            "</label></li>"
-            for s in scopes
-        )
-        return (
-            "<!doctype html><html><head><title>Sign in - Google Accounts</title></head><body>"
-            "<p>Google hasn't verified this app</p>"
-            f"<h1>{html.escape(params['client_id'])} wants access to your Google Account</h1>"
-            f'<form method="post" action="/o/oauth2/v2/auth">{hidden}<ul>{boxes}</ul>'
-            '<button type="submit" name="action" value="allow">Continue</button> '
-            '<button type="submit" name="action" value="deny">Cancel</button></form></body></html>'
-        )
+        return consent_page(
+            title="Sign in - Google Accounts", heading=f"{params['client_id']} wants access to your Google Account",
+            action="/o/oauth2/v2/auth", params=params, scopes=scopes, approve="Continue", deny="Cancel",
+            notice="<p>Google hasn't verified this app</p>",
+        )  # fmt: skip
 
     async def token(self, request: Request) -> Response:
         if self.sb.faults.hit("token5xx"):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.atomic import atomic_write_bytes
-from pipeline.config import Settings
+from pipeline.config import ConfigError, Settings
 from pipeline.paths import StoragePaths
 
 if TYPE_CHECKING:
@@ -93,7 +93,10 @@ def active_profile(environ: MutableMapping[str, str]) -> tuple[StoragePaths, San
     """The profile to use now: only when FITBIT_API_URL is not set (an explicit URL always wins)."""
     if environ.get("FITBIT_API_URL") or environ.get("GOOGLE_HEALTH_API_URL"):
         return None
-    paths = StoragePaths(Settings.from_env(environ).home)
+    try:
+        paths = StoragePaths(Settings.from_env(environ).home)
+    except ConfigError:
+        return None  # the command itself reports the bad setting in one line
     profile = load_profile(paths)
     return None if profile is None else (paths, profile)
 

@@ -17,7 +17,13 @@ from tenacity import RetryCallState, stop_after_attempt, stop_any
 from tenacity.stop import stop_base
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from pipeline.config import DEFAULT_API_URL, DEFAULT_AUTH_URL, ConfigError
+from pipeline.config import (
+    DEFAULT_API_URL,
+    DEFAULT_AUTH_URL,
+    DEFAULT_GOOGLE_HEALTH_API_URL,
+    DEFAULT_GOOGLE_OAUTH_URL,
+    ConfigError,
+)
 from pipeline.errors import ApiUnreachable
 
 # Tries before a connection failure is final: one quick retry absorbs a blip (a laptop waking up) at no real cost.
@@ -27,7 +33,11 @@ SANDBOX_URL = "the http://127.0.0.1:PORT that `fitbit-sleep sandbox` prints"
 
 def _good_values(name: str) -> str:
     """What the variable should hold: Fitbit's own base URL for it, or the sandbox's."""
-    real = DEFAULT_AUTH_URL if name == "FITBIT_AUTH_URL" else DEFAULT_API_URL
+    real = {
+        "FITBIT_AUTH_URL": DEFAULT_AUTH_URL,
+        "GOOGLE_HEALTH_API_URL": DEFAULT_GOOGLE_HEALTH_API_URL,
+        "GOOGLE_OAUTH_URL": DEFAULT_GOOGLE_OAUTH_URL,
+    }.get(name, DEFAULT_API_URL)
     return f"{real}, or {SANDBOX_URL}"
 
 

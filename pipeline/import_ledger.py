@@ -2,7 +2,7 @@
 
 Why in the data root and not only in the drop-folder sensor's cursor: the cursor lives in one Dagster instance and
 starts empty in a new one, while archives also arrive without the sensor (`make demo` and `fitbit-sleep import`
-import ``imports/demo-archive.zip`` themselves). So `make dev` after the demo imported the demo's archive again on
+import ``imports/demo-takeout/`` themselves). So `make dev` after the demo imported the demo's archive again on
 its first tick and rebuilt the warehouse, every plot and the report for nothing. The ledger is written by every
 import (``import_archive``) and read by the sensor.
 

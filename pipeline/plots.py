@@ -357,18 +357,27 @@ def draw_stages_stacked(fig: Figure, data: pd.DataFrame) -> Axes:
     return ax
 
 
+def _nightly_and_means(
+    ax: Axes, x: np.ndarray, data: pd.DataFrame, col: str, label: str, means: tuple[tuple[str, str], ...]
+) -> None:
+    """A nightly series in grey under its rolling means (columns ``<col>_<suffix>``): short one blue, long one red."""
+    marker = "o" if len(data) < 60 else None
+    ax.plot(x, data[col], color=OKABE_ITO["grey"], alpha=0.45, linewidth=0.8, marker=marker, markersize=3,
+            label=f"{label}, nightly")  # fmt: skip
+    for (suffix, mean_label), colour, width in zip(
+        means, (OKABE_ITO["blue"], OKABE_ITO["vermillion"]), (1.6, 2.2), strict=False
+    ):
+        ax.plot(x, data[f"{col}_{suffix}"], color=colour, linewidth=width, label=mean_label)
+
+
 def draw_rolling_means(fig: Figure, data: pd.DataFrame) -> Axes:
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = _dates(data["night_date"])
-    marker = "o" if len(data) < 60 else None
     for ax, col, label, unit in (
         (top, "asleep_h", "Time asleep", "Time asleep (h)"),
         (bottom, "efficiency_pct", "Efficiency", "Efficiency (%)"),
     ):
-        ax.plot(x, data[col], color=OKABE_ITO["grey"], alpha=0.45, linewidth=0.8, marker=marker, markersize=3,
-                label=f"{label}, nightly")  # fmt: skip
-        ax.plot(x, data[f"{col}_7d"], color=OKABE_ITO["blue"], linewidth=1.6, label="7-day mean")
-        ax.plot(x, data[f"{col}_30d"], color=OKABE_ITO["vermillion"], linewidth=2.2, label="30-day mean")
+        _nightly_and_means(ax, x, data, col, label, (("7d", "7-day mean"), ("30d", "30-day mean")))
         ax.set_ylabel(unit)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45) if ax is top else (1.02, 1.0))
     _date_axis(bottom, x)
@@ -432,6 +441,122 @@ def draw_regularity(fig: Figure, data: pd.DataFrame) -> Axes:
     ax.set_ylabel("Clock time (HH:MM)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45))
     return ax
+
+
+def _midnight_clock_axis(ax: Axes) -> None:
+    """Hours after local midnight on a -12..12 scale (-0.5 = 23:30) shown as clock times."""
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _clock(v + 12)))
+
+
+FREE_NIGHT_SHADE = "#FBE3C0"  # a light orange: the free-night colour, faint enough for bars on top
+
+
+def draw_sleep_timing(fig: Figure, data: pd.DataFrame) -> Axes:
+    ax = fig.add_subplot()
+    nights = pd.to_datetime(data["night_date"])
+    x = mdates.date2num(nights.to_numpy())
+    free = data["is_free_night"].astype(bool).to_numpy()
+    for day in x[free]:
+        ax.axvspan(day - 0.5, day + 0.5, color=FREE_NIGHT_SHADE, linewidth=0, zorder=0)
+    slept = data["onset_h"].notna().to_numpy()
+    onset, wake = data["onset_h"].to_numpy(float), data["wake_h"].to_numpy(float)
+    for mask, colour in ((slept & ~free, OKABE_ITO["blue"]), (slept & free, OKABE_ITO["orange"])):
+        ax.bar(x[mask], wake[mask] - onset[mask], bottom=onset[mask], width=0.7, color=colour, zorder=2)
+    ax.scatter(x[slept], data["midpoint_h"].to_numpy(float)[slept], s=16, color=OKABE_ITO["black"], zorder=3)
+    ax.xaxis_date()
+    _date_axis(ax, nights.to_numpy())
+    ax.set_xlim(x.min() - 0.7, x.max() + 0.7)
+    _clock_axis(ax)
+    ax.yaxis.set_major_locator(MultipleLocator(2))
+    ax.set_title("Sleep timing, last 12 weeks: sleep onset to final awakening, and mid-sleep")
+    ax.set_xlabel("Night (evening date)")
+    ax.set_ylabel("Clock time (HH:MM)")
+    ax.legend(
+        handles=[Patch(facecolor=OKABE_ITO["blue"], label="work night"),
+                 Patch(facecolor=OKABE_ITO["orange"], edgecolor=FREE_NIGHT_SHADE, linewidth=4,
+                       label="free night (shaded):\nthe night before a\nfree day"),
+                 Line2D([], [], marker="o", linestyle="", color=OKABE_ITO["black"], markersize=5, label="mid-sleep")],
+        loc="upper left", bbox_to_anchor=(1.02, 0.4),
+    )  # fmt: skip
+    return ax
+
+
+def draw_social_jet_lag(fig: Figure, data: pd.DataFrame) -> Axes:
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    x = _dates(data["period_start"] + pd.Timedelta(days=3))  # the middle of the week
+    marker = "o" if len(data) < 60 else None
+    top.plot(
+        x, data["msw_h"], color=OKABE_ITO["blue"], marker=marker, markersize=3, label="MSW (work nights)"
+    )
+    top.plot(
+        x, data["msf_h"], color=OKABE_ITO["orange"], marker=marker, markersize=3, label="MSF (free nights)"
+    )
+    top.plot(x, data["msf_sc_h"], color=OKABE_ITO["purple"], linestyle="--", linewidth=1.2,
+             label="MSFsc (chronotype)")  # fmt: skip
+    _midnight_clock_axis(top)
+    top.set_ylabel("Mid-sleep (HH:MM)")
+    top.set_title("Social jet lag per week: mid-sleep on work and free nights (MCTQ)")
+    top.legend(loc="upper left", bbox_to_anchor=(1.02, 0.1))
+    bottom.bar(
+        mdates.date2num(x),
+        data["sjl_h"],
+        width=5,
+        color=OKABE_ITO["grey"],
+        alpha=0.6,
+        label="SJL = |MSF - MSW|, weekly",
+    )
+    bottom.plot(x, data["sjl_sc_h"], color=OKABE_ITO["green"], linewidth=1, marker=marker, markersize=3,
+                label="SJLsc (sleep-corrected)")  # fmt: skip
+    bottom.step(x, data["sjl_28d_h"], where="mid", color=OKABE_ITO["vermillion"], linewidth=2,
+                label="SJL over 4 weeks")  # fmt: skip
+    bottom.axhline(1, color=OKABE_ITO["black"], linestyle=":", linewidth=1, label="1 h")
+    bottom.set_ylim(bottom=0)
+    bottom.set_ylabel("Social jet lag (h)")
+    bottom.set_xlabel("Week")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    _date_axis(bottom, x)
+    return top
+
+
+def draw_sri_rolling(fig: Figure, data: pd.DataFrame) -> Axes:
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    x = _dates(data["night_date"])
+    top.plot(x, data["sri_7d"], color=OKABE_ITO["sky_blue"], linewidth=1, label="SRI, 7 days")
+    top.plot(x, data["sri_28d"], color=OKABE_ITO["blue"], linewidth=2.2, label="SRI, 28 days")
+    top.set_ylabel("Sleep Regularity Index")
+    top.set_title("Sleep Regularity Index over the 7 and 28 days ending each night")
+    top.legend(loc="upper left", bbox_to_anchor=(1.02, 0.2))
+    bottom.plot(
+        x, 100 * data["sri_7d_valid_fraction"], color=OKABE_ITO["sky_blue"], linewidth=1, label="7 days"
+    )
+    bottom.plot(
+        x, 100 * data["sri_28d_valid_fraction"], color=OKABE_ITO["blue"], linewidth=2, label="28 days"
+    )
+    bottom.set_ylim(0, 105)
+    bottom.set_ylabel("Valid epochs (%)")
+    bottom.set_xlabel("Night (evening date)")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    _date_axis(bottom, x)
+    return top
+
+
+def draw_waso_awakenings(fig: Figure, data: pd.DataFrame) -> Axes:
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    x = _dates(data["night_date"])
+    means = (("7d", "7-day mean"), ("28d", "28-day mean"))
+    _nightly_and_means(top, x, data, "waso_min", "WASO", means)
+    _nightly_and_means(bottom, x, data, "awakenings", "Awakenings", means)
+    top.set_ylabel("WASO (min)")
+    top.set_ylim(bottom=0)
+    top.set_title("Wake after sleep onset and awakenings per night (main sleep period)")
+    bottom.set_ylabel("Awakenings (count)")
+    bottom.set_ylim(bottom=0)
+    bottom.yaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.set_xlabel("Night (evening date)")
+    for ax in (top, bottom):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45) if ax is top else (1.02, 1.0))
+    _date_axis(bottom, x)
+    return top
 
 
 HYPNOGRAM_LEVELS = {
@@ -636,6 +761,81 @@ FIGURES: dict[str, FigureSpec] = {
             },
             figsize=(13.0, 5.5),
             title="Sleep regularity",
+        ),
+        FigureSpec(
+            "sleep_timing",
+            "Each night of the last 12 weeks as a bar from sleep onset to final awakening of the main sleep period, "
+            "with its mid-sleep (MCTQ's SO, SE and MS, from night_metrics); free nights (before a free day: the "
+            "weekend, or a date in the free-dates file) are orange and shaded. The numbers are the circular means of "
+            "the shown nights.",
+            draw_sleep_timing,
+            {
+                "work_nights": "work nights {}",
+                "free_nights": "free nights {}",
+                "work_onset": "work onset {}",
+                "free_onset": "free onset {}",
+                "work_wake": "work wake {}",
+                "free_wake": "free wake {}",
+                "work_midpoint": "work mid-sleep {}",
+                "free_midpoint": "free mid-sleep {}",
+            },
+            figsize=(13.0, 5.5),
+            title="Sleep timing",
+        ),
+        FigureSpec(
+            "social_jet_lag",
+            "Per ISO week (period_metrics): mid-sleep on work nights (MSW) and free nights (MSF), the chronotype "
+            "MSFsc (MSF corrected for oversleep on free days), social jet lag SJL = |MSF - MSW| and the "
+            "sleep-corrected SJLsc (Jankowski 2017), with SJL over four weeks; Munich ChronoType Questionnaire "
+            "definitions (Roenneberg et al. 2003, 2012) applied to the measured nights.",
+            draw_social_jet_lag,
+            {
+                "weeks": "weeks {}",
+                "median_msw": "median MSW {}",
+                "median_msf": "median MSF {}",
+                "median_msf_sc": "median MSFsc {}",
+                "median_sjl_h": "median SJL {} h",
+                "median_sjl_sc_h": "median SJLsc {} h",
+                "last_week_sjl_h": "last week SJL {} h",
+                "weeks_sjl_1h_pct": "weeks SJL >= 1 h {} %",
+            },
+            figsize=(13.0, 7.0),
+            title="Social jet lag",
+        ),
+        FigureSpec(
+            "sri_rolling",
+            "The Sleep Regularity Index (Phillips et al. 2017) over the 7 and 28 days ending each night (sri_rolling): "
+            "asleep/awake epochs of metric_settings.sri_epoch_seconds in noon-to-noon days; a pair of days is "
+            "compared only when both have data, and the lower panel shows the share of the window's epochs that were. "
+            "100 = the same pattern every day, 0 = random.",
+            draw_sri_rolling,
+            {
+                "last_night": "last night {}",
+                "last_sri_7d": "7-day SRI {}",
+                "last_sri_28d": "28-day SRI {}",
+                "sri_all": "whole history SRI {}",
+                "day_pairs": "day pairs {}",
+                "epoch_seconds": "epoch {} s",
+            },
+            figsize=(13.0, 6.5),
+            title="Rolling Sleep Regularity Index",
+        ),
+        FigureSpec(
+            "waso_awakenings",
+            "Wake after sleep onset (awake minutes between sleep onset and the final awakening) and awakenings "
+            "(awake bouts of at least metric_settings.awakening_minutes in that span) per night, with 7- and 28-day "
+            "means (night_metrics).",
+            draw_waso_awakenings,
+            {
+                "nights": "nights {}",
+                "last_28d_waso_min": "28-day WASO {} min",
+                "last_28d_awakenings": "28-day awakenings {}",
+                "mean_waso_min": "mean WASO {} min",
+                "mean_awakenings": "mean awakenings {}",
+                "awakening_minutes": "awakening >= {} min",
+            },
+            figsize=(13.0, 7.0),
+            title="WASO and awakenings",
         ),
         FigureSpec(
             "hypnogram_last_night",

@@ -52,6 +52,75 @@ KEY_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
     ("Days with sleep data", "data_pct", "coverage_calendar", " %"),
 )
 
+# "Timing and regularity" section (report_timing_regularity.sql): (label, stat key, unit, definition). The definitions
+# are docs/metrics.md's in one line each; the variant in force is printed under the table.
+TIMING_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
+    ("Nights with sleep", "nights", "", "nights whose main sleep period has at least one asleep epoch"),
+    (
+        "Sleep onset",
+        "onset_mean",
+        "",
+        "start of the first asleep bout (MCTQ SO); circular mean of all nights",
+    ),
+    ("Onset spread", "onset_sd_min", " min", "circular SD of the onsets (23:30 and 00:30 are 1 h apart)"),
+    ("Final awakening", "wake_mean", "", "end of the last asleep bout (MCTQ SE); circular mean"),
+    ("Wake spread", "wake_sd_min", " min", "circular SD of the final awakenings"),
+    ("Mid-sleep", "midpoint_mean", "", "onset + (wake − onset) / 2 (MCTQ MS); circular mean"),
+    ("Total sleep time", "total_sleep_h", " h", "asleep time in the main sleep period (TST), mean per night"),
+    ("Sleep onset latency", "sol_min", " min", "bedtime to sleep onset (SOL), mean per night"),
+    ("Wake after sleep onset", "waso_min", " min", "awake minutes between onset and final awakening (WASO)"),
+    (
+        "Awakenings",
+        "awakenings",
+        " per night",
+        "awake bouts between onset and final awakening at or over the awakening threshold",
+    ),
+    (
+        "All awakenings",
+        "awakenings_all",
+        " per night",
+        "every awake bout in that span, a 30-s short wake included",
+    ),
+    (
+        "Longest awakening",
+        "longest_awakening_min",
+        " min",
+        "the night's longest awake bout after onset, mean",
+    ),
+    ("Weeks with work and free nights", "mctq_weeks", "", "ISO weeks that give the MCTQ values below"),
+    ("MSW", "msw", "", "mid-sleep on work nights, SO + SD / 2 (median week)"),
+    ("MSF", "msf", "", "mid-sleep on free nights, the nights before a free day (median week)"),
+    ("MSFsc (chronotype)", "msf_sc", "", "MSF − (SD_f − SD_week) / 2 when free nights are longer, else MSF"),
+    ("Social jet lag", "sjl_h", " h", "|MSF − MSW| (Roenneberg et al. 2012), median week"),
+    (
+        "Social jet lag, sleep-corrected",
+        "sjl_sc_h",
+        " h",
+        "|SO_f − SO_w| if SD_w ≤ SD_f, else |SE_f − SE_w| (Jankowski 2017), median week",
+    ),
+    (
+        "Sleep Regularity Index",
+        "sri",
+        "",
+        "Phillips et al. 2017 over every pair of consecutive days with data, "
+        "pooled; 100 = the same pattern every day",
+    ),
+    ("SRI day pairs", "sri_pairs", "", "pairs of consecutive days that both have a main sleep"),
+    (
+        "Sleep debt, last 7 days",
+        "debt_7d_h",
+        " h",
+        "Σ (goal − sleep) over the nights with data in the 7 days "
+        "ending at the newest night; negative = sleep in hand",
+    ),
+)
+TIMING_VARIANT = (
+    "Variant: SRI epochs of {sri_epoch_seconds} s in noon-to-noon days (local clock); awakenings from "
+    "{awakening_minutes} min; free days {free_days} plus {free_dates} dates from the free-dates file; sleep goal "
+    "{sleep_goal_h} h. Set them in the environment (README, Configuration); docs/metrics.md has every formula, its "
+    "reference and how closely it matches the reference implementations."
+)
+
 # Sleep Score section: (label, stat key) rows, then the bands Fitbit names.
 SCORE_NUMBERS: tuple[tuple[str, str], ...] = (
     ("Scored nights", "scored_nights"),
@@ -99,8 +168,9 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
 h1 { margin-bottom: .2rem; } .muted { color: #666; }
 table.key { border-collapse: collapse; margin: 1rem 0; }
 table.key th, table.key td { border-bottom: 1px solid #ddd; padding: .35rem .8rem; text-align: left; }
-table.key td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.key td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 2rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+td.def { color: #555; font-size: .92rem; }
 figcaption { color: #444; margin-top: .4rem; } .formula { font-family: Georgia, serif; font-size: 1.05rem; }
 #no-data { border-left: 4px solid #E69F00; padding: .2rem 1rem; background: #FFF8E8; }
 """
@@ -135,18 +205,20 @@ def report_data(paths: StoragePaths, figures: dict[str, FigureResult]) -> Report
     """Run the report's SQL on one read-only connection (none: no warehouse yet) and add the figures' stats."""
     con = open_warehouse(paths)
     summary: Stats = {}
+    timing: Stats = {}
     scores: Stats = {}
     months: list[dict[str, Any]] = []
     if con is not None:
         try:
             summary = run_stats(con, "report_summary.sql")
+            timing = run_stats(con, "report_timing_regularity.sql")
             scores = run_stats(con, "report_sleep_scores.sql")
             cur = con.execute(query_path("report_sleep_scores_by_month.sql").read_text(encoding="utf-8"))
             names = [d[0] for d in cur.description]
             months = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         finally:
             con.close()
-    numbers: dict[str, Stats] = {"summary": summary, "scores": scores}
+    numbers: dict[str, Stats] = {"summary": summary, "timing": timing, "scores": scores}
     numbers.update({name: result.stats for name, result in figures.items()})
     return ReportData(numbers, months)
 
@@ -210,6 +282,36 @@ def _scores_html(scores: Stats, months: list[dict[str, Any]]) -> str:
     )
 
 
+def timing_numbers(timing: Stats) -> tuple[tuple[str, str, str], ...]:
+    """(label, printed value, definition) of the "Timing and regularity" table; 'n/a' where the data gives none."""
+    rows = []
+    for label, key, unit, definition in TIMING_NUMBERS:
+        value = timing.get(key)
+        rows.append((label, "n/a" if value is None else f"{format_stat(value)}{unit}", definition))
+    return tuple(rows)
+
+
+def _timing_html(timing: Stats) -> str:
+    """The "Timing and regularity" section: when sleep happens, how broken and how regular it is, with definitions."""
+    body = "".join(
+        f"<tr><th>{html.escape(label)}</th><td class='num'>{html.escape(value)}</td>"
+        f"<td class='def'>{html.escape(definition)}</td></tr>"
+        for label, value, definition in timing_numbers(timing)
+    )
+    variant = ""
+    if "sri_epoch_seconds" in timing:
+        values = {key: format_stat(value) for key, value in timing.items()}
+        variant = f"<p id='timing-variant'>{html.escape(TIMING_VARIANT.format(**values))}</p>"
+    return (
+        "<section id='timing-regularity'><h2>Timing and regularity</h2>"
+        "<p>When sleep happens, how broken it is and how regular it is, by the standard definitions (the figures "
+        "Sleep timing, Social jet lag, Rolling Sleep Regularity Index and WASO and awakenings show them over time). "
+        "Free nights are the nights before a free day (MCTQ, Roenneberg et al. 2003).</p>"
+        f"<table class='key' id='timing-numbers'><tr><th>Metric</th><th>Value</th><th>Definition</th></tr>{body}"
+        f"</table>{variant}</section>"
+    )
+
+
 def _figures_html(figures: dict[str, FigureResult]) -> list[str]:
     parts = ["<h2>Figures</h2>"]
     for name, result in figures.items():
@@ -269,6 +371,7 @@ def render_html(
         f"<table class='key' id='key-numbers'>{rows}</table>",
         "<h3>Sleep Regularity Index</h3>",
         f"<p class='formula'>{SRI_FORMULA}</p><p>{SRI_EXPLANATION}</p>",
+        _timing_html(numbers.get("timing", {})),
         _scores_html(numbers.get("scores", {}), data.score_months),
         *_figures_html(figures),
         "</body></html>",

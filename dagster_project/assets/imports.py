@@ -27,6 +27,7 @@ class ImportConfig(Config):
     """Which archive to import: a zip or an unzipped folder (normally a file in the imports drop folder)."""
 
     path: str
+    parts: list[str] = []  # all the zips of a split Takeout (then ``path`` is the first); read as one archive
     tz: str = ""  # IANA zone of the history when the archive has no profile (else FITBIT_SLEEP_TZ, or the zone in use)
 
 
@@ -48,7 +49,7 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
         paths = storage.paths()
         from pipeline.timezones import stored_zone
 
-        summary = import_archive(paths, config.path, tz=config.tz or None)
+        summary = import_archive(paths, config.parts or config.path, tz=config.tz or None)
         tables = (
             update_tables(paths, summary.changed_dates, tz=summary.timezone)
             if summary.tables_stale or stored_zone(paths) != summary.timezone

@@ -48,11 +48,16 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
         raise click.BadParameter("give either --last or --start/--end", param_hint="--last")
     if start is not None and end is not None and end < start:
         raise click.BadParameter("--end is before --start")
-    from dagster import DagsterInstance
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dagster_project.backfill import ChunkOutcome, check_range, partition_bounds, run_backfill
+    from dagster_project.backfill import (
+        ChunkOutcome,
+        check_range,
+        cli_instance,
+        partition_bounds,
+        run_backfill,
+    )
     from dagster_project.definitions import build_defs
     from dagster_project.devserver import install_instance_config, use_dagster_home
     from dagster_project.resources import WAIT_LISTENERS
@@ -76,7 +81,7 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
         install_instance_config(dagster_home)
     total_days = (end - start).days + 1
     with (
-        DagsterInstance.get() as instance,
+        cli_instance() as instance,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),

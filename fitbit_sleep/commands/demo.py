@@ -7,9 +7,10 @@ it twice reuses what is there: the raw landing and the tables are idempotent, so
 tables.
 
 Why an archive before the backfill: since the API's shutdown the archive is how users get their history, and it is
-the only source of sleep scores. The sandbox exports the same history it serves into the drop folder
-(``imports/demo-archive.zip``, where ``make dev``'s sensor sees it too); the API backfill that follows takes every
-overlapping date over (the most recently fetched API data wins), and the archive contributes the scores.
+the only source of sleep scores. The sandbox exports the same history it serves into the drop folder, as a
+Google-era Takeout in 3 zips (``imports/demo-takeout/``, where ``make dev``'s sensor sees it too); the API backfill
+that follows takes every overlapping date over (the most recently fetched API data wins), and the archive
+contributes the scores.
 
 Why it leaves a sandbox profile behind (``<data root>/sandbox/``, see ``fitbit_sleep/sandbox_profile.py``): so that
 every command the summary suggests works as printed afterwards. The sandbox keeps its OAuth state in that folder, so
@@ -89,30 +90,47 @@ def _login() -> None:
 
 
 def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -> None:
-    """Export the running sandbox's archive into the drop folder and import it (one summary line).
+    """Export the running sandbox's Google-era Takeout (3 zips) into the drop folder and import it (one line).
 
-    The archive is byte-identical for the same seed/days/today/tz, and the file is only replaced when its bytes
-    differ, so a second demo leaves its mtime alone (the drop-folder sensor fingerprints name, mtime and size) and
-    re-importing it changes nothing either way."""
-    from fitbit_sandbox.export import export_history
+    The sandbox user moved to Google a week before ``today`` (``MIGRATED_DAYS_AGO``), so the Takeout holds legacy
+    JSON before that and the 2026 CSVs after it (and for the two weeks before, in both). The parts go into one
+    folder, ``imports/demo-takeout/``, which the drop-folder sensor sees as one archive. They are byte-identical for
+    the same seed/days/today/tz, and a part is only replaced when its bytes differ, so a second demo leaves the
+    mtimes alone (the sensor fingerprints name, mtime and size) and re-importing changes nothing either way."""
+    import shutil
+
+    from fitbit_sandbox.takeout2026 import export_takeout_history
     from pipeline.paths import StoragePaths
     from pipeline.sources.fitbit_export.importer import import_archive
 
     paths = StoragePaths(home)
-    target = paths.imports_dir / "demo-archive.zip"
-    staged = paths.imports_dir / ".demo-archive.zip.new"  # hidden: the drop-folder sensor skips it
-    export_history(staged, seed=seed, days=days, today=today, tz=tz)
-    if target.is_file() and target.read_bytes() == staged.read_bytes():
-        staged.unlink()
-    else:
-        os.replace(staged, target)
+    target = paths.imports_dir / "demo-takeout"
+    staged = paths.imports_dir / ".demo-takeout.new"  # hidden: the drop-folder sensor skips it
+    shutil.rmtree(staged, ignore_errors=True)
+    moved = max(today - timedelta(days=MIGRATED_DAYS_AGO), today - timedelta(days=days - 1))
+    takeout = export_takeout_history(
+        staged / "takeout.zip", seed=seed, days=days, today=today, tz=tz, migrated_on=moved, parts=3
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    for part in takeout.parts:
+        final = target / part.name
+        if final.is_file() and final.read_bytes() == part.read_bytes():
+            continue
+        os.replace(part, final)
+    shutil.rmtree(staged, ignore_errors=True)
     s = import_archive(paths, target)
     click.echo(
-        f"Imported {target} ({s.layout}): {s.files} files, {s.logs} logs, {s.first_date}..{s.last_date}, "
-        f"{s.duplicates_dropped} duplicates dropped; days {s.days_written} new, {s.days_revised} revised, "
+        f"Imported {target}/ ({s.layout}, {s.parts} zips): {s.files} JSON files, {s.logs} legacy logs, "
+        f"{s.csv_sessions} sessions in the 2026 CSVs ({s.csv_sessions_with_legacy} also in the JSON), "
+        f"{s.first_date}..{s.last_date}; days {s.days_written} new, {s.days_revised} revised, "
         f"{s.days_unchanged} unchanged, {s.days_kept_api} kept from the API; {s.scores} sleep scores "
         f"({s.scores_state})"
     )
+
+
+# The demo's sandbox user moved to Google this many days before "today": their Takeout has the nights since only in
+# the 2026 CSVs (the API backfill then takes every date over; the CSV-only nights' scores have no log left).
+MIGRATED_DAYS_AGO = 7
 
 
 def _backfill(first: Any, last: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pytest
 import requests
 from dagster import DagsterInstance, build_schedule_context
 
@@ -92,13 +93,17 @@ def test_a_google_backfill_lands_the_same_sessions_as_the_v12_one(
     assert day is not None and day["source"] == "google-health"
 
 
-def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(
-    sandbox_factory: Any, tmp_path: Path
-) -> None:
+@pytest.fixture
+def month(sandbox_factory: Any, tmp_path: Path) -> tuple[Any, Path, Any]:
+    """A 30-day sandbox, a Google login under a fresh data root, and definitions reading it through v4."""
     sandbox = sandbox_factory(days=30)
     home = tmp_path / "home"
     google_login(sandbox, home)
-    defs = google_defs(home, sandbox, history_days=20)
+    return sandbox, home, google_defs(home, sandbox, history_days=20)
+
+
+def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(month: tuple[Any, Path, Any]) -> None:
+    sandbox, home, defs = month
     paths = StoragePaths(home)
     _control(sandbox, "sync", state="pending")  # detected, not yet processed: no summary
     schedule = defs.resolve_schedule_def("sleep_daily_schedule")
@@ -130,13 +135,8 @@ def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(
     assert mains == 1  # the tables were updated by the second run
 
 
-def test_a_revoked_google_grant_fails_the_run_at_once_with_its_advice(
-    sandbox_factory: Any, tmp_path: Path
-) -> None:
-    sandbox = sandbox_factory(days=30)
-    home = tmp_path / "home"
-    google_login(sandbox, home)
-    defs = google_defs(home, sandbox, history_days=20)
+def test_a_revoked_google_grant_fails_the_run_at_once_with_its_advice(month: tuple[Any, Path, Any]) -> None:
+    sandbox, _home, defs = month
     _control(sandbox, "google", revoke_all=True)
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("sleep_daily_job").execute_in_process(

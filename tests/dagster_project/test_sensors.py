@@ -125,3 +125,32 @@ def test_dagster_definitions_validate_passes_from_the_repo_root(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_the_zips_of_a_split_takeout_dropped_side_by_side_are_imported_together(tmp_path: Path) -> None:
+    from fitbit_sandbox.takeout2026 import export_takeout_history
+
+    home = tmp_path / "home"
+    defs = project_defs(home)
+    imports = home / "imports"
+    takeout = export_takeout_history(
+        imports / "takeout-20261120T120000Z.zip",
+        days=40,
+        today=TEST_TODAY,
+        migrated_on=TEST_TODAY - timedelta(days=20),
+        parts=3,
+    )
+    with DagsterInstance.ephemeral() as instance:
+        first = _tick(defs, "imports_drop_folder", home, instance, None)
+        second = _tick(defs, "imports_drop_folder", home, instance, first.cursor)  # type: ignore[attr-defined]
+        (request,) = second.run_requests  # type: ignore[attr-defined]  # one run for the three zips
+        config = request.run_config["ops"]["archive_import"]["config"]
+        assert config["parts"] == [str(p) for p in takeout.parts]
+        assert request.tags["fitbit_sleep/archive"] == "takeout-20261120T120000Z-*.zip"
+        result = defs.resolve_job_def("archive_import_job").execute_in_process(  # type: ignore[attr-defined]
+            instance=instance, run_config=request.run_config
+        )
+        assert result.success
+        assert len(table_rows(home, "sleep_logs")) == len(takeout.archive.logs)
+        third = _tick(defs, "imports_drop_folder", home, instance, second.cursor)  # type: ignore[attr-defined]
+        assert not third.run_requests  # type: ignore[attr-defined]

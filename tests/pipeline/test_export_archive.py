@@ -332,9 +332,12 @@ def test_zip_without_sleep_files(tmp_path: Path, paths: StoragePaths) -> None:
     target = tmp_path / "takeout.zip"
     with zipfile.ZipFile(target, "w") as archive:
         archive.writestr("Takeout/Fitbit/Global Export Data/steps-2024-01-01.json", "[]")
-        archive.writestr("Takeout/Fitbit/Health Fitness Data_GoogleData/UserSleeps_2024.csv", "a,b\n")
+        archive.writestr("Takeout/Fitbit/Health Fitness Data_GoogleData/UserSteps_2024.csv", "a,b\n")
+    # (an archive with the Google-era sleep CSVs is imported: tests/pipeline/test_takeout_import.py)
     with pytest.raises(
-        ArchiveError, match=r"No Fitbit sleep files .*Google-format sleep CSVs.*Export your account"
+        ArchiveError,
+        match=r"No Fitbit sleep files .*'Takeout/Fitbit/Global Export Data', "
+        r"'Takeout/Fitbit/Health Fitness Data_GoogleData'.*Export your account",
     ):
         import_archive(paths, target)
 

@@ -7,15 +7,17 @@ which variant each view computes and how closely it matches each reference.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 from landing_fixtures import land_logs
 from metric_fixtures import at, explicit_log, simple_night
@@ -349,14 +351,11 @@ def test_sleep_debt_against_the_goal(tmp_path: Path) -> None:
 ASLEEP_LEVELS = {"deep", "light", "rem", "asleep"}
 
 
-def reference_sri_pairs(logs: Iterable[dict[str, Any]], epoch: int) -> dict[date, tuple[int, int]]:
-    """Phillips et al. 2017 straight from the v1.2 logs, one epoch at a time (no SQL, no tables, no intervals).
+def epoch_cells(logs: Iterable[dict[str, Any]]) -> tuple[set[int], set[int], set[int]]:
+    """The 30-s cells (counted from 1970-01-01 12:00 local) that are asleep and unknown, and the observed days.
 
-    Returns {first day of the pair: (valid epochs, agreeing epochs)} for each pair of consecutive observed days.
-    Day d = local noon d to noon d+1; observed = a night with any sleep (every night has a main sleep: the night
-    model) whose start - 12 h falls on d; an epoch takes the state
-    of the 30-s cell it starts in: asleep (stages deep/light/rem, classic asleep, not under a short wake), unknown
-    (level `unknown`: the epoch is left out of its pair) or awake (everything else)."""
+    Asleep = stages deep/light/rem or classic asleep, not under a short wake; unknown = level `unknown`; observed = a
+    night with any sleep (every night has a main sleep: the night model) whose start - 12 h falls on the day."""
     base = datetime(1970, 1, 1, 12)
     asleep: set[int] = set()
     short: set[int] = set()
@@ -378,6 +377,16 @@ def reference_sri_pairs(logs: Iterable[dict[str, Any]], epoch: int) -> dict[date
             short.update(cells(seg))
     asleep -= short
     unknown -= asleep | short
+    return asleep, unknown, observed
+
+
+def reference_sri_pairs(logs: Iterable[dict[str, Any]], epoch: int) -> dict[date, tuple[int, int]]:
+    """Phillips et al. 2017 straight from the v1.2 logs, one epoch at a time (no SQL, no tables, no intervals).
+
+    Returns {first day of the pair: (valid epochs, agreeing epochs)} for each pair of consecutive observed days.
+    Day d = local noon d to noon d+1; an epoch takes the state of the 30-s cell it starts in (``epoch_cells``); an
+    epoch unknown on either day is left out of its pair."""
+    asleep, unknown, observed = epoch_cells(logs)
     per_day, step = 86400 // epoch, epoch // 30
     result = {}
     for day in sorted(d for d in observed if d + 1 in observed):
@@ -446,6 +455,54 @@ def test_sri_matches_an_independent_implementation(tmp_path: Path, epoch: int) -
         assert week["sri_pairs"] == len(window)
         if window:
             assert week["sri"] == pytest.approx(sri(sum(v for v, _ in window), sum(a for _, a in window)))
+
+
+def pyactigraphy_sri() -> Callable[..., float]:
+    """pyActigraphy's own SRI (``pyActigraphy.sleep.scoring.sri.sri``), from the installed package's file.
+
+    Why by file: pyActigraphy 1.0 (the newest that installs on Python 3.11) fails on import with numpy >= 1.24
+    (``np.float`` in its scoring mixin); its ``sri.py`` needs only numpy and pandas and runs as published."""
+    package = importlib.util.find_spec("pyActigraphy")
+    assert package is not None and package.submodule_search_locations, "pyactigraphy is a dev dependency"
+    path = Path(next(iter(package.submodule_search_locations))) / "sleep" / "scoring" / "sri.py"
+    spec = importlib.util.spec_from_file_location("pyactigraphy_sri", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sri  # type: ignore[no-any-return]
+
+
+def complete_history() -> list[dict[str, Any]]:
+    """Eight weeks of random stages nights with naps, then a week of classic nights: no night missing and no
+    `unknown` reading, so every noon-to-noon day is complete (pyActigraphy counts a day without data as awake)."""
+    logs = history(MONDAY, 56, seed=11, nap_every=4)
+    rng = random.Random(5)
+    for k in range(56, 63):
+        night = MONDAY + timedelta(days=k)
+        logs.append(
+            classic_log(at(night, "23:00") + timedelta(minutes=rng.randint(-40, 40)), 450, rng, main=True)
+        )
+    return logs
+
+
+@pytest.mark.parametrize("epoch", [30, 60])
+def test_sri_matches_pyactigraphy(tmp_path: Path, epoch: int) -> None:
+    """The whole-history SRI pooled from sri_pairs equals pyActigraphy's sri() on the same nights as an asleep (1) /
+    awake (0) series of ``epoch``-s epochs from noon of the first night to noon after the last."""
+    logs = complete_history()
+    con = build(tmp_path, logs, MetricSettings(sri_epoch_seconds=epoch))
+    ours = one(con, "SELECT -100 + 200.0 * sum(agreeing_epochs) / sum(valid_epochs) AS sri, count(*) AS pairs, "
+                    "min(valid_fraction) AS least FROM sri_pairs")  # fmt: skip
+    assert (ours["pairs"], ours["least"]) == (62, 1)
+    asleep, unknown, _ = epoch_cells(logs)
+    assert not unknown
+    start = datetime.combine(MONDAY, time(12))
+    index = pd.date_range(start, periods=63 * 86400 // epoch, freq=f"{epoch}s")
+    first = int((start - datetime(1970, 1, 1, 12)).total_seconds()) // 30
+    states = [int(first + k * (epoch // 30) in asleep) for k in range(len(index))]
+    theirs = pyactigraphy_sri()(pd.Series(states, index=index))
+    assert 50 < theirs < 95
+    assert ours["sri"] == pytest.approx(theirs, abs=1e-9)
 
 
 def test_sri_hand_computed_shift_and_missing_day(tmp_path: Path) -> None:

@@ -329,6 +329,10 @@ def test_registry_has_every_figure_with_its_sql() -> None:
         "rolling_means",
         "weekday_weekend",
         "regularity",
+        "sleep_timing",
+        "social_jet_lag",
+        "sri_rolling",
+        "waso_awakenings",
         "hypnogram_last_night",
         "naps_per_month",
         "coverage_calendar",
@@ -338,6 +342,24 @@ def test_registry_has_every_figure_with_its_sql() -> None:
         assert (QUERIES_DIR / f"plot_{name}_stats.sql").is_file()
         assert spec.description
         assert spec.title and "_" not in spec.title  # a human title, not the file name
+
+
+def test_sleep_timing_shows_twelve_calendar_weeks_with_the_free_nights(rendered: Any) -> None:
+    """84 calendar nights ending at the newest night with sleep, two free nights (Fri, Sat) a week, a bar per night
+    with sleep from onset to final awakening with the mid-sleep inside it, and the work/free means printed."""
+    (paths, _logs), results = rendered["history"]
+    con = duckdb.connect(str(paths.warehouse_file), read_only=True)
+    try:
+        shown = con.execute((QUERIES_DIR / "plot_sleep_timing.sql").read_text()).df()
+    finally:
+        con.close()
+    assert len(shown) == 84 and shown["is_free_night"].sum() == 24
+    assert {d.isoweekday() for d in shown.loc[shown["is_free_night"], "night_date"]} == {5, 6}
+    slept = shown.dropna(subset=["onset_h"])
+    assert ((slept["onset_h"] < slept["midpoint_h"]) & (slept["midpoint_h"] < slept["wake_h"])).all()
+    stats = results["sleep_timing"].stats
+    assert stats["work_nights"] + stats["free_nights"] == len(slept)
+    assert "free night (shaded):" in results["sleep_timing"].texts
 
 
 @pytest.mark.parametrize("figure", ["stages_stacked", "scatter_efficiency", "weekday_weekend"])

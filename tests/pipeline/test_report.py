@@ -23,7 +23,7 @@ from dagster_project import ui_graphql
 from dagster_project.ui_browser import DevToolsPage
 from pipeline.paths import StoragePaths
 from pipeline.plots import FIGURES, QUERIES_DIR, current_figures, format_stat, render_all, rendered_figure
-from pipeline.report import KEY_NUMBERS, NO_SCORES_TEXT, build_report, write_report
+from pipeline.report import KEY_NUMBERS, NO_SCORES_TEXT, TIMING_NUMBERS, build_report, write_report
 from pipeline.sleep_scores import build_scores_table, land_scores
 from pipeline.warehouse import build_warehouse
 
@@ -68,10 +68,10 @@ def chromium() -> str:
     return require_chromium()
 
 
-def _summary(paths: StoragePaths) -> dict[str, Any]:
+def _summary(paths: StoragePaths, filename: str = "report_summary.sql") -> dict[str, Any]:
     con = duckdb.connect(str(paths.warehouse_file), read_only=True)
     try:
-        cur = con.execute((QUERIES_DIR / "report_summary.sql").read_text())
+        cur = con.execute((QUERIES_DIR / filename).read_text())
         row = cur.fetchone()
         assert row is not None
         return dict(zip([d[0] for d in cur.description], row, strict=True))
@@ -114,6 +114,26 @@ def test_key_numbers_equal_the_sql(report: Any) -> None:
     assert re.fullmatch(r"-?\d+(\.\d)?", cells["Sleep Regularity Index"])
     assert cells["Days with sleep data"].endswith(" %")
     assert cells["Mean Sleep Score"] == format_stat(round(statistics.fmean(scores), 1))
+
+
+def test_timing_and_regularity_section_quotes_the_sql_with_definitions(report: Any) -> None:
+    paths, path, logs, _ = report
+    section = re.search(
+        r"<section id='timing-regularity'>(.*?)</section>", path.read_text(encoding="utf-8"), re.S
+    )
+    assert section and "<h2>Timing and regularity</h2>" in section.group(1)
+    cells = re.findall(
+        r"<tr><th>([^<]*)</th><td class='num'>([^<]*)</td><td class='def'>([^<]*)</td></tr>", section.group(1)
+    )
+    timing = _summary(paths, "report_timing_regularity.sql")
+    assert [(label, value, definition) for label, value, definition in cells] == [
+        (html.escape(label), html.escape(f"{format_stat(timing[key])}{unit}"), html.escape(definition))
+        for label, key, unit, definition in TIMING_NUMBERS
+    ]
+    assert timing["nights"] == len(nights_of(logs)) == 89
+    assert timing["sri_pairs"] == 87  # 89 pairs in 90 days, less the two beside the night without sleep
+    assert re.fullmatch(r"\d\d:\d\d", str(timing["msw"])) and timing["mctq_weeks"] >= 12
+    assert "SRI epochs of 30 s" in section.group(1) and "free days Sat, Sun plus 0 dates" in section.group(1)
 
 
 def test_sleep_score_section_quotes_the_scores(report: Any) -> None:

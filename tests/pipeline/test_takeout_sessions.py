@@ -133,7 +133,7 @@ def test_a_session_becomes_a_v1_2_log_with_date_of_sleep_from_its_local_end() ->
     )
     parsed = _parsed(*NIGHT, stages=stages)
     session = pairing.pair_rows(parsed.sessions).sessions[0]
-    log = pairing.to_log(session, parsed.stages[session.winner_row.sleep_id])
+    log = pairing.to_log(session, parsed.stage_rows(session.winner_row.sleep_id))
     assert log["logId"] == pairing.derived_log_id(NIGHT[0][:19])  # the v1 row anchors the id
     assert (log["dateOfSleep"], log["startTime"], log["endTime"]) == (
         "2026-04-12",
@@ -171,7 +171,7 @@ def test_a_classic_session_keeps_classic_levels() -> None:
     )
     parsed = _parsed(NAP[0], stages=stages)
     session = pairing.pair_rows(parsed.sessions).sessions[0]
-    log = pairing.to_log(session, parsed.stages["2000000000000000001"])
+    log = pairing.to_log(session, parsed.stage_rows("2000000000000000001"))
     assert log["type"] == "classic"
     assert [seg["level"] for seg in log["levels"]["data"]] == ["asleep", "restless", "awake"]
 

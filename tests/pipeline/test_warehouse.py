@@ -40,6 +40,7 @@ def test_contents_and_coverage(tmp_path: Path) -> None:
     assert result.rows == {
         "sleep_logs": 19,
         "sleep_segments": 203,
+        "sleep_alternatives": 0,  # only Takeout sessions described more than once have alternatives
         "nights": 15,
         "quarantine": 5,
         "sleep_scores": 0,

@@ -158,7 +158,9 @@ def import_archive(
             _Importer(paths, archive, contents, summary, progress, takeout).run()
             _import_scores(paths, archive, contents, summary, takeout)
         _keep_profile(paths, summary)
-    for one in archives:
+    for one in sorted(
+        set(archives) | set(given)
+    ):  # the folder given too: the drop-folder sensor asks about it
         record_import(paths, one)
     return summary
 

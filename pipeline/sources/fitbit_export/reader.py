@@ -298,6 +298,12 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return sorted(set(out), key=lambda p: (p.name, str(p)))
 
 
+def part_stem(name: str) -> str | None:
+    """``takeout-20261120T120000Z-002.zip`` -> ``takeout-20261120T120000Z``; None for a name that is no part."""
+    match = _PART_RE.match(name)
+    return match.group("stem") if match else None
+
+
 def missing_parts(paths: list[Path]) -> list[str]:
     """Names of the parts missing between the numbered parts given (``-001``, ``-003`` given: ``-002`` missing)."""
     numbers: dict[str, set[int]] = {}

@@ -6,8 +6,9 @@ day is landed, or a re-import would write the day twice (legacy first, then lega
 "unchanged". The importer therefore holds back the legacy logs of the dates the CSVs touch (``hold_days``), and
 ``merge`` returns, per date, the one log per physical session that is landed (``sessions`` has the rules).
 
-Memory: the CSV rows of the whole Takeout are held (sessions, stages, scores: ~40 MB of text for 3 years, parsed
-one member at a time); the legacy JSON stays streamed as before.
+Memory: the CSV rows of the whole Takeout are held (sessions and scores parsed, stage rows as text until their
+session is built: the sandbox's 3-year Takeout has ~230,000 stage rows, ~25 MB of CSV); the legacy JSON stays
+streamed as before.
 """
 
 from __future__ import annotations
@@ -18,21 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from pipeline.sleep_scores import CSV_ID, CSV_TIMESTAMP, INT_COLUMNS
 from pipeline.sources.takeout_csv import rows as csv_rows
 from pipeline.sources.takeout_csv import sessions as pairing
 
 # sleep_score.csv's columns: UserSleepScores rows are landed in that shape, keyed by the session's log_id.
-SCORE_CSV_HEADER = [
-    "sleep_log_entry_id",
-    "timestamp",
-    "overall_score",
-    "composition_score",
-    "revitalization_score",
-    "duration_score",
-    "deep_sleep_in_minutes",
-    "resting_heart_rate",
-    "restlessness",
-]
+SCORE_CSV_HEADER = [CSV_ID, CSV_TIMESTAMP, *INT_COLUMNS, "restlessness"]
 
 
 class MemberSource(Protocol):
@@ -105,7 +97,7 @@ class TakeoutCsv:
                 log = pairing.with_provenance(session)
                 day = date.fromisoformat(str(log["dateOfSleep"]))
             else:
-                winner_stages = self.parsed.stages.get(session.winner_row.sleep_id)
+                winner_stages = self.parsed.stage_rows(session.winner_row.sleep_id)
                 if not winner_stages:
                     self.stats.without_stages += 1
                 log = pairing.to_log(session, winner_stages if winner_stages else None)

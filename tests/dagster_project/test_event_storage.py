@@ -1,0 +1,155 @@
+"""The instance's event log (dagster_project/event_storage.py) keeps Dagster's files readable by stock Dagster.
+
+Why it matters: the CLI, the daemon's run workers and the webserver share DAGSTER_HOME; the kept-open connections,
+the batched asset events and the one planned event per asset must leave the same partition status, check results
+and run history that Dagster's own SQLite storage reads.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetKey,
+    BackfillPolicy,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    Definitions,
+    Failure,
+    MaterializeResult,
+    asset,
+    define_asset_job,
+    in_process_executor,
+    multi_asset_check,
+)
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+from dagster_project.backfill import cli_instance
+from dagster_project.devserver import install_instance_config
+from dagster_project.event_storage import BATCH_ENV, PLANNED_SUBSET_ENV, KeptOpenSqliteEventLogStorage
+
+DAYS = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-03-01")
+RANGE = {
+    "dagster/asset_partition_range_start": "2024-01-01",
+    "dagster/asset_partition_range_end": "2024-01-10",
+}
+
+
+@asset(partitions_def=DAYS, backfill_policy=BackfillPolicy.multi_run(100))
+def landed() -> MaterializeResult:
+    if os.environ.get("TEST_EVENT_STORAGE_FAIL"):
+        raise Failure("boom")
+    return MaterializeResult(metadata={"run_days": 10})
+
+
+@multi_asset_check(specs=[AssetCheckSpec("complete", asset=landed)])
+def landed_checks() -> AssetCheckResult:
+    return AssetCheckResult(asset_key=landed.key, check_name="complete", passed=True)
+
+
+JOB = "landed_job"
+DEFS = Definitions(
+    assets=[landed],
+    asset_checks=[landed_checks],
+    jobs=[define_asset_job(JOB, selection=[landed])],
+    executor=in_process_executor,
+)
+
+
+def _stock_reader(dagster_home: Path, tmp_path: Path) -> DagsterInstance:
+    """An instance on the same files through Dagster's own SQLite event log."""
+    plain_home = tmp_path / "stock"
+    plain_home.mkdir()
+    (plain_home / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: dagster._core.storage.event_log\n  class: SqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {dagster_home / 'history' / 'runs'}\n"
+        f"run_storage:\n  module: dagster._core.storage.runs\n  class: SqliteRunStorage\n"
+        f"  config:\n    base_dir: {dagster_home / 'history'}\n"
+    )
+    from dagster._core.instance.ref import InstanceRef
+
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(plain_home)))
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dagster_home"
+    install_instance_config(home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    for name in (
+        BATCH_ENV,
+        PLANNED_SUBSET_ENV,
+    ):  # cli_instance sets them for its process; undone after the test
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+        monkeypatch.delenv(name)
+    return home
+
+
+def test_cli_runs_leave_the_partition_status_and_checks_stock_dagster_reads(
+    dagster_home: Path, tmp_path: Path
+) -> None:
+    with cli_instance() as instance:
+        assert isinstance(instance.event_log_storage, KeptOpenSqliteEventLogStorage)
+        assert isinstance(
+            instance.compute_log_manager, NoOpComputeLogManager
+        )  # no tail/watch_orphans per step
+        assert os.environ[BATCH_ENV] and os.environ[PLANNED_SUBSET_ENV] == "1"
+        result = DEFS.resolve_job_def(JOB).execute_in_process(instance=instance, tags=RANGE)
+        assert result.success
+        run_id = result.run_id
+        planned = [
+            e
+            for e in instance.all_logs(run_id)
+            if e.dagster_event_type.value == "ASSET_MATERIALIZATION_PLANNED"
+        ]
+        assert len(planned) == 1  # one for the asset's 10 partitions, not ten
+    with _stock_reader(dagster_home, tmp_path) as stock:
+        assert type(stock.event_log_storage) is SqliteEventLogStorage
+        assert stock.get_materialized_partitions(AssetKey("landed")) == {
+            f"2024-01-{d:02d}" for d in range(1, 11)
+        }
+        materializations = [
+            e for e in stock.all_logs(run_id) if e.dagster_event_type.value == "ASSET_MATERIALIZATION"
+        ]
+        assert len(materializations) == 10
+        check = stock.event_log_storage.get_latest_asset_check_execution_by_key(
+            list(landed_checks.check_keys)
+        )
+        assert [record.status.value for record in check.values()] == ["SUCCEEDED"]
+
+
+def test_a_failed_cli_run_is_a_failed_run_and_leaves_its_partitions_unmaterialized(
+    dagster_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_EVENT_STORAGE_FAIL", "1")
+    with cli_instance() as instance:
+        result = DEFS.resolve_job_def(JOB).execute_in_process(
+            instance=instance, tags=RANGE, raise_on_error=False
+        )
+    assert not result.success
+    with _stock_reader(dagster_home, tmp_path) as stock:
+        run = stock.get_run_by_id(result.run_id)
+        assert run is not None and run.status.value == "FAILURE"
+        assert stock.get_materialized_partitions(AssetKey("landed")) == set()
+
+
+def test_many_runs_reuse_a_few_open_files(dagster_home: Path, tmp_path: Path) -> None:
+    """The storage keeps at most OPEN_FILES databases open, closing the least recently used; every run's file after
+    the first is a copy of the first's empty schema, and stock Dagster reads them all."""
+    from dagster_project.event_storage import OPEN_FILES
+
+    with cli_instance() as instance:
+        for _ in range(OPEN_FILES + 2):
+            assert DEFS.resolve_job_def(JOB).execute_in_process(instance=instance, tags=RANGE).success
+        storage = instance.event_log_storage
+        assert isinstance(storage, KeptOpenSqliteEventLogStorage)
+        assert len(storage._engines) <= OPEN_FILES  # noqa: SLF001
+        assert len(instance.get_runs()) == OPEN_FILES + 2
+    run_ids = [run.run_id for run in instance.get_runs()]
+    with _stock_reader(dagster_home, tmp_path) as stock:
+        for run_id in run_ids:
+            types = [e.dagster_event_type.value for e in stock.all_logs(run_id) if e.dagster_event_type]
+            assert types[-1] == "PIPELINE_SUCCESS" and types.count("ASSET_MATERIALIZATION") == 10
