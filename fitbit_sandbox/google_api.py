@@ -110,8 +110,10 @@ def parse_sleep_filter(text: str) -> tuple[dict[str, str], dict[str, str]]:
     upper: dict[str, str] = {}
     reasons: list[str] = []
     violations: list[str] = []
-    column = 1
+    offset = 0  # of the term in ``text``; Google reports 1-based columns of the offending member
     for raw in re.split(r"\bAND\b", text) if text.strip() else []:
+        column = offset + len(raw) - len(raw.lstrip()) + 1
+        offset += len(raw) + len("AND")
         m = _TERM.fullmatch(raw)
         if m is None:
             raise FilterError(
@@ -131,7 +133,6 @@ def parse_sleep_filter(text: str) -> tuple[dict[str, str], dict[str, str]]:
             violations.append(f"Civil time must not carry a zone. (at line 1, column {column})")
         else:
             (lower if op == ">=" else upper)[member] = value
-        column += len(raw) + 3
     if violations:
         raise FilterError(", ".join(reasons), violations)
     return lower, upper
@@ -378,9 +379,9 @@ class GoogleSide:
         offset = datetime.fromtimestamp(self.sb.clock.now(), self.zone).utcoffset() or timedelta(0)
         return _json({
             "name": "users/me/settings", "timeZone": self.sb.config.timezone,
-            "utcOffset": f"{int(offset.total_seconds())}s", "languageLocale": "en-US", "distanceUnit": "KILOMETERS",
-            "weightUnit": "KILOGRAMS", "heightUnit": "CENTIMETERS", "temperatureUnit": "CELSIUS",
-            "waterUnit": "MILLILITERS", "swimUnit": "METERS", "glucoseUnit": "MG_DL",
+            "utcOffset": f"{int(offset.total_seconds())}s", "languageLocale": "en-US", "distanceUnit": "DISTANCE_UNIT_KILOMETERS",
+            "weightUnit": "WEIGHT_UNIT_KILOGRAMS", "heightUnit": "HEIGHT_UNIT_CENTIMETERS", "temperatureUnit": "TEMPERATURE_UNIT_CELSIUS",
+            "waterUnit": "WATER_UNIT_ML", "swimUnit": "SWIM_UNIT_METERS", "glucoseUnit": "GLUCOSE_UNIT_MG_DL",
         })  # fmt: skip
 
     def points(self) -> list[tuple[dict[str, Any], tuple[datetime, datetime]]]:

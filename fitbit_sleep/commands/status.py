@@ -46,6 +46,8 @@ def status(timeout: float) -> None:
     api = (
         f"built-in sandbox (profile {found[0].sandbox_profile_file}; started for this command)"
         if found
+        else f"Google Health API v4 at {settings.google_api_url}"
+        if settings.source == "google-health"
         else settings.api_url
     )
     rows = [("data root", str(paths.root.resolve())), ("api", api), *local_facts(paths)]

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fitbit_sleep.cli import main
+from tests.clock import TEST_TODAY
 
 
 def _run(*args: str) -> Any:
@@ -113,3 +114,18 @@ def test_a_wrong_fitbit_api_url_is_one_line_that_names_it(
     result = _run("fetch", "--start", start, "--end", end)
     assert result.exit_code == 1
     assert says in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_plan_for_the_google_source_counts_pages_of_sessions(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FITBIT_SLEEP_SOURCE", "google-health")
+    monkeypatch.setenv("FITBIT_SLEEP_TODAY", TEST_TODAY.isoformat())
+    end = TEST_TODAY - timedelta(days=1)
+    start = end - timedelta(days=728)
+    result = _run("plan", "--start", start.isoformat(), "--end", end.isoformat())
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"GET /v4/users/me/dataTypes/sleep/dataPoints  (wake dates {start}..{end}, 25 sessions a page)",
+        "729 days -> about 35 calls; no quota wait (300 calls a minute).",
+    ]

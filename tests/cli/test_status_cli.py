@@ -113,3 +113,18 @@ def test_the_profile_start_date_sets_the_partitions(demo_root: Path) -> None:
         config = ProjectConfig.from_env()
         assert (config.start_date, config.today) == (profile.start_date, TEST_TODAY)
         assert sandbox.state.store.first == profile.start_date and sandbox.state.today == TEST_TODAY
+
+
+def test_status_of_a_google_login_names_the_v4_api_and_its_account(
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(days=20)
+    for name, value in server.google_env().items():
+        monkeypatch.setenv(name, value)
+    assert _run("login", "--auto").exit_code == 0
+    result = _run("status")
+    assert result.exit_code == 0, result.output
+    rows = {line[:15].strip(): line[15:] for line in result.output.splitlines()}  # labels are padded to 15
+    assert rows["api"] == f"Google Health API v4 at {server.base_url}"
+    assert rows["api check"].startswith("ok in ") and "(Fitbit user " in rows["api check"]
+    assert "googlehealth.sleep.readonly" in rows["login"]

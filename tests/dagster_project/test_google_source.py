@@ -4,7 +4,8 @@ a revoked grant fails the run at once with its own advice."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import json
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,11 +19,12 @@ from dagster_project.backfill import run_backfill
 from dagster_project.definitions import build_defs
 from dagster_project.partitions import ProjectConfig
 from dagster_project.resources import FitbitResource, StorageResource
+from fitbit_sandbox.config import SandboxConfig
 from pipeline.config import Settings
 from pipeline.landing import read_day
 from pipeline.login import login
 from pipeline.paths import StoragePaths
-from tests.clock import TEST_TODAY
+from tests.clock import TEST_TODAY, latest_day
 from tests.dagster_project.dagster_helpers import SANDBOX_TZ, login_to, project_defs, table_rows
 
 # what a night is made of, in both sources' tables (ids, provenance, ingestion time and Fitbit's own efficiency
@@ -33,13 +35,13 @@ EXPECTED_TO_DIFFER = (
 )  # fmt: skip
 
 
-def google_defs(home: Path, sandbox: Any, history_days: int = 400) -> Any:
+def google_defs(home: Path, sandbox: Any, history_days: int = 400, today: date = TEST_TODAY) -> Any:
     config = ProjectConfig(
-        start_date=TEST_TODAY - timedelta(days=history_days),
+        start_date=today - timedelta(days=history_days),
         timezone=SANDBOX_TZ,
         lookback_days=3,
         data_root=str(home),
-        today=TEST_TODAY,
+        today=today,
     )
     fitbit = FitbitResource(
         client_id=sandbox.config.google_client_id,
@@ -94,24 +96,28 @@ def test_a_google_backfill_lands_the_same_sessions_as_the_v12_one(
 
 
 @pytest.fixture
-def month(sandbox_factory: Any, tmp_path: Path) -> tuple[Any, Path, Any]:
-    """A 30-day sandbox, a Google login under a fresh data root, and definitions reading it through v4."""
-    sandbox = sandbox_factory(days=30)
+def month(sandbox_factory: Any, tmp_path: Path) -> tuple[Any, Path, Any, date]:
+    """A 30-day sandbox whose "today" is its latest night up to TEST_TODAY, a Google login under a fresh data root,
+    and definitions reading it through v4 with the same "today"."""
+    night = latest_day(SandboxConfig(days=30, today=TEST_TODAY), before=TEST_TODAY)
+    sandbox = sandbox_factory(days=30, today=night)
     home = tmp_path / "home"
     google_login(sandbox, home)
-    return sandbox, home, google_defs(home, sandbox, history_days=20)
+    return sandbox, home, google_defs(home, sandbox, history_days=20, today=night), night
 
 
-def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(month: tuple[Any, Path, Any]) -> None:
-    sandbox, home, defs = month
+def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(
+    month: tuple[Any, Path, Any, date],
+) -> None:
+    sandbox, home, defs, night = month
     paths = StoragePaths(home)
     _control(sandbox, "sync", state="pending")  # detected, not yet processed: no summary
     schedule = defs.resolve_schedule_def("sleep_daily_schedule")
     job = defs.resolve_job_def("sleep_daily_job")
     with DagsterInstance.ephemeral() as instance:
         for tick_day in (
-            TEST_TODAY,
-            TEST_TODAY,
+            night,
+            night,
         ):  # the same morning's tick again after the night was processed
             context = build_schedule_context(
                 instance=instance,
@@ -120,7 +126,7 @@ def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(month: tu
             )
             (request,) = schedule.evaluate_tick(context).run_requests or []
             assert job.execute_in_process(instance=instance, tags=dict(request.tags)).success
-            day = read_day(paths, TEST_TODAY)
+            day = read_day(paths, night)
             assert day is not None
             if day["state"] == "pending":
                 assert not any(log["isMainSleep"] for log in day["payload"]["sleep"])
@@ -130,18 +136,20 @@ def test_the_daily_run_picks_up_a_night_unprocessed_at_the_first_fetch(month: tu
     files = [str(p) for p in (home / "tables" / "sleep_logs").glob("month=*/*.parquet")]
     (mains,) = duckdb.connect().execute(
         "SELECT count(*) FROM read_parquet(?) WHERE date_of_sleep = ? AND is_main_sleep AND source = 'google-health'",
-        [files, TEST_TODAY],
+        [files, night],
     ).fetchone() or (0,)
     assert mains == 1  # the tables were updated by the second run
 
 
-def test_a_revoked_google_grant_fails_the_run_at_once_with_its_advice(month: tuple[Any, Path, Any]) -> None:
-    sandbox, _home, defs = month
+def test_a_revoked_google_grant_fails_the_run_at_once_with_its_advice(
+    month: tuple[Any, Path, Any, date],
+) -> None:
+    sandbox, _home, defs, night = month
     _control(sandbox, "google", revoke_all=True)
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("sleep_daily_job").execute_in_process(
             instance=instance,
-            partition_key=(TEST_TODAY - timedelta(days=1)).isoformat(),
+            partition_key=(night - timedelta(days=1)).isoformat(),
             raise_on_error=False,
         )
     assert not result.success
@@ -149,3 +157,22 @@ def test_a_revoked_google_grant_fails_the_run_at_once_with_its_advice(month: tup
     assert [e.step_key for e in failures] == ["raw_sleep"]
     assert "Google refused the saved login" in failures[0].step_failure_data.error.message
     assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
+
+
+def test_token_health_warns_two_days_before_a_testing_refresh_token_ends(
+    month: tuple[Any, Path, Any, date], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as clock
+
+    from dagster_project.checks import token_health_facts
+
+    _sandbox, home, _defs, _night = month
+    healthy, facts = token_health_facts(StoragePaths(home))
+    assert healthy and facts["provider"] == "google-health" and facts["refresh_token_expires_in_days"] > 6.9
+    monkeypatch.setattr("pipeline.tokens._now", lambda: clock.time() + 5.5 * 86400)
+    healthy, facts = token_health_facts(StoragePaths(home))
+    assert not healthy
+    assert "the Google refresh token ends in 1.5 days" in facts["problem"]
+    assert "Publish app" in facts["hint"]
+    saved = json.loads(next((home / "tokens").glob("*.json")).read_text())
+    assert saved["refresh_token"] not in str(facts) and saved["access_token"] not in str(facts)  # no secrets

@@ -95,7 +95,9 @@ class GoogleHealthClient(FitbitClient):
         """v1.2-shaped profile facts (``encodedId``, ``timezone``, ``offsetFromUTCMillis``) for callers of either
         client, e.g. ``fitbit-sleep status``."""
         facts = self.account()
+        legacy = facts.get("legacy_user_id")
         return {
+            "displayName": f"Fitbit user {legacy}" if legacy else "Google Health user",
             "encodedId": facts["user_id"],
             "timezone": facts["timezone"],
             "offsetFromUTCMillis": facts["offset_from_utc_millis"],

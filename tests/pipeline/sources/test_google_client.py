@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from fitbit_sandbox.config import SandboxConfig
 from pipeline.client import FitbitClient
 from pipeline.config import Settings
 from pipeline.errors import (
@@ -36,7 +37,7 @@ from pipeline.login import login
 from pipeline.paths import StoragePaths
 from pipeline.sources.google_health.client import GoogleHealthClient
 from pipeline.tokens import TokenStore, token_health
-from tests.clock import TEST_TODAY
+from tests.clock import TEST_TODAY, latest_day
 
 SLEEP = "GET /v4/users/{user}/dataTypes/{data_type}/{method}"
 
@@ -143,31 +144,34 @@ def test_paging_stops_at_an_empty_or_missing_token_and_at_an_empty_object(google
 
 @pytest.mark.parametrize("state", ["unsynced", "pending"])
 def test_the_last_night_waits_while_in_progress_or_unprocessed(
-    google: Any, data_home: Path, state: str
+    sandbox_factory: Any, data_home: Path, monkeypatch: pytest.MonkeyPatch, state: str
 ) -> None:
-    start = TEST_TODAY - timedelta(days=3)
+    # the sandbox's "today" is its latest night up to TEST_TODAY: the sync state acts on that night
+    night = latest_day(SandboxConfig(days=120, today=TEST_TODAY), before=TEST_TODAY)
+    google = sandbox_factory(today=night)
+    for name, value in google.google_env().items():
+        monkeypatch.setenv(name, value)
+    start = night - timedelta(days=3)
     with _client() as client:
-        complete = client.sleep(start, TEST_TODAY)
-        last_main = [
-            log for log in complete.logs if log["dateOfSleep"] == str(TEST_TODAY) and log["isMainSleep"]
-        ]
-        assert last_main, "the sandbox slept on TEST_TODAY"
+        complete = client.sleep(start, night)
+        last_main = [log for log in complete.logs if log["dateOfSleep"] == str(night) and log["isMainSleep"]]
+        assert last_main
         _control(google, "sync", state=state)
-        waiting = client.sleep(start, TEST_TODAY)
+        waiting = client.sleep(start, night)
         first = json.loads(waiting.raw_pages[0])["dataPoints"][0]["sleep"]
         assert "summary" not in first  # listed first, without a summary
         assert ("endTime" in first["interval"]) == (state == "pending")
-        assert waiting.pending_dates == {TEST_TODAY}
+        assert waiting.pending_dates == {night}
         assert last_main[0]["startTime"] not in {log["startTime"] for log in waiting.logs}
         landed = land_fetch(StoragePaths(data_home), waiting)
         assert landed.pending == 1
-        assert read_day(StoragePaths(data_home), TEST_TODAY)["state"] == "pending"  # type: ignore[index]
+        assert read_day(StoragePaths(data_home), night)["state"] == "pending"  # type: ignore[index]
         _control(google, "sync", state="synced")  # the next daily run picks the night up
-        again = land_fetch(StoragePaths(data_home), client.sleep(start, TEST_TODAY))
-    day = read_day(StoragePaths(data_home), TEST_TODAY)
+        again = land_fetch(StoragePaths(data_home), client.sleep(start, night))
+    day = read_day(StoragePaths(data_home), night)
     assert day is not None and day["state"] == "final" and day["source"] == "google-health"
     assert last_main[0]["logId"] in {log["logId"] for log in day["payload"]["sleep"]}
-    assert TEST_TODAY in again.changed_dates
+    assert night in again.changed_dates
     assert day["source_ref"].startswith("raw/source_pages/google-health/")
     kept = json.loads((data_home / day["source_ref"]).read_text())
     assert kept["source"] == "google-health" and kept["pages"][0]["dataPoints"]
