@@ -3,7 +3,7 @@
 Why not ``dagster asset materialize --partition-range``: it only accepts assets whose backfill policy is
 ``single_run()`` (one run for the whole range), while the landing uses ``multi_run(100)`` so a run is one API call.
 And why not submit a backfill for the daemon: the daemon may not be running, and the user wants a progress bar in
-the terminal. So each chunk is executed in-process with ``execute_in_process(instance=DagsterInstance.get())``,
+the terminal. So each chunk is executed in-process with ``execute_in_process(instance=cli_instance())``,
 tagged ``dagster/asset_partition_range_start|end`` exactly like the runs of a UI backfill: the runs, their partitions,
 events and check results show up in the same instance the UI reads. The chunks are the ones the UI would make
 (consecutive 100-day windows from the start). A final run rebuilds the warehouse, the plots and the report once.

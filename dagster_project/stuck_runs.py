@@ -200,9 +200,9 @@ def stop_on_ctrl_c(instance: DagsterInstance, say: Callable[[str], None]) -> Ite
 
 def describe_runs(dagster_home: Path) -> str:
     """One line for ``fitbit-sleep status``: stuck runs and held pool slots in the instance at ``dagster_home``."""
-    if not (dagster_home / "storage").exists() and not (dagster_home / "runs.db").exists():
+    if not (dagster_home / "history" / "runs.db").exists():  # where a SQLite instance keeps its runs
         return f"no Dagster runs yet ({dagster_home})"
-    with DagsterInstance.from_config(str(dagster_home)) as instance:
+    with open_instance(dagster_home) as instance:
         stuck = find_stuck_runs(instance)
         slots = held_slots(instance)
     parts = [f"{len(stuck)} stuck ({'; '.join(r.describe() for r in stuck)})" if stuck else "no stuck run"]
@@ -221,5 +221,23 @@ def describe_runs(dagster_home: Path) -> str:
 
 def clean_up(dagster_home: Path) -> list[str]:
     """``free_dead_runs`` on the instance at ``dagster_home`` (for ``make dev``, before the daemon starts)."""
-    with DagsterInstance.from_config(str(dagster_home)) as instance:
+    with open_instance(dagster_home) as instance:
         return free_dead_runs(instance)
+
+
+@contextmanager
+def open_instance(dagster_home: Path) -> Iterator[DagsterInstance]:
+    """The instance at ``dagster_home``, with ``DAGSTER_HOME`` set while it is built: the event log storage of
+    ``dagster.yaml`` (dagster_project/event_storage.py) finds its directory through that variable, and without it
+    would read and write ``./history/runs`` of the working directory instead."""
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        instance = DagsterInstance.from_config(str(dagster_home))
+    finally:
+        if saved is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = saved
+    with instance:
+        yield instance

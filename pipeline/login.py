@@ -68,6 +68,8 @@ class LoginResult:
 
 class _CallbackServer(http.server.HTTPServer):
     result: dict[str, str] | None = None
+    expected_state: str | None = None  # callbacks with another `state` are answered and ignored
+    ignored: int = 0
 
 
 class _CallbackHandler(http.server.BaseHTTPRequestHandler):
@@ -79,6 +81,14 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
             self._reply(404, "Not the Fitbit login callback.")
             return
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
+        expected = self.server.expected_state
+        if expected is not None and params.get("state") != expected:
+            # checked before anything else (`error` included): a stale tab or another site cannot end this login
+            self.server.ignored += 1
+            self._reply(
+                400, "This callback does not belong to the login in progress (its state differs); ignored."
+            )
+            return
         self.server.result = params
         if "error" in params:
             self._reply(200, "Fitbit login was not completed. You can close this tab and check the terminal.")
@@ -120,7 +130,9 @@ class CallbackListener:
     def redirect_uri(self) -> str:
         return f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
 
-    def start(self, timeout: float) -> None:
+    def start(self, timeout: float, state: str | None = None) -> None:
+        """Serve until one callback carrying ``state`` arrives (any callback when None) or ``timeout`` passes."""
+        self._server.expected_state = state
         self._deadline = time.monotonic() + timeout
         self._thread = threading.Thread(target=self._serve, name="fitbit-login-callback", daemon=True)
         self._thread.start()
@@ -282,7 +294,7 @@ def login(
         pkce="S256",
     )
     authorize_url, state = session.authorization_url(provider.authorize_url, **provider.authorize_params)
-    listener.start(timeout)
+    listener.start(timeout, state)
     try:
         if auto:
             try:
@@ -388,6 +400,10 @@ def _check_callback(
             f"{redirect_uri} in {where} (or pass --port to match the registered one); then run "
             "`fitbit-sleep login` again."
         )
+    if params.get("state") != state:
+        raise LoginError(
+            "The callback's `state` does not match this login (a stale or forged redirect). Run login again."
+        )
     if params.get("error"):
         if params["error"] == "access_denied":
             raise LoginError(
@@ -395,10 +411,6 @@ def _check_callback(
             )
         raise LoginError(
             f"{label} returned an error instead of a code: {params['error']} {params.get('error_description', '')}"
-        )
-    if params.get("state") != state:
-        raise LoginError(
-            "The callback's `state` does not match this login (a stale or forged redirect). Run login again."
         )
     code = params.get("code", "").removesuffix("#_=_")
     if not code:

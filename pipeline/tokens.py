@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -67,6 +68,7 @@ log = logging.getLogger("pipeline.tokens")
 
 CRASH_HOOK_ENV = "FITBIT_SLEEP_TEST_CRASH_AFTER_REFRESH"
 REQUIRED_KEYS = ("user_id", "access_token", "refresh_token", "expires_at")
+USER_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 LOCK_TIMEOUT_S = 120.0
 REFRESH_ATTEMPTS = 6
 TOKEN_TIMEOUT_S = (5.0, 20.0)
@@ -165,6 +167,10 @@ class TokenStore:
 
     @property
     def path(self) -> Path:
+        if not USER_ID_RE.fullmatch(self.user_id):  # from profile.json, which anyone may have edited
+            raise FitbitSleepError(
+                f"{self.user_id!r} cannot name a token file. Run `fitbit-sleep login` again."
+            )
         return self.paths.tokens_dir / f"{self.user_id}.json"
 
     @property
@@ -360,6 +366,12 @@ def _record_from_response(
         raise FitbitSleepError(
             "The token response lacked user_id, access_token or refresh_token. For Google, log in again: a repeat "
             "consent gives a refresh token only with prompt=consent, which `fitbit-sleep login` sends."
+        )
+    if not USER_ID_RE.fullmatch(str(user_id)):
+        # it names the token file: `../../x` would write outside tokens/
+        raise FitbitSleepError(
+            f"The token endpoint sent a user_id that cannot name a token file ({str(user_id)[:40]!r}: letters, "
+            "digits, '.', '_' and '-' only). Check FITBIT_AUTH_URL points at Fitbit (or the sandbox), then log in again."
         )
     expires_in = float(token.get("expires_in") or 28800)
     scope = token.get("scope", "") or previous.get("scope", "")

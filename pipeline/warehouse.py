@@ -194,10 +194,19 @@ def count_nights(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {d[0]: int(v or 0) for d, v in zip(cur.description or [], row, strict=True)}
 
 
-def connect_readonly(paths: StoragePaths) -> duckdb.DuckDBPyConnection:
-    """A read-only connection on the current warehouse file (a snapshot: a later rebuild does not disturb it)."""
+def connect_readonly(paths: StoragePaths, *, sealed: bool = False) -> duckdb.DuckDBPyConnection:
+    """A read-only connection on the current warehouse file (a snapshot: a later rebuild does not disturb it).
+
+    ``sealed`` (the SQL shell): no file outside the warehouse can be read or written (``COPY … TO``,
+    ``read_text``, ``ATTACH``, extension installs), and the setting is locked so SQL cannot lift it. ``read_only``
+    alone protects only the warehouse file itself."""
     if not paths.warehouse_file.exists():
         raise WarehouseMissing(paths.warehouse_file)
-    con = duckdb.connect(str(paths.warehouse_file), read_only=True)
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"enable_external_access": False} if sealed else {}
+    )
+    con = duckdb.connect(str(paths.warehouse_file), read_only=True, config=config)
     con.execute("SET TimeZone = 'UTC'")
+    if sealed:
+        con.execute("SET lock_configuration = true")
     return con

@@ -7,7 +7,8 @@ import, whether run by a CLI command, a backfill, the schedule or a sensor's run
 precedence is applied to what is really on disk.
 
 The lock is ``state/writer.lock`` (an OS file lock: released when its process ends, even by ``kill -9``), reentrant
-within a process. ``state/writer.json`` says who holds it, so a writer that has to wait says what it waits for.
+within a process. While held, ``state/writer.json`` says who holds it, so a writer that has to wait says what it
+waits for.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def writer_lock(
                 if on_wait is not None:
                     on_wait(note)
                 waited_since = now if waited_since is None else waited_since + NOTE_EVERY_S
+    info_file = paths.state_dir / "writer.json"
     try:
         if outer:
             info = {
@@ -78,7 +80,9 @@ def writer_lock(
                 "command": Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python",
                 "since": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            (paths.state_dir / "writer.json").write_text(json.dumps(info) + "\n")
+            info_file.write_text(json.dumps(info) + "\n")
         yield
     finally:
+        if outer:
+            info_file.unlink(missing_ok=True)  # a data root at rest holds no trace of the last writer
         lock.release()

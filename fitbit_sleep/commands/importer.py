@@ -156,7 +156,10 @@ def _print_summary(
     # The tables' count (rows quarantined in the rebuilt months) includes the records the import could not date,
     # which it landed for the transform to quarantine; without rebuilt months only the import's own count is known.
     quarantined = tables.quarantined if tables is not None and tables.months else summary.records_quarantined
-    scores = f"{plural(summary.scores, 'row')} ({summary.scores_state})"
+    # rows read from the archive's score files (copies across files included) vs the table's one row per scored log
+    scores = f"{plural(summary.scores, 'row')} read ({summary.scores_state})"
+    if tables is not None:
+        scores += f"; {plural(tables.scores, 'scored log')} in the table"
     if tables is not None and tables.scores_without_log:
         scores += (
             f"; {tables.scores_without_log} left out of the table: their log is not in sleep_logs "

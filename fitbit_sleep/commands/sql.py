@@ -267,13 +267,18 @@ def _line_reader(interactive: bool) -> Callable[[str], str]:
 @click.option("--tsv", "mode", flag_value="tsv", help="Tab-separated with a header row.")
 @click.option("--json", "mode", flag_value="json", help="One JSON array of objects.")
 @click.option("--jsonl", "mode", flag_value="jsonl", help="One JSON object per line.")
-def sql(query: str | None, query_file: Path | None, mode: str | None) -> None:
+@click.option(
+    "--allow-files",
+    is_flag=True,
+    help="Let SQL read and write files (read_csv, COPY … TO, ATTACH); by default it sees the warehouse only.",
+)
+def sql(query: str | None, query_file: Path | None, mode: str | None, allow_files: bool) -> None:
     """Open a READ-ONLY SQL shell on the warehouse (or run -c QUERY / -f FILE).
 
     Tables: sleep_logs, sleep_segments, nights, quarantine, sleep_scores, coverage; views main_sleeps,
     sleep_logs_scored. Dot commands: .help, .tables, .schema, .mode, .quit. Into a pipe or a file the table shows
     every row and column; --csv/--tsv/--json/--jsonl suit scripts. Safe while an update runs: the update writes a
-    new file and swaps it in; this session keeps its snapshot.
+    new file and swaps it in; this session keeps its snapshot. SQL cannot touch other files unless --allow-files.
     """
     from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
@@ -282,7 +287,7 @@ def sql(query: str | None, query_file: Path | None, mode: str | None) -> None:
 
     paths = StoragePaths(Settings.from_env().home)
     try:
-        con = connect_readonly(paths)
+        con = connect_readonly(paths, sealed=not allow_files)
     except FitbitSleepError as exc:
         raise click.ClickException(str(exc)) from None
     shell = Shell(con, mode or "table", sys.stdout, terminal=sys.stdout.isatty())

@@ -54,6 +54,7 @@ def test_import_prints_a_summary_and_builds_the_warehouse(tmp_path: Path, data_h
     finally:
         con.close()
     assert (logs_n, scored) == (len(built.logs), len(built.score_rows))
+    assert _field(out, "sleep scores").endswith(f"; {scored} scored logs in the table")  # not the rows read
     # the one vocabulary: the summary's nights / main sleeps / naps are sql/queries/counts.sql's
     assert _field(out, "in the tables now") == (
         f"{counts['nights']} nights, {counts['main_sleeps']} main sleeps, {counts['naps']} naps"

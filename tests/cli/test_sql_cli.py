@@ -185,3 +185,31 @@ def test_in_a_terminal_there_is_a_banner_a_prompt_and_a_table_fitted_to_the_wind
     nights, columns = _scalar(home, "select count(*) from nights"), len(_columns(home, "nights"))
     assert f"{nights} rows" in text and f"{columns} columns (" in text and " shown)" in text  # what it hid
     assert "(every column: .mode jsonl, or `fitbit-sleep sql -c '…' | less -S`)" in text
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "COPY sleep_logs TO '{out}'",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "ATTACH '{out}.duckdb' AS other",
+        "SET enable_external_access = true",
+    ],
+)
+def test_the_read_only_shell_cannot_write_or_read_other_files(
+    home: Path, tmp_path: Path, statement: str
+) -> None:
+    out = tmp_path / "leak.csv"
+    result = _sql("-c", statement.format(out=out))
+    assert result.exit_code != 0
+    assert "disabled by configuration" in result.output or "locked" in result.output, result.output
+    assert "Traceback" not in result.output and not list(tmp_path.iterdir())
+    assert _sql("-c", "select count(*) as n from nights").exit_code == 0  # the warehouse itself still answers
+
+
+def test_allow_files_lets_sql_write_a_file_when_asked(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nights.csv"
+    result = _sql("--allow-files", "-c", f"COPY (select night_date from nights) TO '{out}'")
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("night_date\n")

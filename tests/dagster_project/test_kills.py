@@ -35,10 +35,8 @@ TABLES = ("sleep_logs", "sleep_segments", "nights", "quarantine")
 CLI = str(Path(sys.executable).with_name("fitbit-sleep"))
 
 
-def backfill(
-    sandbox: Any, home: Path, *, kill_at: str = "", timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """``fitbit-sleep backfill --start --end`` as a user types it, against ``sandbox``, data and runs under ``home``."""
+def cli_env(sandbox: Any, home: Path) -> dict[str, str]:
+    """The environment a user's shell would have: the sandbox's API, this data root and its DAGSTER_HOME."""
     env = {
         **os.environ,
         **sandbox.client_env(),
@@ -49,6 +47,14 @@ def backfill(
         "FITBIT_SLEEP_TZ": "America/Los_Angeles",
     }
     env.pop("FITBIT_SLEEP_TEST_KILL_AT", None)
+    return env
+
+
+def backfill(
+    sandbox: Any, home: Path, *, kill_at: str = "", timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``fitbit-sleep backfill --start --end`` as a user types it, against ``sandbox``, data and runs under ``home``."""
+    env = cli_env(sandbox, home)
     if kill_at:
         env["FITBIT_SLEEP_TEST_KILL_AT"] = kill_at
     return subprocess.run(
@@ -164,15 +170,7 @@ def test_ctrl_c_stops_a_backfill_stalled_in_api_calls_within_seconds(
     requests.post(
         f"{sandbox.base_url}/_sandbox/faults", json={"spec": "timeout=1"}, timeout=5
     ).raise_for_status()
-    env = {
-        **os.environ,
-        **sandbox.client_env(),
-        "FITBIT_SLEEP_HOME": str(home),
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "FITBIT_SLEEP_TODAY": sandbox.config.today.isoformat(),
-        "FITBIT_SLEEP_START_DATE": (TEST_TODAY - timedelta(days=140)).isoformat(),
-        "FITBIT_SLEEP_TZ": "America/Los_Angeles",
-    }
+    env = cli_env(sandbox, home)
     proc = subprocess.Popen(
         [CLI, "backfill", "--last", "20"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -127,3 +127,21 @@ def test_listener_accepts_exactly_one_callback_and_tolerates_the_fragment_suffix
         _check_callback(params, "another-state", listener.redirect_uri, 10)
     with pytest.raises(requests.ConnectionError):  # shut down after the one callback
         requests.get(f"{base}/callback?code=again&state=s1", timeout=2)
+
+
+def test_a_callback_with_another_state_is_ignored_even_with_an_error_and_the_login_goes_on() -> None:
+    listener = CallbackListener(0)
+    listener.start(timeout=10, state="mine")
+    base = f"http://127.0.0.1:{listener.port}"
+    stale = requests.get(f"{base}/callback?error=access_denied&state=stale", timeout=5)
+    forged = requests.get(f"{base}/callback?code=evil", timeout=5)
+    assert stale.status_code == forged.status_code == 400 and "ignored" in stale.text
+    requests.get(f"{base}/callback?code=good&state=mine", timeout=5)
+    params = listener.wait()
+    assert params == {"code": "good", "state": "mine"}
+    assert _check_callback(params, "mine", listener.redirect_uri, 10) == "good"
+
+
+def test_state_is_checked_before_error() -> None:
+    with pytest.raises(LoginError, match="state"):
+        _check_callback({"error": "access_denied", "state": "x"}, "mine", "http://127.0.0.1:1/callback", 10)

@@ -204,3 +204,17 @@ def test_revoked_grant_raises_reauth_required_and_records_it(sandbox_env: Any) -
         store.access_token()
     assert data["refresh_token"] not in str(info.value)
     assert token_health(paths)["last_refresh_error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("user_id", ["../../x", "a/b", ".hidden", "", "x" * 200, "a b"])
+def test_a_user_id_that_cannot_name_a_token_file_is_refused(tmp_path: Path, user_id: str) -> None:
+    from pipeline.config import Settings
+    from pipeline.errors import FitbitSleepError
+    from pipeline.paths import StoragePaths
+    from pipeline.tokens import TokenStore
+
+    settings = Settings(client_id="id", client_secret="s", home=tmp_path)
+    store = TokenStore(settings, StoragePaths(tmp_path))
+    with pytest.raises(FitbitSleepError, match="user_id|token file"):
+        store.save_login({"access_token": "a", "refresh_token": "r", "expires_in": 100, "user_id": user_id})
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -224,7 +224,8 @@ class _Importer:
         self.progress("scan", 0, total)
         for done, member in enumerate(self.contents.sleep_files, start=1):
             try:
-                dates_of.append((member, reader.scan_dates(self.archive.read(member))))
+                with self.archive.open(member) as stream:
+                    dates_of.append((member, reader.scan_dates(stream)))
             except reader.UnreadableMember:
                 dates_of.append((member, set()))  # reported when it is parsed
             self.progress("scan", done, total)
@@ -236,18 +237,23 @@ class _Importer:
         return [member for member, _ in dates_of], last_file
 
     def _read_file(self, member: reader.Member) -> None:
+        """Parse one sleep file as a stream; damage or a file over the limits is noted and the import goes on."""
+        parsed = 0
         try:
-            data = self.archive.read(member)
-        except reader.UnreadableMember as exc:
-            self.summary.files_damaged += 1
-            self.summary.note(f"{member.name} {exc}; its records are missing from the import")
-            return
-        try:
-            for position, record in enumerate(reader.iter_json_array(data)):
-                self._add(member, position, record)
+            with self.archive.open(member) as stream:
+                for position, record in enumerate(reader.iter_json_array(stream)):
+                    self._add(member, position, record)
+                    parsed = position + 1
         except reader.JsonArrayError as exc:
             self.summary.files_damaged += 1
-            self.summary.note(f"{member.name} {exc}; the {exc.parsed} intact records were imported")
+            kept = (
+                f"the {exc.parsed} intact records were imported" if exc.parsed else "no record could be read"
+            )
+            self.summary.note(f"{member.name} {exc}; {kept}")
+        except reader.UnreadableMember as exc:
+            self.summary.files_damaged += 1
+            kept = f"the {parsed} records before it were imported" if parsed else "its records are missing"
+            self.summary.note(f"{member.name} {exc}; {kept} and the rest of the archive imports")
 
     def _add(self, member: reader.Member, position: int, record: Any) -> None:
         where = f"{member.name} record {position + 1}"

@@ -5,6 +5,12 @@ Why a reader of its own: the archive layouts differ between generations (``MyFit
 by a fixed path. A zip is read member by member with :mod:`zipfile` (one member in memory at a time); nothing is
 ever extracted to disk. The sleep files are JSON arrays that are parsed record by record, so a truncated or corrupt
 file still yields the records before the damage, and the damage is reported instead of aborting the import.
+
+Memory stays flat whatever the archive holds: members are read as streams (``Archive.open``) whose inflation is capped
+(``MAX_MEMBER_BYTES`` absolute, ``MAX_INFLATION_RATIO`` once past ``RATIO_FLOOR_BYTES``; a zip's headers can lie, so
+the bytes are counted as they come), sleep files are parsed incrementally with ``ijson`` with a nesting limit
+(``MAX_DEPTH``) and a record limit (``MAX_RECORDS_PER_FILE``; a real file covers ~30 days). A member over a limit
+is one :class:`MemberTooLarge` / :class:`JsonArrayError` naming the file, and the rest of the archive imports.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any, BinaryIO
+
+import ijson
 
 from pipeline.errors import ArchiveError
 
@@ -31,11 +39,57 @@ PROFILE_FILE_NAMES = ("profile.csv", "profile.json", "user-profile.json")
 # The Google-era sleep CSVs (UserSleeps_, UserSleepStages_, UserSleepScores_), read by pipeline.sources.takeout_csv.
 GOOGLE_SLEEP_CSV_RE = re.compile(r"(?:^|/)UserSleep[A-Za-z]*_[^/]*\.csv$", re.IGNORECASE)
 _DATE_OF_SLEEP_RE = re.compile(rb'"dateOfSleep"\s*:\s*"(\d{4}-\d{2}-\d{2})"')
-_WS_RE = re.compile(r"[ \t\n\r]*")
+
+
+# A month of dense stages logs is ~2 MB of JSON and compresses ~10:1; these are far past any real file.
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_INFLATION_RATIO = 100
+RATIO_FLOOR_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_RECORDS_PER_FILE = 5_000
+_CHUNK = 1024 * 1024
 
 
 class UnreadableMember(Exception):
     """One member of the archive cannot be read (bad CRC, truncated data, unsupported compression)."""
+
+
+class MemberTooLarge(UnreadableMember):
+    """A member inflates past ``MAX_MEMBER_BYTES`` or ``MAX_INFLATION_RATIO`` (a zip bomb, or not a Fitbit file)."""
+
+
+class CappedStream(io.RawIOBase):
+    """A read-only stream over ``raw`` that raises :class:`MemberTooLarge` once too much has come out of it."""
+
+    def __init__(self, raw: IO[bytes], compressed_size: int | None) -> None:
+        self._raw = raw
+        self._compressed = compressed_size
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        self.count += len(data)
+        if self.count > MAX_MEMBER_BYTES:
+            raise MemberTooLarge(
+                f"inflates past {MAX_MEMBER_BYTES // 2**20} MB (the import's limit per file)"
+            )
+        if (
+            self._compressed
+            and self.count > RATIO_FLOOR_BYTES
+            and self.count > self._compressed * MAX_INFLATION_RATIO
+        ):
+            raise MemberTooLarge(
+                f"inflates more than {MAX_INFLATION_RATIO}x ({self._compressed} bytes in the zip; a zip bomb?)"
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 @dataclass(frozen=True)
@@ -58,8 +112,19 @@ class Archive:
         self.path = path
         self.members = sorted(members, key=lambda m: m.name)
 
-    def read(self, member: Member) -> bytes:  # pragma: no cover - overridden
+    def open(self, member: Member) -> BinaryIO:  # pragma: no cover - overridden
+        """The member as a capped binary stream (see the module docstring); close it after use."""
         raise NotImplementedError
+
+    def read(self, member: Member) -> bytes:
+        """The whole member (small files: CSVs, profiles), under the same caps as ``open``."""
+        try:
+            with self.open(member) as handle:
+                return handle.read()
+        except UnreadableMember:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+            raise UnreadableMember(f"cannot be read ({exc})") from None
 
     def close(self) -> None:
         """Release the file handle (a folder holds none)."""
@@ -87,12 +152,20 @@ class ZipArchive(Archive):
         ]
         super().__init__(path, members)
 
-    def read(self, member: Member) -> bytes:
+    def open(self, member: Member) -> BinaryIO:
         try:
-            with self._zip.open(member.name) as handle:
-                return handle.read()
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+            info = self._zip.getinfo(member.name)
+            if (
+                info.file_size > MAX_MEMBER_BYTES
+            ):  # the header already says so; the stream would find out anyway
+                raise MemberTooLarge(
+                    f"inflates to {info.file_size // 2**20} MB, past the import's limit of "
+                    f"{MAX_MEMBER_BYTES // 2**20} MB per file"
+                )
+            raw = self._zip.open(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, KeyError) as exc:
             raise UnreadableMember(f"cannot be read from the zip ({exc})") from None
+        return _buffered(CappedStream(raw, info.compress_size))
 
     def close(self) -> None:
         self._zip.close()
@@ -112,11 +185,16 @@ class FolderArchive(Archive):
                 members.append(Member(rel, stat.st_size, datetime.fromtimestamp(int(stat.st_mtime), tz=UTC)))
         super().__init__(path, members)
 
-    def read(self, member: Member) -> bytes:
+    def open(self, member: Member) -> BinaryIO:
         try:
-            return (self.path / member.name).read_bytes()
+            raw = (self.path / member.name).open("rb")
         except OSError as exc:
             raise UnreadableMember(f"cannot be read ({exc.strerror})") from None
+        return _buffered(CappedStream(raw, None))
+
+
+def _buffered(stream: CappedStream) -> BinaryIO:
+    return io.BufferedReader(stream, buffer_size=_CHUNK)  # type: ignore[return-value]
 
 
 def _is_content(name: str) -> bool:
@@ -193,8 +271,8 @@ class ArchiveSet(Archive):
                     members.append(member)
         super().__init__(path, members)
 
-    def read(self, member: Member) -> bytes:
-        return self._owner[member.name].read(member)
+    def open(self, member: Member) -> BinaryIO:
+        return self._owner[member.name].open(member)
 
     def close(self) -> None:
         for part in self.parts:
@@ -267,20 +345,28 @@ def _layout_name(sample: str) -> str:
     return "unrecognised folder layout (sleep files found by name)"
 
 
-def scan_dates(data: bytes) -> set[date]:
-    """The ``dateOfSleep`` values in a sleep file, found without parsing it.
+def scan_dates(data: bytes | BinaryIO) -> set[date]:
+    """The ``dateOfSleep`` values in a sleep file (bytes or a stream), found without parsing it.
 
     Why: the import lands a date only once every file that mentions it has been read (the same logId and date can
     sit in two adjacent files). A regex pass is far cheaper than a JSON parse and, being an over-approximation,
-    can only delay a date's landing, never lose a record.
+    can only delay a date's landing, never lose a record. A stream is scanned chunk by chunk (with an overlap so a
+    match across two chunks is found), so memory stays one chunk.
     """
+    stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes) else data
     found: set[date] = set()
-    for match in _DATE_OF_SLEEP_RE.finditer(data):
-        try:
-            found.add(date.fromisoformat(match.group(1).decode()))
-        except ValueError:
-            continue
-    return found
+    tail = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        window = tail + chunk
+        for match in _DATE_OF_SLEEP_RE.finditer(window):
+            try:
+                found.add(date.fromisoformat(match.group(1).decode()))
+            except ValueError:
+                continue
+        if not chunk:
+            return found
+        tail = window[-64:]
 
 
 class JsonArrayError(ValueError):
@@ -291,55 +377,89 @@ class JsonArrayError(ValueError):
         self.parsed = parsed
 
 
-def iter_json_array(data: bytes) -> Iterator[Any]:
+def iter_json_array(data: bytes | BinaryIO) -> Iterator[Any]:
     """Yield the elements of a top-level JSON array one at a time, then raise :class:`JsonArrayError` on damage.
 
-    Why not ``json.loads``: a truncated download or a corrupt file would lose every record in it; decoding element
-    by element keeps the ones before the damage and says where the damage is.
+    Why incremental (``ijson``): a truncated download or a corrupt file keeps the records before the damage, and
+    memory holds one record, not the file. Nesting deeper than ``MAX_DEPTH`` (a real record is 5 deep) or more than
+    ``MAX_RECORDS_PER_FILE`` records end the file with an error instead of a ``RecursionError`` or gigabytes.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise JsonArrayError(f"is not UTF-8 text (byte {exc.start})", 0) from None
-    decoder = json.JSONDecoder()
-    pos = _skip_ws(text, 0)
-    if not text.startswith("[", pos):
-        raise JsonArrayError("does not hold a JSON array (expected '[')", 0)
-    pos = _skip_ws(text, pos + 1)
-    if text.startswith("]", pos):
-        _expect_end(text, pos + 1, 0)
-        return
+    stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes) else data
+    head = stream.read(3)
+    if head != b"\xef\xbb\xbf":  # a UTF-8 byte-order mark is skipped (the parser does not take it)
+        stream = _Prefixed(head, stream)  # type: ignore[assignment]
     count = 0
-    while True:
-        try:
-            item, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            where = "the file ends" if exc.pos >= len(text) else f"{exc.msg} at line {exc.lineno}"
-            raise JsonArrayError(
-                f"is damaged after {count} records: {where} (truncated or corrupt)", count
-            ) from None
-        yield item
-        count += 1
-        pos = _skip_ws(text, pos)
-        if pos >= len(text):
-            raise JsonArrayError(f"is damaged after {count} records: the file ends (truncated)", count)
-        if text[pos] == ",":
-            pos = _skip_ws(text, pos + 1)
-        elif text[pos] == "]":
-            _expect_end(text, pos + 1, count)
-            return
-        else:
-            raise JsonArrayError(f"is damaged after {count} records: unexpected {text[pos]!r}", count)
+    depth = 0
+    builder: ijson.ObjectBuilder | None = None
+    try:
+        for event, value in ijson.basic_parse(stream, use_float=True):
+            if depth == 0:
+                if event != "start_array":
+                    raise JsonArrayError("does not hold a JSON array (expected '[')", 0)
+                depth = 1
+                continue
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise JsonArrayError(
+                        f"is damaged after {count} records: nested deeper than {MAX_DEPTH} levels", count
+                    )
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            if depth == 0:
+                continue  # the array's own end; anything after it is the parser's "trailing garbage"
+            if builder is None:
+                builder = ijson.ObjectBuilder()
+            builder.event(event, value)
+            if depth == 1:  # a record (or a scalar element) is complete
+                if count >= MAX_RECORDS_PER_FILE:
+                    raise JsonArrayError(
+                        f"holds more than {MAX_RECORDS_PER_FILE} records (a real sleep file covers about 30 days); "
+                        "the rest of the file was skipped",
+                        count,
+                    )
+                yield builder.value
+                builder = None
+                count += 1
+    except ijson.JSONError as exc:
+        raise JsonArrayError(_damage(str(exc), count), count) from None
+    if depth != 0:
+        raise JsonArrayError(f"is damaged after {count} records: the file ends (truncated)", count)
 
 
-def _skip_ws(text: str, pos: int) -> int:
-    match = _WS_RE.match(text, pos)
-    return match.end() if match else pos
+def _damage(message: str, count: int) -> str:
+    """The parser's first line, in the words the import summary uses."""
+    first = message.strip().strip("b'\"").split("\\n")[0].split("\n")[0]
+    if "premature EOF" in first:
+        return f"is damaged after {count} records: the file ends (truncated or corrupt)"
+    if "trailing garbage" in first:
+        return f"has extra data after the array of {count} records"
+    if "UTF8" in first:
+        return f"is not UTF-8 text (after {count} records)"
+    if count == 0 and "invalid char" in first:
+        return "does not hold a JSON array (expected '[')"
+    return f"is damaged after {count} records: unexpected content ({first})"
 
 
-def _expect_end(text: str, pos: int, count: int) -> None:
-    if _skip_ws(text, pos) != len(text):
-        raise JsonArrayError(f"has extra data after the array of {count} records", count)
+class _Prefixed(io.RawIOBase):
+    """``prefix`` then the rest of ``stream`` (puts back the bytes read to look for a byte-order mark)."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @dataclass(frozen=True)
