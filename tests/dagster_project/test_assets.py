@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
+from pipeline.plots import FIGURES
 from tests.clock import TEST_TODAY, latest_day
 from tests.dagster_project.dagster_helpers import (
     SANDBOX_TZ,
@@ -153,7 +154,7 @@ def test_a_100_day_range_is_one_call_and_the_tables_hold_exactly_the_landed_logs
         preview = m.metadata["preview"].value
         assert preview.startswith("![") and "](data:image/png;base64," in preview and len(preview) < 100_000
     report = rebuild.asset_materializations_for_node("sleep_report")[0].metadata
-    assert Path(report["path"].value).is_file() and report["figures_embedded"].value == 9
+    assert Path(report["path"].value).is_file() and report["figures_embedded"].value == len(FIGURES)
     numbers = report["key_numbers"].value
     assert len(numbers) < 1_000  # the UI shows markdown inline only under 1,000 characters
     assert f"| Nights | {nights} |" in numbers
