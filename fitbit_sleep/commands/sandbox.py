@@ -87,7 +87,7 @@ def sandbox(
         f"Google Health API v4 on the same URL: FITBIT_SLEEP_SOURCE=google-health GOOGLE_HEALTH_API_URL="
         f"{server.base_url} GOOGLE_OAUTH_URL={server.base_url} GOOGLE_CLIENT_ID={config.google_client_id} "
         f"GOOGLE_CLIENT_SECRET={config.google_client_secret}",
-        nl=True,
+        err=True,  # stdout stays the one line scripts read (tests/sandbox/test_sandbox_command.py)
     )
     try:
         server.serve_forever()
