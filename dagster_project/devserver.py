@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from pipeline.atomic import atomic_write_bytes
+
 if TYPE_CHECKING:
     from fitbit_sandbox.server import SandboxServer
 
@@ -47,10 +49,23 @@ DAGSTER_YAML = REPO_ROOT / "dagster_project" / "dagster.yaml"
 
 
 def install_instance_config(dagster_home: Path) -> Path:
-    """Copy the committed dagster.yaml template into DAGSTER_HOME (the instance every process shares)."""
+    """Copy the committed dagster.yaml template into DAGSTER_HOME (the instance every process shares).
+
+    The copy names its own event-log directory (``<DAGSTER_HOME>/history/runs``, Dagster's default place): the
+    event storage class cannot learn the instance's directory from Dagster, and falling back to the DAGSTER_HOME
+    variable would send an instance opened by path (``DagsterInstance.from_config``) to the working directory."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     target = dagster_home / "dagster.yaml"
-    shutil.copyfile(DAGSTER_YAML, target)
+    template = DAGSTER_YAML.read_text(encoding="utf-8")
+    marker = "  class: KeptOpenSqliteEventLogStorage\n  config: {}\n"
+    assert marker in template, (
+        "dagster.yaml: the event_log_storage block changed; update install_instance_config"
+    )
+    runs_dir = json.dumps(str(dagster_home.resolve() / "history" / "runs"))  # a JSON string is a YAML string
+    text = template.replace(
+        marker, f"  class: KeptOpenSqliteEventLogStorage\n  config:\n    base_dir: {runs_dir}\n"
+    )
+    atomic_write_bytes(target, text.encode("utf-8"))
     return target
 
 

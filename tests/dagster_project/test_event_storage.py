@@ -153,3 +153,21 @@ def test_many_runs_reuse_a_few_open_files(dagster_home: Path, tmp_path: Path) ->
         for run_id in run_ids:
             types = [e.dagster_event_type.value for e in stock.all_logs(run_id) if e.dagster_event_type]
             assert types[-1] == "PIPELINE_SUCCESS" and types.count("ASSET_MATERIALIZATION") == 10
+
+
+def test_an_instance_opened_by_path_keeps_its_events_in_its_own_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opened by path with no DAGSTER_HOME set, from another working directory, the instance still writes its event
+    log under its own home (the installed dagster.yaml names it), never into the working directory."""
+    home = tmp_path / "dagster_home"
+    install_instance_config(home)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(elsewhere)
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, KeptOpenSqliteEventLogStorage)
+        assert Path(storage._base_dir).resolve() == (home / "history" / "runs").resolve()
+    assert not (elsewhere / "history").exists()
