@@ -158,17 +158,26 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> 
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-    # the group leader is gone; make sure no child of it outlived it
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
+    # the group leader is gone; make sure no child of it outlived it (a run worker finishing its
+    # writes under load can take a while; SIGKILL is delivered asynchronously, so wait after it too)
+    if not _group_gone(proc.pid, timeout=30):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        _group_gone(proc.pid, timeout=15)
     return int(proc.returncode)
+
+
+def _group_gone(pgid: int, timeout: float) -> bool:
+    """Whether process group ``pgid`` has no member left, polling for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
