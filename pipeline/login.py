@@ -40,6 +40,7 @@ from pipeline.oauth import (
     make_session,
 )
 from pipeline.paths import StoragePaths
+from pipeline.physiology_fetch import PHYSIOLOGY_SCOPES
 from pipeline.providers import Provider, provider_for
 from pipeline.redact import install as install_redaction
 from pipeline.redact import register_secret
@@ -269,8 +270,13 @@ def login(
     auto_approve: bool = True,
     timeout: float = 300.0,
     show_url: Callable[[str], None] = print,
+    physiology: bool = False,
 ) -> LoginResult:
-    """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice."""
+    """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice.
+
+    ``physiology`` (Fitbit v1.2 only) also asks for the heart rate, SpO2, breathing rate and temperature scopes;
+    the runs then fetch the kinds whose scope was granted (``pipeline.physiology_fetch``). Opt-in because intraday
+    heart rate costs one call per day: a 2-year backfill waits hours of the 150/h quota (`fitbit-sleep plan`)."""
     install_redaction()
     provider = provider_for(settings)
     auth_base = provider.auth_base
@@ -290,7 +296,8 @@ def login(
         client_id,
         token_var=provider.token_var,
         redirect_uri=listener.redirect_uri,
-        scope=list(provider.scopes),
+        scope=list(provider.scopes)
+        + (list(PHYSIOLOGY_SCOPES) if physiology and provider.source == "fitbit" else []),
         pkce="S256",
     )
     authorize_url, state = session.authorization_url(provider.authorize_url, **provider.authorize_params)

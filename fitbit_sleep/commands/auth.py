@@ -36,8 +36,14 @@ def _fail(exc: BaseException) -> NoReturn:
 @click.option(
     "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the callback."
 )
+@click.option(
+    "--physiology",
+    is_flag=True,
+    help="Also ask for heart rate, SpO2, breathing rate and skin temperature (Fitbit v1.2). Runs then fetch "
+    "them too; intraday heart rate costs one call per day (see `fitbit-sleep plan`).",
+)
 @uses_api
-def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> None:
+def login(no_browser: bool, auto: bool, port: int | None, timeout: float, physiology: bool) -> None:
     """Authorise fitbit-sleep to read your sleep data (OAuth2 with PKCE) and save the tokens."""
     from pipeline.config import ConfigError, Settings
     from pipeline.errors import FitbitSleepError
@@ -56,7 +62,14 @@ def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> Non
             click.echo(url)
 
         result = run_login(
-            settings, paths, port=port, open_browser=not no_browser, auto=auto, timeout=timeout, show_url=show
+            settings,
+            paths,
+            port=port,
+            open_browser=not no_browser,
+            auto=auto,
+            timeout=timeout,
+            show_url=show,
+            physiology=physiology,
         )
     except (ConfigError, FitbitSleepError) as exc:
         _fail(exc)

@@ -35,7 +35,8 @@ def plan(start: date, end: date) -> None:
     from pipeline.client import chunk_range
     from pipeline.config import Settings
     from pipeline.paths import StoragePaths
-    from pipeline.quota import DEFAULT_LIMIT, QuotaSnapshot, eta_seconds
+    from pipeline.physiology_fetch import ENDPOINTS, login_kinds
+    from pipeline.quota import DEFAULT_LIMIT, QuotaSnapshot, eta_seconds, plan_calls
     from pipeline.text import plural
 
     check_range(start, end)
@@ -51,18 +52,30 @@ def plan(start: date, end: date) -> None:
             f"{plural(days, 'day')} -> about {plural(pages, 'call')}; no quota wait (300 calls a minute)."
         )
         return
-    snapshot = QuotaSnapshot.load(StoragePaths(Settings.from_env().home).quota_file)
+    paths = StoragePaths(Settings.from_env().home)
+    snapshot = QuotaSnapshot.load(paths.quota_file)
     for chunk_start, chunk_end in chunks:
         click.echo(
             f"GET /1.2/user/-/sleep/date/{chunk_start}/{chunk_end}.json  "
             f"({plural((chunk_end - chunk_start).days + 1, 'day')})"
         )
-    eta = eta_seconds(len(chunks), snapshot)
+    kinds = login_kinds(paths)
+    calls = plan_calls(start, end, kinds)
+    for kind in kinds:
+        endpoint = ENDPOINTS[kind]
+        limit = "one date" if endpoint.max_days == 1 else f"<= {endpoint.max_days} days"
+        click.echo(f"{kind}: {plural(len(calls[kind]), 'call')} ({limit} each, scope {endpoint.scope})")
+    if not kinds:
+        click.echo(
+            "physiology: not fetched (the login grants none of its scopes: `fitbit-sleep login --physiology`)"
+        )
+    total = sum(len(paths_) for paths_ in calls.values())
+    eta = eta_seconds(total, snapshot)
     if snapshot is not None and snapshot.remaining is not None and (snapshot.reset_in() or 0) > 0:
         basis = f"last seen quota: {snapshot.remaining}/{snapshot.limit} left, resets in {snapshot.reset_in():.0f} s"
     else:
         basis = f"assuming a fresh quota of {(snapshot.limit if snapshot and snapshot.limit else DEFAULT_LIMIT)}/h"
-    click.echo(f"{plural(days, 'day')} -> {plural(len(chunks), 'call')}; quota wait {_human(eta)} ({basis}).")
+    click.echo(f"{plural(days, 'day')} -> {plural(total, 'call')}; quota wait {_human(eta)} ({basis}).")
 
 
 @click.command()
