@@ -25,12 +25,16 @@ from pipeline.errors import FitbitSleepError
 from pipeline.landing import landed_files, read_header
 from pipeline.metric_settings import MetricSettings
 from pipeline.paths import StoragePaths
+from pipeline.physiology_tables import PHYSIOLOGY_TABLES
+from pipeline.physiology_tables import SCHEMAS as PHYSIOLOGY_SCHEMAS
 from pipeline.tables import NIGHTS_SQL, table_files
 from pipeline.transform import transform_files
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
 METRICS_SQL = SQL_DIR / "metrics.sql"
+PHYSIOLOGY_SQL = SQL_DIR / "physiology.sql"
+NIGHTLY_PHYSIOLOGY_SQL = SQL_DIR / "nightly_physiology.sql"
 QUERIES_DIR = SQL_DIR / "queries"
 COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = (
@@ -57,6 +61,7 @@ class WarehouseResult:
     path: Path
     rows: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # nights, main_sleeps, naps (sql/queries/counts.sql)
+    physiology_rows: dict[str, int] = field(default_factory=dict)  # the physiology tables and nightly_physiology
     bytes: int = 0
     seconds: float = 0.0
 
@@ -121,6 +126,31 @@ def install_metric_settings(con: duckdb.DuckDBPyConnection, settings: MetricSett
     con.unregister("free_dates_arrow")
 
 
+def parquet_source(paths: StoragePaths, name: str) -> str | None:
+    """``read_parquet([...])`` over a table's partition files, or None when it has none yet."""
+    files = table_files(paths, name)
+    if not files:
+        return None
+    return f"read_parquet([{', '.join(_literal(str(f)) for f in files)}], hive_partitioning = false)"
+
+
+def _add_physiology(con: duckdb.DuckDBPyConnection, paths: StoragePaths) -> None:
+    """The physiology tables (``sql/physiology.sql``) and ``nightly_physiology`` (``sql/nightly_physiology.sql``),
+    after the sleep tables it reads."""
+    sources: dict[str, str] = {}
+    for name in PHYSIOLOGY_TABLES:
+        source = parquet_source(paths, name)
+        if source is None:
+            con.register(f"empty_{name}", PHYSIOLOGY_SCHEMAS[name].empty_table())
+            source = f"empty_{name}"
+        sources[name] = source
+    con.execute(_PLACEHOLDER.sub(lambda m: sources[m.group(1)], PHYSIOLOGY_SQL.read_text(encoding="utf-8")))
+    con.execute("CREATE TABLE nightly_physiology AS " + NIGHTLY_PHYSIOLOGY_SQL.read_text(encoding="utf-8"))
+    for name in PHYSIOLOGY_TABLES:
+        if sources[name] == f"empty_{name}":
+            con.unregister(f"empty_{name}")
+
+
 def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) -> WarehouseResult:
     """Build ``warehouse.duckdb`` from the Parquet tables and the landing; readers are never blocked.
 
@@ -141,10 +171,9 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
             con.execute("SET TimeZone = 'UTC'")
             sources: dict[str, str] = {}
             for name in WAREHOUSE_TABLES[:-1]:  # every table but coverage, which comes from the landing
-                files = table_files(paths, name)
-                if files:
-                    listing = ", ".join(_literal(str(f)) for f in files)
-                    sources[name] = f"read_parquet([{listing}], hive_partitioning = false)"
+                source = parquet_source(paths, name)
+                if source is not None:
+                    sources[name] = source
                 else:
                     empties = empties or _empty_schemas()
                     con.register(f"empty_{name}", empties[name])
@@ -158,12 +187,13 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
                 lambda m: sources[m.group(1)], WAREHOUSE_SQL.read_text(encoding="utf-8")
             )
             con.execute(script)
+            _add_physiology(con, paths)
             install_metric_settings(con, metrics)
             con.execute(METRICS_SQL.read_text(encoding="utf-8"))
-            rows = {
-                name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-                for name in WAREHOUSE_TABLES
-            }
+            rows, physiology_rows = (
+                {name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]) for name in names}
+                for names in (WAREHOUSE_TABLES, (*PHYSIOLOGY_TABLES, "nightly_physiology"))
+            )
             counts = count_nights(con)
             con.execute("CHECKPOINT")
         finally:
@@ -179,6 +209,7 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
     return WarehouseResult(
         path=target,
         rows=rows,
+        physiology_rows=physiology_rows,
         counts=counts,
         bytes=target.stat().st_size,
         seconds=time.perf_counter() - started,
