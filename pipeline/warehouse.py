@@ -35,6 +35,7 @@ WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
 METRICS_SQL = SQL_DIR / "metrics.sql"
 PHYSIOLOGY_SQL = SQL_DIR / "physiology.sql"
 NIGHTLY_PHYSIOLOGY_SQL = SQL_DIR / "nightly_physiology.sql"
+HEART_RATE_ASLEEP_SQL = SQL_DIR / "heart_rate_asleep.sql"
 QUERIES_DIR = SQL_DIR / "queries"
 COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = (
@@ -134,6 +135,14 @@ def parquet_source(paths: StoragePaths, name: str) -> str | None:
     return f"read_parquet([{', '.join(_literal(str(f)) for f in files)}], hive_partitioning = false)"
 
 
+def install_nightly_physiology(con: duckdb.DuckDBPyConnection, *, table: bool) -> None:
+    """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table in the warehouse, a view for the checks
+    over the Parquet tables) on a connection that has ``nights``, ``sleep_segments`` and the physiology tables."""
+    con.execute("CREATE VIEW heart_rate_asleep AS " + HEART_RATE_ASLEEP_SQL.read_text(encoding="utf-8"))
+    kind = "TABLE" if table else "VIEW"
+    con.execute(f"CREATE {kind} nightly_physiology AS " + NIGHTLY_PHYSIOLOGY_SQL.read_text(encoding="utf-8"))
+
+
 def _add_physiology(con: duckdb.DuckDBPyConnection, paths: StoragePaths) -> None:
     """The physiology tables (``sql/physiology.sql``) and ``nightly_physiology`` (``sql/nightly_physiology.sql``),
     after the sleep tables it reads."""
@@ -145,7 +154,7 @@ def _add_physiology(con: duckdb.DuckDBPyConnection, paths: StoragePaths) -> None
             source = f"empty_{name}"
         sources[name] = source
     con.execute(_PLACEHOLDER.sub(lambda m: sources[m.group(1)], PHYSIOLOGY_SQL.read_text(encoding="utf-8")))
-    con.execute("CREATE TABLE nightly_physiology AS " + NIGHTLY_PHYSIOLOGY_SQL.read_text(encoding="utf-8"))
+    install_nightly_physiology(con, table=True)
     for name in PHYSIOLOGY_TABLES:
         if sources[name] == f"empty_{name}":
             con.unregister(f"empty_{name}")

@@ -1,41 +1,13 @@
 -- nightly_physiology: one row per night of `nights` (docs/physiology.md), NULL where nothing was measured.
 -- Read by pipeline/warehouse.py (a table of the warehouse) and pipeline/physiology_checks.py (over the Parquet tables).
 --
--- Heart rate while asleep: the heart_rate samples inside the ASLEEP segments of the night's main sleep period (every
--- part of a split night; levels deep, light, rem, classic asleep; levels.data, minus the short wakes of shortData
--- laid over them). One source per night, never a mix: the source with the most samples asleep that night (ties: api,
--- google-health, export); the other source's samples of that night are not used.
+-- Heart rate while asleep: the samples of heart_rate_asleep (sql/heart_rate_asleep.sql: inside the asleep segments of
+-- the night's main sleep period) of the night's one source (`chosen`); never a mix of two sources.
 -- Daily values (resting HR, HRV, SpO2, breathing rate, skin temperature) are reported on the date the sleep ENDED:
 -- they attach to the night whose main sleep ended that day (wake_date). Resting HR is the day's, so every night
 -- ending that day gets it; the nightly measures belong to one sleep, so when two nights end on one date only the one
 -- with the longer main sleep gets them (Fitbit computes them for its main sleep, the longest).
-WITH main_parts AS (
-    SELECT night_date, unnest(main_log_ids) AS log_id FROM nights
-),
-segments AS (
-    SELECT p.night_date, s.level, s.is_short, s.start_local,
-           s.start_local + to_seconds(s.seconds) AS end_local
-    FROM sleep_segments s JOIN main_parts p ON s.log_id = p.log_id
-),
-in_asleep_segments AS (
-    SELECT g.night_date, g.level, h.ts_local, h.bpm, h.source
-    FROM segments g JOIN heart_rate h ON h.ts_local >= g.start_local AND h.ts_local < g.end_local
-    WHERE NOT g.is_short AND g.level IN ('deep', 'light', 'rem', 'asleep')
-),
-asleep AS (
-    SELECT a.* FROM in_asleep_segments a
-    ANTI JOIN (SELECT night_date, start_local, end_local FROM segments WHERE is_short) w
-      ON a.night_date = w.night_date AND a.ts_local >= w.start_local AND a.ts_local < w.end_local
-),
-night_source AS (
-    SELECT night_date, source
-    FROM (SELECT night_date, source::VARCHAR AS source, count(*) AS n FROM asleep GROUP BY ALL)
-    QUALIFY row_number() OVER (
-        PARTITION BY night_date
-        ORDER BY n DESC, CASE source WHEN 'api' THEN 0 WHEN 'google-health' THEN 1 ELSE 2 END, source
-    ) = 1
-),
-hr AS (
+WITH hr AS (
     SELECT a.night_date,
            round(avg(a.bpm), 1) AS hr_mean_asleep,
            min(a.bpm)::INTEGER AS hr_min_asleep,
@@ -43,8 +15,9 @@ hr AS (
            round(avg(a.bpm) FILTER (WHERE a.level = 'deep'), 1) AS hr_mean_deep,
            round(avg(a.bpm) FILTER (WHERE a.level = 'light'), 1) AS hr_mean_light,
            round(avg(a.bpm) FILTER (WHERE a.level = 'rem'), 1) AS hr_mean_rem,
-           any_value(s.source) AS hr_source
-    FROM asleep a JOIN night_source s ON a.night_date = s.night_date AND a.source::VARCHAR = s.source
+           any_value(a.source) AS hr_source
+    FROM heart_rate_asleep a
+    WHERE a.chosen
     GROUP BY a.night_date
 ),
 ended AS (
