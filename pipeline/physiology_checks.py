@@ -16,7 +16,12 @@ from typing import Any
 import duckdb
 
 from pipeline.checks import Check, CheckInputs, Verdict, examples
-from pipeline.physiology_landing import HEART_RATE_INTRADAY, KINDS, landed_physiology_files, read_physiology_file
+from pipeline.physiology_landing import (
+    HEART_RATE_INTRADAY,
+    KINDS,
+    landed_physiology_files,
+    read_physiology_file,
+)
 from pipeline.physiology_tables import BPM_MAX, BPM_MIN, PHYSIOLOGY_TABLES, SCHEMAS, SPO2_SENTINEL
 from pipeline.tables import table_files
 
@@ -35,7 +40,9 @@ def physiology_con(inp: CheckInputs) -> duckdb.DuckDBPyConnection:
         files = table_files(inp.paths, name)
         if files:
             listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false)")
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
+            )
         else:
             con.register(f"empty_{name}", SCHEMAS[name].empty_table())
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM empty_{name}")
@@ -46,7 +53,9 @@ def physiology_con(inp: CheckInputs) -> duckdb.DuckDBPyConnection:
 
 
 def _has_nightly(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'nightly_physiology'").fetchone() != (0,)
+    return con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'nightly_physiology'"
+    ).fetchone() != (0,)
 
 
 def _in_window(inp: CheckInputs, day: date) -> bool:
@@ -77,7 +86,11 @@ def documents_on_their_date(inp: CheckInputs) -> Verdict:
             stated |= {str(e["dateTime"]) for e in entries if isinstance(e, dict) and "dateTime" in e}
             if stated != {day.isoformat()}:
                 wrong.append(f"{kind} {day}: holds {', '.join(sorted(stated - {day.isoformat()}))}")
-    return not wrong, {"files_checked": files, "files_about_other_dates": len(wrong), "examples": examples(wrong, str)}
+    return not wrong, {
+        "files_checked": files,
+        "files_about_other_dates": len(wrong),
+        "examples": examples(wrong, str),
+    }
 
 
 def samples_inside_their_day(inp: CheckInputs) -> Verdict:
@@ -86,12 +99,16 @@ def samples_inside_their_day(inp: CheckInputs) -> Verdict:
     con = physiology_con(inp)
     where, params = inp.where("ts_local::DATE")
     in_table = dict(
-        con.execute(f"SELECT ts_local::DATE, count(*) FROM heart_rate WHERE {where} GROUP BY 1", params).fetchall()
+        con.execute(
+            f"SELECT ts_local::DATE, count(*) FROM heart_rate WHERE {where} GROUP BY 1", params
+        ).fetchall()
     )
     in_raw: dict[date, int] = {}
     for day, path in landed_physiology_files(inp.paths, HEART_RATE_INTRADAY):
         if _in_window(inp, day):
-            intraday = (read_physiology_file(path).get("payload") or {}).get("activities-heart-intraday") or {}
+            intraday = (read_physiology_file(path).get("payload") or {}).get(
+                "activities-heart-intraday"
+            ) or {}
             in_raw[day] = len(intraday.get("dataset") or [])
     wrong = [
         f"{day}: {n} samples in heart_rate, {in_raw.get(day, 0)} in its file"
@@ -123,7 +140,9 @@ def values_plausible(inp: CheckInputs) -> Verdict:
     return not (bad_hr or bad_spo2), {
         "bpm_out_of_range": len(bad_hr),
         "spo2_sentinels": len(bad_spo2),
-        "examples": examples([f"{t}: {b} bpm" for t, b in bad_hr] + [f"{d[0]}: SpO2 50" for d in bad_spo2], str),
+        "examples": examples(
+            [f"{t}: {b} bpm" for t, b in bad_hr] + [f"{d[0]}: SpO2 50" for d in bad_spo2], str
+        ),
     }
 
 
@@ -151,7 +170,9 @@ def one_source_per_night(inp: CheckInputs) -> Verdict:
     return not rows, {
         "nights_checked": int(checked[0]) if checked else 0,
         "nights_mixing_sources": len(rows),
-        "examples": examples(rows, lambda r: f"night {r[0]}: {r[1]} sources, {r[2]} samples used, {r[3]} counted"),
+        "examples": examples(
+            rows, lambda r: f"night {r[0]}: {r[1]} sources, {r[2]} samples used, {r[3]} counted"
+        ),
     }
 
 

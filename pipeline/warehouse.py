@@ -62,7 +62,9 @@ class WarehouseResult:
     path: Path
     rows: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # nights, main_sleeps, naps (sql/queries/counts.sql)
-    physiology_rows: dict[str, int] = field(default_factory=dict)  # the physiology tables and nightly_physiology
+    physiology_rows: dict[str, int] = field(
+        default_factory=dict
+    )  # the physiology tables and nightly_physiology
     bytes: int = 0
     seconds: float = 0.0
 
