@@ -170,6 +170,9 @@ class PhysiologyFetch:
     end: date
     documents: dict[str, dict[date, dict[str, Any]]] = field(default_factory=dict)
     api_paths: dict[str, list[str]] = field(default_factory=dict)
+    source_refs: dict[str, dict[date, str]] = field(
+        default_factory=dict
+    )  # kind -> date -> the path that covered it
     skipped: dict[str, str] = field(default_factory=dict)  # kind -> why (scope not granted, 403)
     calls: int = 0
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -203,6 +206,12 @@ def fetch_physiology(
             continue
         try:
             result.documents[kind], result.api_paths[kind] = client.physiology(kind, start, end)
+            chunks = chunk_range(start, end, ENDPOINTS[kind].max_days)
+            result.source_refs[kind] = {
+                first + timedelta(days=i): path
+                for (first, last), path in zip(chunks, result.api_paths[kind], strict=True)
+                for i in range((last - first).days + 1)
+            }
         except InsufficientScope as exc:
             reason = f"403 on the `{scope}` endpoints ({exc.detail})"
             denied_scopes[scope] = reason

@@ -59,9 +59,10 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.errors import FitbitSleepError
 from pipeline.landing import Outcome, format_fetched_at, land_record, precedence_keeps
@@ -208,3 +209,53 @@ def landed_physiology_files(paths: StoragePaths, kind: str) -> Iterator[tuple[da
         except ValueError:
             continue
     yield from sorted(found)
+
+
+class PhysiologyFetchLike(Protocol):
+    """What ``pipeline.physiology_fetch.PhysiologyFetch`` offers (a Protocol: the landing does not import the client)."""
+
+    documents: dict[str, dict[date, dict[str, Any]]]
+    source_refs: dict[str, dict[date, str]]
+    fetched_at: datetime
+
+
+@dataclass
+class PhysiologyLandingResult:
+    """What one ``land_physiology_fetch`` did; ``changed_dates`` is what the tables must be updated for."""
+
+    files: int = 0
+    written: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    changed_dates: set[date] = field(default_factory=set)
+
+
+def land_physiology_fetch(
+    paths: StoragePaths, fetch: PhysiologyFetchLike, source: str = "api"
+) -> PhysiologyLandingResult:
+    """Land every document of an API fetch (one per kind and date, empty ones included: asked, nothing measured)."""
+    result = PhysiologyLandingResult()
+    with writer_lock(paths, "landing physiology"):
+        for kind, documents in fetch.documents.items():
+            for day, document in sorted(documents.items()):
+                outcome = land_physiology_day(
+                    paths,
+                    kind,
+                    day,
+                    document,
+                    source=source,
+                    source_ref=fetch.source_refs.get(kind, {}).get(day),
+                    fetched_at=fetch.fetched_at,
+                )
+                result.files += 1
+                result.empty += not has_measurement(kind, document)
+                if outcome == "unchanged":
+                    result.unchanged += 1
+                    continue
+                result.changed_dates.add(day)
+                if outcome == "revised":
+                    result.revised += 1
+                else:
+                    result.written += 1
+    return result

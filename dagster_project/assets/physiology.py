@@ -1,0 +1,128 @@
+"""The physiology assets: ``raw_physiology`` (heart rate, HRV, SpO2, breathing rate, skin temperature from the v1.2
+API, landed per kind and date) and ``physiology_tables`` (their Parquet tables).
+
+Why two assets for six kinds: a range run writes one event per partition per asset, and those events are most of a
+backfill's cost (issue 19); the kinds are one fetch (one quota, one token), so they are one asset whose metadata
+counts each. Same daily partitions and ``multi_run(100)`` windows as ``raw_sleep``, in the same job and runs, in the
+``fitbit_api`` pool. Only the kinds the saved login's scopes grant are called; without any (the default login) the
+asset lands nothing and makes no call.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Backoff,
+    DailyPartitionsDefinition,
+    Failure,
+    Jitter,
+    MaterializeResult,
+    RetryPolicy,
+    asset,
+)
+
+from dagster_project.assets.metadata import scalar_facts
+from dagster_project.assets.raw import RAW_GROUP
+from dagster_project.assets.tables import TABLES_GROUP
+from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
+from dagster_project.resources import FitbitResource, StorageResource
+from pipeline.errors import ApiUnreachable, FitbitSleepError, FitbitUnavailable
+from pipeline.text import plural
+
+
+def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ignore[no-untyped-def]
+    @asset(
+        name="raw_physiology",
+        group_name=RAW_GROUP,
+        partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
+        pool="fitbit_api",
+        retry_policy=RetryPolicy(
+            max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+        ),
+        kinds={"api", "json"},
+        description=(
+            "Heart rate (intraday 1 min, resting), HRV, SpO2, breathing rate and skin temperature from the Fitbit "
+            "v1.2 API, one file per kind and date under raw/physiology/ (intraday gzip'd). Only the kinds the "
+            "login's scopes grant (`fitbit-sleep login --physiology`); a 403 skips a kind with one warning."
+        ),
+    )
+    def raw_physiology(
+        context: AssetExecutionContext, fitbit: FitbitResource, storage: StorageResource
+    ) -> MaterializeResult:
+        from pipeline.physiology_fetch import fetch_physiology, login_kinds
+        from pipeline.physiology_landing import land_physiology_fetch
+
+        start, end = window_dates(*context.partition_time_window)
+        paths = storage.paths()
+        kinds = login_kinds(paths) if fitbit.source == "fitbit" else []
+        calls = 0
+        if kinds:
+            try:
+                with fitbit.client(paths, log=context.log) as client:
+                    fetch = fetch_physiology(client, start, end, kinds, warn=context.log.warning)
+            except FitbitSleepError as exc:  # as raw_sleep: only transient failures may retry the step
+                final = not isinstance(exc, FitbitUnavailable) or isinstance(exc, ApiUnreachable)
+                raise Failure(
+                    description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=not final
+                ) from None
+            landed = land_physiology_fetch(paths, fetch)
+            calls = fetch.calls
+            skipped = dict(fetch.skipped)
+            context.log.info(
+                f"Landed {plural(landed.files, 'physiology file')} {start}..{end} in {plural(calls, 'call')}: "
+                f"{landed.written} new, {landed.revised} revised, {landed.unchanged} unchanged, {landed.empty} empty."
+            )
+        else:
+            from pipeline.physiology_landing import PhysiologyLandingResult
+
+            landed = PhysiologyLandingResult()
+            skipped = {}
+            context.log.info(
+                "No physiology scope granted: nothing fetched (`fitbit-sleep login --physiology`)."
+            )
+        return MaterializeResult(
+            metadata={
+                "run_first_date": start.isoformat(),
+                "run_last_date": end.isoformat(),
+                "run_kinds": ", ".join(kinds) or "none (no physiology scope granted)",
+                "run_kinds_skipped": "; ".join(f"{k}: {why}" for k, why in skipped.items()) or "none",
+                "run_api_calls": calls,
+                **scalar_facts(landed, prefix="run_files_"),
+            }
+        )
+
+    return raw_physiology
+
+
+def build_physiology_tables(partitions_def: DailyPartitionsDefinition, raw_physiology: Any):  # type: ignore[no-untyped-def]
+    @asset(
+        name="physiology_tables",
+        group_name=TABLES_GROUP,
+        partitions_def=partitions_def,
+        deps=[raw_physiology],
+        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
+        kinds={"parquet"},
+        description=(
+            "Parquet tables of the physiology landing: heart_rate (samples), resting_heart_rate, hrv_daily, "
+            "spo2_daily, breathing_rate_daily, skin_temp_daily and physiology_quarantine (bpm outside 25-220, "
+            "SpO2 50 = no reading). A run rebuilds the months of its window."
+        ),
+    )
+    def physiology_tables(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
+        from pipeline.physiology_tables import update_physiology_tables
+
+        start, end = window_dates(*context.partition_time_window)
+        dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        result = update_physiology_tables(storage.paths(), dates)
+        return MaterializeResult(
+            metadata={
+                "run_first_date": start.isoformat(),
+                "run_last_date": end.isoformat(),
+                **scalar_facts(result, prefix="run_"),
+            }
+        )
+
+    return physiology_tables
