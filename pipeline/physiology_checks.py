@@ -34,7 +34,7 @@ def physiology_con(inp: CheckInputs) -> duckdb.DuckDBPyConnection:
     from pipeline.warehouse import install_nightly_physiology
 
     con = inp.con
-    if con.execute(f"SELECT count(*) FROM duckdb_views() WHERE view_name = '{_READY}'").fetchone() != (0,):
+    if _has_view(con, _READY):
         return con
     for name in PHYSIOLOGY_TABLES:
         files = table_files(inp.paths, name)
@@ -52,10 +52,12 @@ def physiology_con(inp: CheckInputs) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchall() != [(0,)]
+
+
 def _has_nightly(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'nightly_physiology'"
-    ).fetchone() != (0,)
+    return _has_view(con, "nightly_physiology")
 
 
 def _in_window(inp: CheckInputs, day: date) -> bool:
@@ -166,7 +168,7 @@ def one_source_per_night(inp: CheckInputs) -> Verdict:
         """,
         params,
     ).fetchall()
-    checked = con.execute(f"SELECT count(*) FROM nightly_physiology n WHERE {where}", params).fetchone()
+    checked = con.execute(f"SELECT count(*) FROM nightly_physiology n WHERE {where}", params).fetchall()[0]
     return not rows, {
         "nights_checked": int(checked[0]) if checked else 0,
         "nights_mixing_sources": len(rows),

@@ -888,6 +888,10 @@ FIGURES: dict[str, FigureSpec] = {
 }
 
 
+# The physiology figures live in pipeline/physiology_plots.py, which uses this module's helpers and adds its specs to
+# FIGURES when it is imported; importing it here (in either import order) keeps one registry.
+import pipeline.physiology_plots  # noqa: E402, F401
+
 # --- rendering --------------------------------------------------------------------------------------------------------
 
 

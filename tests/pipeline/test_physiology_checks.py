@@ -94,3 +94,8 @@ def test_a_night_mixing_two_sources_blocks(built: StoragePaths) -> None:
         )
         passed, facts = evaluate(BY_NAME["one_source_per_night"], inputs)
     assert not passed and facts["nights_mixing_sources"] == 1
+
+
+def test_a_data_root_without_physiology_passes_every_check(tmp_path: Path) -> None:
+    found = verdicts(StoragePaths(tmp_path), (date(2024, 1, 1), date(2024, 1, 2)))
+    assert all(passed for passed, _ in found.values()), found
