@@ -37,7 +37,8 @@ Kinds and their documents (the v1.2 endpoint of each, `../shared/reference/fitbi
 HRV, SpO2, breathing rate and skin temperature are measured during the main sleep and reported on the date the
 sleep ENDED; the tables attach them to the night that ended that day.
 
-File ``raw/physiology/<kind>/date=D.json`` (``.json.gz`` for ``heart_rate_intraday``), header keys first::
+File ``raw/physiology/<kind>/date=D.json`` (``.json.gz`` for ``heart_rate_intraday``), header keys first, the
+document as canonical JSON (compact, keys sorted: what is hashed is what is stored)::
 
     {"date", "kind", "source", "source_ref", "fetched_at", "payload_sha256", "state": "final"|"empty",
      "provenance": {...} | null, "payload": <document>}
@@ -96,10 +97,13 @@ def is_compressed(kind: str) -> bool:
     return kind == HEART_RATE_INTRADAY
 
 
+def canonical_json(document: dict[str, Any]) -> str:
+    """The document as stored and hashed: compact, keys sorted, so a re-serialised but equal answer is no change."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def document_sha256(document: dict[str, Any]) -> str:
-    """Hash of the canonical document (keys sorted), so a re-serialised but equal answer is not a change."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
 def _entries(kind: str, document: dict[str, Any]) -> list[Any]:
@@ -164,19 +168,23 @@ def land_physiology_day(
     with writer_lock(paths, f"landing {kind} {day}"):
         if precedence_keeps(target, source, fetched_at) is not None:
             return "unchanged"
+        canonical = canonical_json(document)  # encoded once: hashed, then written as the payload
         record = {
             "date": day.isoformat(),
             "kind": kind,
             "source": source,
             "source_ref": source_ref or "",
             "fetched_at": format_fetched_at(fetched_at),
-            "payload_sha256": document_sha256(document),
+            "payload_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
             "state": "final" if has_measurement(kind, document) else "empty",
             "provenance": provenance,
-            "payload": document,
         }
         return land_record(
-            target, paths.raw_physiology_revisions_dir(kind, day), record, compress=is_compressed(kind)
+            target,
+            paths.raw_physiology_revisions_dir(kind, day),
+            record,
+            compress=is_compressed(kind),
+            payload_json=canonical,
         )
 
 

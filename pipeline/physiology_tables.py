@@ -180,8 +180,16 @@ def _heart_rate_samples(
     dataset = intraday.get("dataset") if isinstance(intraday, dict) else None
     if not isinstance(dataset, list) or not dataset:
         return
-    times = pa.array([s.get("time") if isinstance(s, dict) else None for s in dataset], pa.string())
-    raw_values = [s.get("value") if isinstance(s, dict) else None for s in dataset]
+    try:  # the common case, every sample an object with both keys, at list-comprehension speed
+        time_texts = [s["time"] for s in dataset]
+        raw_values = [s["value"] for s in dataset]
+    except (KeyError, TypeError):
+        time_texts = [s.get("time") if isinstance(s, dict) else None for s in dataset]
+        raw_values = [s.get("value") if isinstance(s, dict) else None for s in dataset]
+    try:
+        times = pa.array(time_texts, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        times = pa.array([t if isinstance(t, str) else None for t in time_texts], pa.string())
     try:
         values = pa.array(raw_values, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
