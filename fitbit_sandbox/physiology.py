@@ -316,7 +316,7 @@ class Physiology:
             at, length = int(rng.integers(7 * 120, 20 * 120)), int(rng.integers(60, 120))
             day_curve[at : at + length] += rng.uniform(45, 75)
             exercise[at : at + length] = True
-        for _ in range(int(rng.integers(0, 3))):  # off the wrist: charging, a shower
+        for _ in range(int(rng.integers(1, 3))):  # off the wrist: charging, a shower
             at, length = int(rng.integers(7 * 120, 21 * 120)), int(rng.integers(20, 180))
             span = slice(at, at + length)
             states[span] = np.where(awake[span], _CODES[_OFF], states[span])
