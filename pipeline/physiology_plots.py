@@ -55,8 +55,9 @@ HYPNOGRAM_ROWS = {"stages": ("deep", "light", "rem", "wake"), "classic": ("aslee
 def draw_hypnogram_heart_rate(fig: Figure, data: pd.DataFrame) -> Axes:
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     samples = data[data["kind"] == "sample"]
-    segments = data[(data["kind"] == "segment") & ~data["is_short"].astype(bool)].sort_values("ts")
-    short = data[(data["kind"] == "segment") & data["is_short"].astype(bool)]
+    is_short = data["is_short"].fillna(False).astype(bool)  # NULL on the sample rows
+    segments = data[(data["kind"] == "segment") & ~is_short].sort_values("ts")
+    short = data[(data["kind"] == "segment") & is_short]
     log_type = str(segments["type"].dropna().iloc[0]) if segments["type"].notna().any() else "stages"
     order = list(HYPNOGRAM_ROWS.get(log_type, HYPNOGRAM_ROWS["stages"]))
     order += sorted(set(segments["level"].dropna()) - set(order))

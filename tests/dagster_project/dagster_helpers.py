@@ -41,8 +41,8 @@ def project_defs(
     return build_defs(config, resources={"storage": StorageResource(root=str(home)), "fitbit": fitbit})
 
 
-def login_to(sandbox: Any, home: Path) -> str:
-    """Log in against the sandbox the way `fitbit-sleep login --auto` does; returns the user id."""
+def login_to(sandbox: Any, home: Path, *, physiology: bool = False) -> str:
+    """Log in against the sandbox the way `fitbit-sleep login --auto [--physiology]` does; returns the user id."""
     from pipeline.config import Settings
     from pipeline.login import login
     from pipeline.paths import StoragePaths
@@ -55,7 +55,13 @@ def login_to(sandbox: Any, home: Path) -> str:
         home=home,
     )
     return login(
-        settings, StoragePaths(home), port=0, auto=True, timeout=20, show_url=lambda _u: None
+        settings,
+        StoragePaths(home),
+        port=0,
+        auto=True,
+        timeout=20,
+        show_url=lambda _u: None,
+        physiology=physiology,
     ).user_id
 
 
