@@ -89,12 +89,16 @@ def plan(start: date, end: date) -> None:
 def fetch(start: date, end: date, no_build: bool) -> None:
     """Fetch START..END from the API, land one raw file per date, then update the tables and the warehouse.
 
+    The physiology the login grants (`fitbit-sleep login --physiology`) is fetched and landed with the sleep.
+
     No Dagster run is recorded: use `fitbit-sleep backfill` to have the Dagster UI show the dates as materialized.
     """
     from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
     from pipeline.landing import land_fetch
     from pipeline.paths import StoragePaths
+    from pipeline.physiology_fetch import fetch_physiology, login_kinds
+    from pipeline.physiology_landing import land_physiology_fetch
     from pipeline.source_client import open_client
     from pipeline.text import plural
 
@@ -103,12 +107,18 @@ def fetch(start: date, end: date, no_build: bool) -> None:
     def on_wait(seconds: float, reason: str) -> None:
         click.echo(f"waiting {_human(seconds)}: {reason}", err=True)
 
+    def warn(message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
     try:
         settings = Settings.from_env()
         paths = StoragePaths(settings.home)
+        kinds = login_kinds(paths) if settings.source == "fitbit" else []
         with open_client(settings, on_wait=on_wait) as client:
             result = client.sleep(start, end)
+            physiology = fetch_physiology(client, start, end, kinds, warn=warn) if kinds else None
         landed = land_fetch(paths, result)
+        physiology_landed = land_physiology_fetch(paths, physiology) if physiology else None
     except FitbitSleepError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -117,13 +127,23 @@ def fetch(start: date, end: date, no_build: bool) -> None:
         f"{plural(len(landed.dates), 'day')} ({landed.written} written, {landed.revised} revised, "
         f"{landed.unchanged} unchanged, {landed.empty} empty, {landed.pending} pending)."
     )
+    if physiology is not None and physiology_landed is not None:
+        click.echo(
+            f"Physiology ({', '.join(physiology.documents) or 'nothing granted'}): "
+            f"{plural(physiology_landed.files, 'file')} in {plural(physiology.calls, 'call')} "
+            f"({physiology_landed.written} written, {physiology_landed.revised} revised, "
+            f"{physiology_landed.unchanged} unchanged, {physiology_landed.empty} empty)."
+        )
     if no_build:
         click.echo("Tables not updated (--no-build): run `fitbit-sleep rebuild` to see these dates in SQL.")
         return
+    from pipeline.physiology_tables import update_physiology_tables
     from pipeline.tables import update_tables
     from pipeline.warehouse import build_warehouse
 
     tables = update_tables(paths, landed.dates)
+    if physiology_landed is not None:
+        update_physiology_tables(paths, landed.dates)
     build_warehouse(paths)
     click.echo(
         f"Updated the tables ({plural(tables.logs, 'log')} in the {plural(len(tables.months), 'month')} touched) "
