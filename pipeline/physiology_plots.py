@@ -22,7 +22,7 @@ from pipeline.plots import (
     FigureSpec,
     _date_axis,
     _dates,
-    _nightly_and_means,
+    draw_two_series_means,
 )
 
 HR_COLOUR = OKABE_ITO["vermillion"]
@@ -98,19 +98,15 @@ def draw_hypnogram_heart_rate(fig: Figure, data: pd.DataFrame) -> Axes:
 
 
 def draw_hrv_resting_trends(fig: Figure, data: pd.DataFrame) -> Axes:
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    x = _dates(data["night_date"])
-    for ax, col, label, unit in (
-        (top, "hrv_rmssd", "HRV (RMSSD)", "HRV, RMSSD (ms)"),
-        (bottom, "resting_hr", "Resting HR", "Resting heart rate (bpm)"),
-    ):
-        _nightly_and_means(ax, x, data, col, label, (("7d", "7-day mean"), ("30d", "30-day mean")))
-        ax.set_ylabel(unit)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45) if ax is top else (1.02, 1.0))
-    _date_axis(bottom, x)
-    bottom.set_xlabel("Night (evening date)")
-    top.set_title("HRV and resting heart rate with 7- and 30-day means (values of the day each night ended)")
-    return top
+    return draw_two_series_means(
+        fig,
+        data,
+        (
+            ("hrv_rmssd", "HRV (RMSSD)", "HRV, RMSSD (ms)"),
+            ("resting_hr", "Resting HR", "Resting heart rate (bpm)"),
+        ),
+        "HRV and resting heart rate with 7- and 30-day means (values of the day each night ended)",
+    )
 
 
 def draw_sleep_vs_resting_hr(fig: Figure, data: pd.DataFrame) -> Axes:

@@ -14,35 +14,24 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
-    Backoff,
     DailyPartitionsDefinition,
-    Failure,
-    Jitter,
     MaterializeResult,
-    RetryPolicy,
     asset,
 )
 
 from dagster_project.assets.metadata import scalar_facts
-from dagster_project.assets.raw import RAW_GROUP
+from dagster_project.assets.raw import api_asset_options, api_failure
 from dagster_project.assets.tables import TABLES_GROUP
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import FitbitResource, StorageResource
-from pipeline.errors import ApiUnreachable, FitbitSleepError, FitbitUnavailable
+from pipeline.errors import FitbitSleepError
 from pipeline.text import plural
 
 
 def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ignore[no-untyped-def]
     @asset(
         name="raw_physiology",
-        group_name=RAW_GROUP,
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
-        pool="fitbit_api",
-        retry_policy=RetryPolicy(
-            max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
-        ),
-        kinds={"api", "json"},
+        **api_asset_options(partitions_def),
         description=(
             "Heart rate (intraday 1 min, resting), HRV, SpO2, breathing rate and skin temperature from the Fitbit "
             "v1.2 API, one file per kind and date under raw/physiology/ (intraday gzip'd). Only the kinds the "
@@ -64,10 +53,7 @@ def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ig
                 with fitbit.client(paths, log=context.log) as client:
                     fetch = fetch_physiology(client, start, end, kinds, warn=context.log.warning)
             except FitbitSleepError as exc:  # as raw_sleep: only transient failures may retry the step
-                final = not isinstance(exc, FitbitUnavailable) or isinstance(exc, ApiUnreachable)
-                raise Failure(
-                    description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=not final
-                ) from None
+                raise api_failure(exc) from None
             landed = land_physiology_fetch(paths, fetch)
             calls = fetch.calls
             skipped = dict(fetch.skipped)
