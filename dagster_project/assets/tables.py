@@ -4,6 +4,7 @@ Why partitioned like the landing: a run replaces exactly the dates it landed (da
 ``pipeline.tables``), so re-running a range is idempotent and overlapping backfills cannot duplicate logs.
 """
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,13 +12,16 @@ from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     DailyPartitionsDefinition,
+    Failure,
     MaterializeResult,
     asset,
 )
 
 from dagster_project.assets.metadata import scalar_facts
+from dagster_project.assets.raw import run_participants
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import StorageResource
+from pipeline.text import plural
 
 TABLES_GROUP = "tables"
 
@@ -36,28 +40,58 @@ def build_sleep_tables(partitions_def: DailyPartitionsDefinition, raw_sleep: Any
             "validation) and sleep_scores. A run replaces exactly the dates of its window."
         ),
     )
-    def sleep_tables(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
+    def sleep_tables(context: AssetExecutionContext, storage: StorageResource) -> Iterator[MaterializeResult]:
+        from pipeline.participants import participant_tz
+        from pipeline.run_ledger import RunLedger
         from pipeline.tables import update_tables
 
         start, end = window_dates(*context.partition_time_window)
         dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        result = update_tables(storage.paths(), dates)
+        paths = storage.paths()
+        people = run_participants(paths, context.run.tags)
+        result = None
+        for own in people:
+            result = update_tables(own, dates, tz=participant_tz(own))
         metadata: dict[str, Any] = {
             "run_first_date": start.isoformat(),
             "run_last_date": end.isoformat(),
-            **table_counts(storage.paths()),
+            **table_counts(people),
         }
-        return MaterializeResult(metadata={**metadata, **scalar_facts(result, prefix="run_")})
+        yield MaterializeResult(
+            # one participant: its table facts as before; a cohort: the counts only (facts are per participant)
+            metadata={
+                **metadata,
+                **(scalar_facts(result, prefix="run_") if len(people) == 1 and result else {}),
+            }
+        )
+        failed = RunLedger(paths, context.run.root_run_id or context.run_id).failed(start, end)
+        if failed:
+            # The others' dates are landed and tabled (materialized above); the run still ends failed, naming who
+            # failed and why, so it shows red in the UI and a re-execution fetches only them.
+            raise Failure(
+                description=f"{plural(len(failed), 'participant')} of {len(people)} not fetched for {start}..{end}: "
+                + "; ".join(f"{who}: {why}" for who, why in sorted(failed.items())),
+                metadata={
+                    "error": next(iter(sorted(failed.items())))[1].split(":", 1)[0],
+                    "participants_failed": ", ".join(sorted(failed)),
+                },
+                allow_retries=False,
+            )
 
     return sleep_tables
 
 
-def table_counts(paths: Any) -> dict[str, int]:
-    """Nights, main sleeps and naps in the tables after this run (sql/queries/counts.sql, as every summary)."""
+def table_counts(people: list[Any]) -> dict[str, int]:
+    """Nights, main sleeps and naps in the tables after this run (sql/queries/counts.sql, as every summary),
+    summed over the run's participants."""
     from pipeline.checks import tables_connection
     from pipeline.warehouse import count_nights
 
-    with tables_connection(paths) as con:
-        if "main_log_id" not in {r[0] for r in con.execute("DESCRIBE nights").fetchall()}:
-            return {"tables_nights": 0, "tables_main_sleeps": 0, "tables_naps": 0}
-        return {f"tables_{key}": value for key, value in count_nights(con).items()}
+    totals = {"tables_nights": 0, "tables_main_sleeps": 0, "tables_naps": 0}
+    for paths in people:
+        with tables_connection(paths) as con:
+            if "main_log_id" not in {r[0] for r in con.execute("DESCRIBE nights").fetchall()}:
+                continue
+            for key, value in count_nights(con).items():
+                totals[f"tables_{key}"] += value
+    return totals

@@ -129,7 +129,7 @@ select night_date, minutes_asleep, time_in_bed, efficiency from nights order by 
 
 
 def _warehouse_rows(paths: StoragePaths) -> list[Row]:
-    from pipeline.warehouse import connect_readonly
+    from pipeline.warehouse import connect_participant
 
     if not paths.warehouse_file.is_file():
         return [("warehouse", "not built yet: `fitbit-sleep rebuild`")]
@@ -139,7 +139,7 @@ def _warehouse_rows(paths: StoragePaths) -> list[Row]:
         ("warehouse", f"built {_duration(int(time.time() - built))} ago ({stamp}), {paths.warehouse_file}")
     ]
     try:
-        con = connect_readonly(paths)
+        con = connect_participant(paths)
         try:
             row = con.execute(LAST_NIGHT).fetchone()
         finally:
