@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.errors import ApiUnreachable, FitbitSleepError, FitbitUnavailable
 from pipeline.landing import LandingResult, land_fetch
-from pipeline.paths import StoragePaths
+from pipeline.paths import DEFAULT_PARTICIPANT, StoragePaths
 from pipeline.quota import QuotaSnapshot
 
 DEFAULT_WORKERS = 4
@@ -71,6 +71,9 @@ class CohortFetch:
         parts = [f"{o.participant_id}: {o.error_class}: {o.error}" for o in self.failed]
         return f"{len(parts)} of {len(self.outcomes)} participants failed ({'; '.join(parts)})"
 
+    def failed_ids(self) -> str:
+        return ", ".join(o.participant_id for o in self.failed)
+
 
 def quota_order(people: Iterable[StoragePaths], now: float | None = None) -> list[StoragePaths]:
     """Participants whose last seen quota is spent and not yet reset go last, soonest reset first."""
@@ -83,6 +86,13 @@ def quota_order(people: Iterable[StoragePaths], now: float | None = None) -> lis
         return snap.reset_in(now) or 0.0
 
     return sorted(people, key=wait)  # stable: equal waits keep the registry order
+
+
+def for_participant(message: str, participant_id: str) -> str:
+    """An error's advice for this participant: its login command names it."""
+    if participant_id == DEFAULT_PARTICIPANT:
+        return message
+    return message.replace("`fitbit-sleep login`", f"`fitbit-sleep login --participant {participant_id}`")
 
 
 def fetch_one(paths: StoragePaths, start: date, end: date, open_client: ClientOpener) -> ParticipantFetch:
@@ -100,7 +110,10 @@ def fetch_one(paths: StoragePaths, start: date, end: date, open_client: ClientOp
                 outcome.quota_remaining = None if quota is None else quota.remaining
         outcome.landed = land_fetch(paths, fetch)
     except FitbitSleepError as exc:
-        outcome.error, outcome.error_class = str(exc), type(exc).__name__
+        outcome.error, outcome.error_class = (
+            for_participant(str(exc), paths.participant_id),
+            type(exc).__name__,
+        )
         outcome.retryable = isinstance(exc, FitbitUnavailable) and not isinstance(exc, ApiUnreachable)
     return outcome
 

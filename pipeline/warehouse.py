@@ -47,7 +47,9 @@ WAREHOUSE_TABLES = (
     "sleep_scores",
     "coverage",
 )
-PARQUET_TABLES = WAREHOUSE_TABLES[:-1]  # coverage comes from the landing (and `participants` from the registry)
+PARQUET_TABLES = WAREHOUSE_TABLES[
+    :-1
+]  # coverage comes from the landing (and `participants` from the registry)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 

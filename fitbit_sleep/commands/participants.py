@@ -56,6 +56,7 @@ def add(participant_id: str, tz: str | None) -> None:
 @participants.command("list")
 def list_() -> None:
     """One line per participant: id, status, time zone, login and days landed."""
+    from pipeline.config import profile_timezone
     from pipeline.errors import FitbitSleepError
     from pipeline.participants import list_participants
 
@@ -70,7 +71,7 @@ def list_() -> None:
         days = sum(1 for _ in own.raw_sleep_dir.glob("date=*.json"))
         status = f"retired {p.retired_at[:10]}" if p.retired_at else p.status
         click.echo(
-            f"{p.id:<16} {status:<18} tz {p.timezone or '(from login)'}  {logged_in}, {days} days landed"
+            f"{p.id:<16} {status:<18} tz {p.timezone or profile_timezone(own) or '(from login)'}  {logged_in}, {days} days landed"
         )
 
 
