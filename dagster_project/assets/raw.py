@@ -6,12 +6,12 @@ time. The run window comes from ``partition_time_window`` because a range run ha
 
 Participants (docs/participants.md): the partitions are dates only, and a run fetches its window for every active
 participant (or the one its ``fitbit_sleep/participant`` tag names) through ``pipeline.cohort_fetch``, each with its
-own login and quota. A participant that fails is logged with its reason and the others land; the tables step then
-fails the run naming them (``sleep_tables``), and a re-execution fetches only the participants still missing.
+own login and quota. A participant that fails is logged with its reason and the others land (and are tabled); the
+step then fails naming them, and re-executing the run from the failure fetches only the participants still missing.
 """
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import (
@@ -54,7 +54,7 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
     )
     def raw_sleep(
         context: AssetExecutionContext, fitbit: FitbitResource, storage: StorageResource
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         from pipeline.cohort_fetch import fetch_participants
         from pipeline.run_ledger import RunLedger
 
@@ -66,7 +66,7 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
             raise Failure(
                 description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=False
             ) from None
-        ledger = RunLedger(paths, context.run.root_run_id or context.run_id)
+        ledger = RunLedger(paths, root_run_id(context))
         done = ledger.landed(start, end)
         todo = [p for p in people if p.participant_id not in done]
         if done:
@@ -92,12 +92,34 @@ def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[
             )
         for outcome in cohort.outcomes:
             _log_outcome(context, outcome, start, end)
-        return MaterializeResult(metadata=_run_metadata(cohort, start, end, len(people)))
+        if cohort.failed:
+            # This run's tables step will not run (its upstream step fails below), so the participants that landed
+            # get their tables here and are complete now.
+            table_landed(paths, cohort, start, end)
+        yield MaterializeResult(metadata=_run_metadata(cohort, start, end, len(people)))
+        if cohort.failed:
+            # Some landed, some did not: the run ends failed, naming who and why. Re-executing it from the failure
+            # (UI, or the run-retry daemon) re-runs this step, which skips the participants already landed.
+            raise Failure(
+                description=f"{cohort.failure_summary()}; the others landed. Re-execute the run from the failure "
+                "to fetch only these.",
+                metadata={
+                    "error": cohort.failed[0].error_class or "",
+                    "participants_failed": _ids(cohort.failed),
+                },
+                allow_retries=all(o.retryable for o in cohort.failed),
+            )
 
     return raw_sleep
 
 
 PARTICIPANT_TAG = "fitbit_sleep/participant"
+ROOT_RUN_TAG = "dagster/root_run_id"  # set by Dagster on every re-execution of a run
+
+
+def root_run_id(context: Any) -> str:
+    """The run this one re-executes (directly or through a chain of re-executions), else this run itself."""
+    return str(context.run.root_run_id or context.run.tags.get(ROOT_RUN_TAG) or context.run_id)
 
 
 def run_participants(paths: Any, tags: Mapping[str, str]) -> list[Any]:
@@ -114,6 +136,19 @@ def fetch_workers() -> int:
 
     raw = os.environ.get("FITBIT_SLEEP_FETCH_WORKERS", "").strip()
     return max(1, int(raw)) if raw.isdigit() else DEFAULT_WORKERS
+
+
+def table_landed(paths: Any, cohort: Any, start: Any, end: Any) -> None:
+    """Update the tables of the participants that landed ``start..end`` (the dates of the run's window)."""
+    from datetime import timedelta
+
+    from pipeline.participants import participant_tz
+    from pipeline.tables import update_tables
+
+    dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    for outcome in cohort.fetched:
+        own = paths.participant(outcome.participant_id)
+        update_tables(own, dates, tz=participant_tz(own))
 
 
 def _ids(outcomes: list[Any]) -> str:

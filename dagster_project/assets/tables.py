@@ -4,7 +4,6 @@ Why partitioned like the landing: a run replaces exactly the dates it landed (da
 ``pipeline.tables``), so re-running a range is idempotent and overlapping backfills cannot duplicate logs.
 """
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     DailyPartitionsDefinition,
-    Failure,
     MaterializeResult,
     asset,
 )
@@ -21,7 +19,6 @@ from dagster_project.assets.metadata import scalar_facts
 from dagster_project.assets.raw import run_participants
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import StorageResource
-from pipeline.text import plural
 
 TABLES_GROUP = "tables"
 
@@ -40,9 +37,8 @@ def build_sleep_tables(partitions_def: DailyPartitionsDefinition, raw_sleep: Any
             "validation) and sleep_scores. A run replaces exactly the dates of its window."
         ),
     )
-    def sleep_tables(context: AssetExecutionContext, storage: StorageResource) -> Iterator[MaterializeResult]:
+    def sleep_tables(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
         from pipeline.participants import participant_tz
-        from pipeline.run_ledger import RunLedger
         from pipeline.tables import update_tables
 
         start, end = window_dates(*context.partition_time_window)
@@ -57,26 +53,13 @@ def build_sleep_tables(partitions_def: DailyPartitionsDefinition, raw_sleep: Any
             "run_last_date": end.isoformat(),
             **table_counts(people),
         }
-        yield MaterializeResult(
-            # one participant: its table facts as before; a cohort: the counts only (facts are per participant)
+        # one participant: its table facts as before; a cohort: the counts only (facts are per participant)
+        return MaterializeResult(
             metadata={
                 **metadata,
                 **(scalar_facts(result, prefix="run_") if len(people) == 1 and result else {}),
             }
         )
-        failed = RunLedger(paths, context.run.root_run_id or context.run_id).failed(start, end)
-        if failed:
-            # The others' dates are landed and tabled (materialized above); the run still ends failed, naming who
-            # failed and why, so it shows red in the UI and a re-execution fetches only them.
-            raise Failure(
-                description=f"{plural(len(failed), 'participant')} of {len(people)} not fetched for {start}..{end}: "
-                + "; ".join(f"{who}: {why}" for who, why in sorted(failed.items())),
-                metadata={
-                    "error": next(iter(sorted(failed.items())))[1].split(":", 1)[0],
-                    "participants_failed": ", ".join(sorted(failed)),
-                },
-                allow_retries=False,
-            )
 
     return sleep_tables
 
