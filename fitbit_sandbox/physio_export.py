@@ -96,7 +96,8 @@ COMPUTED_TEMP_HEADER = [
 ]
 
 
-def _csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
+def csv_bytes(header: list[str], rows: Iterable[list[str]]) -> bytes:
+    """A CSV member as the archives write it: a header, ``\n`` line ends, UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -214,18 +215,20 @@ def legacy_members(
             if n.spo2 is not None and chunk[0] <= n.day <= chunk[-1]
         ]
         name = f"{spo2_dir}/Daily SpO2 - {chunk[0].isoformat()}-{chunk[-1].isoformat()}.csv"
-        members[name] = _csv(["timestamp", "average_value", "lower_bound", "upper_bound"], rows)
+        members[name] = csv_bytes(["timestamp", "average_value", "lower_bound", "upper_bound"], rows)
     for n in nights:
         if n.spo2 is not None:
             rows = [[at.isoformat(timespec="seconds"), str(v)] for at, v in n.spo2.minutes]
-            members[f"{spo2_dir}/Minute SpO2 - {n.day.isoformat()}.csv"] = _csv(["timestamp", "value"], rows)
+            members[f"{spo2_dir}/Minute SpO2 - {n.day.isoformat()}.csv"] = csv_bytes(
+                ["timestamp", "value"], rows
+            )
     months = sorted({date(d.year, d.month, 1) for d in days})
     for month in months:
         rows = [
             _computed_temperature(n) for n in nights if n.temp is not None and n.day.replace(day=1) == month
         ]
         if rows:
-            members[f"{temp_dir}/Computed Temperature - {month.isoformat()}.csv"] = _csv(
+            members[f"{temp_dir}/Computed Temperature - {month.isoformat()}.csv"] = csv_bytes(
                 COMPUTED_TEMP_HEADER, rows
             )
     return members
@@ -240,16 +243,16 @@ def hrv_folder_members(phys: Physiology, nights: list[Night], hrv_dir: str) -> d
         if n.hrv is not None:
             name = f"{hrv_dir}/Daily Heart Rate Variability Summary - {day[:8]}({day[8:]}).csv"
             row = [f"{day}T00:00:00", str(n.hrv.daily_rmssd), str(nrem_heart_rate(phys, n)), str(_entropy(n))]
-            members[name] = _csv(["timestamp", "rmssd", "nremhr", "entropy"], [row])
+            members[name] = csv_bytes(["timestamp", "rmssd", "nremhr", "entropy"], [row])
             details = [
                 [at.isoformat(timespec="seconds"), str(r), str(c), str(lf), str(hf)]
                 for at, r, c, hf, lf in n.hrv.windows
             ]
-            members[f"{hrv_dir}/Heart Rate Variability Details - {day}.csv"] = _csv(
+            members[f"{hrv_dir}/Heart Rate Variability Details - {day}.csv"] = csv_bytes(
                 ["timestamp", "rmssd", "coverage", "low_frequency", "high_frequency"], details
             )
         if n.br is not None:
-            members[f"{hrv_dir}/Daily Respiratory Rate Summary - {day}.csv"] = _csv(
+            members[f"{hrv_dir}/Daily Respiratory Rate Summary - {day}.csv"] = csv_bytes(
                 ["timestamp", "daily_respiratory_rate"], [[f"{day}T00:00:00", str(n.br.full)]]
             )
     return members
@@ -354,12 +357,12 @@ def google_daily_members(
         elif rng.random() < SENTINEL_SHARE:
             temp.append([stamp, "NaN", f"{TEMP_BASELINE_C:.3f}", "NaN", BAND])
     members = {
-        f"{csv_dir}/daily_heart_rate_variability.csv": _csv(GOOGLE_HRV_HEADER, hrv),
-        f"{csv_dir}/daily_oxygen_saturation.csv": _csv(GOOGLE_SPO2_HEADER, spo2),
-        f"{csv_dir}/daily_sleep_temperature_derivations.csv": _csv(GOOGLE_TEMP_HEADER, temp),
+        f"{csv_dir}/daily_heart_rate_variability.csv": csv_bytes(GOOGLE_HRV_HEADER, hrv),
+        f"{csv_dir}/daily_oxygen_saturation.csv": csv_bytes(GOOGLE_SPO2_HEADER, spo2),
+        f"{csv_dir}/daily_sleep_temperature_derivations.csv": csv_bytes(GOOGLE_TEMP_HEADER, temp),
     }
     for month, rows in br.items():
-        members[f"{csv_dir}/respiratory_rate_sleep_summary_{month.isoformat()}.csv"] = _csv(
+        members[f"{csv_dir}/respiratory_rate_sleep_summary_{month.isoformat()}.csv"] = csv_bytes(
             GOOGLE_BR_HEADER, rows
         )
     return members

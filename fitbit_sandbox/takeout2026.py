@@ -23,8 +23,6 @@ Deterministic: the same arguments give byte-identical zips (random streams are s
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -40,7 +38,12 @@ from fitbit_sandbox.export import (
     write_archive,
 )
 from fitbit_sandbox.generator import Log, generate_history, resolve_today
-from fitbit_sandbox.physio_export import google_daily_members, google_heart_rate_members, hrv_folder_members
+from fitbit_sandbox.physio_export import (
+    csv_bytes,
+    google_daily_members,
+    google_heart_rate_members,
+    hrv_folder_members,
+)
 from fitbit_sandbox.physiology import Physiology
 
 LAYOUT = "takeout-2026"
@@ -183,7 +186,7 @@ def compose_takeout(
             body = rows[kind]
             if kind == "UserSleepStages":
                 random.Random(index).shuffle(body)  # real stage rows are not in time order
-            archive.members[f"{CSV_DIR}/{kind}_{key}.csv"] = _csv(header, body)
+            archive.members[f"{CSV_DIR}/{kind}_{key}.csv"] = csv_bytes(header, body)
             archive.members[f"{CSV_DIR}/{kind} README.txt"] = (
                 "columns: user_id," + ",".join(header)
             ).encode()
@@ -389,14 +392,6 @@ def _utc(moment: datetime, spelling: int) -> str:
     """``2026-04-12 05:45:30+0000`` or ``2026-04-12T05:45:30Z``: both spellings occur in real exports."""
     text = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)  # isoformat: 10x faster than strftime
     return text.isoformat() + "Z" if spelling else text.isoformat(sep=" ") + "+0000"
-
-
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 def export_takeout_history(
