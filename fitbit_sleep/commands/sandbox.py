@@ -38,6 +38,18 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
 )
 @click.option("--gone", is_flag=True, help="Every endpoint answers 410 Gone.")
 @click.option(
+    "--no-intraday",
+    is_flag=True,
+    help="As an app without Fitbit's intraday approval: heart-rate answers lack activities-heart-intraday.",
+)
+@click.option(
+    "--withhold-scope",
+    "withheld_scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="A scope the simulated user unticks on the consent page (repeatable), e.g. heartrate.",
+)
+@click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -56,6 +68,8 @@ def sandbox(
     quota_window: int,
     faults: str,
     gone: bool,
+    no_intraday: bool,
+    withheld_scopes: tuple[str, ...],
     state_file: Path | None,
 ) -> None:
     """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
@@ -69,10 +83,18 @@ def sandbox(
         Faults.parse(faults, seed=seed, timeout_seconds=12.0)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--faults") from None
+    from fitbit_sandbox.oauth import KNOWN_SCOPES
+
+    unknown = [scope for scope in withheld_scopes if scope not in KNOWN_SCOPES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown scope {', '.join(unknown)}; use one of {', '.join(KNOWN_SCOPES)}",
+            param_hint="--withhold-scope",
+        )
     config = SandboxConfig(
         port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
         auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
-        faults=faults, gone=gone, state_file=state_file,
+        faults=faults, gone=gone, state_file=state_file, intraday=not no_intraday, withheld_scopes=withheld_scopes,
     )  # fmt: skip
     try:
         server = SandboxServer(config).start()
