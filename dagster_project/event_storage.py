@@ -21,10 +21,12 @@ from typing import Any
 from dagster import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, StaticPool
@@ -126,6 +128,25 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
                     event_id = result.inserted_primary_key[0]
                 self._store_asset_event_tags(conn, [entry], [event_id])
                 self._store_asset_event(conn, entry, event_id)
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        """The rows Dagster writes for a planned check (one per partition of the run), with the event serialized
+        once instead of once per partition and inserted as one ``executemany``: a 100-day run plans each check for
+        100 partitions, and the stock method spent ~13% of a no-op backfill serializing the same event again."""
+        planned: Any = event.dagster_event.event_specific_data if event.dagster_event else None
+        subset = planned.partitions_subset
+        keys: list[str | None] = list(subset.get_partition_keys()) if subset else [None]
+        common = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert(), [{**common, "partition": key} for key in keys])
 
     def _create_or_check(self, shard: str) -> None:
         """Dagster's schema set-up of a database file, except that a new run's file is a copy of the first one this

@@ -171,3 +171,40 @@ def test_an_instance_opened_by_path_keeps_its_events_in_its_own_home(
         assert isinstance(storage, KeptOpenSqliteEventLogStorage)
         assert Path(storage._base_dir).resolve() == (home / "history" / "runs").resolve()
     assert not (elsewhere / "history").exists()
+
+
+def _check_rows(home: Path) -> list[tuple[str, str, str | None, str]]:
+    import sqlite3
+
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as db:
+        rows = db.execute(
+            "SELECT asset_key, check_name, partition, execution_status FROM asset_check_executions"
+        ).fetchall()
+    return sorted(rows, key=lambda row: tuple("" if v is None else str(v) for v in row))
+
+
+def test_planned_checks_are_the_rows_stock_dagster_writes(dagster_home: Path, tmp_path: Path) -> None:
+    """The planned-check rows (one per partition of the run, the event serialized once) equal stock Dagster's for
+    the same run, and stock Dagster reads the event back from each."""
+    with cli_instance() as instance:
+        assert DEFS.resolve_job_def(JOB).execute_in_process(instance=instance, tags=RANGE).success
+    stock_home = tmp_path / "stock_home"
+    stock_home.mkdir()
+    (stock_home / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: dagster._core.storage.event_log\n  class: SqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {stock_home / 'history' / 'runs'}\n"
+    )
+    os.environ[PLANNED_SUBSET_ENV] = (
+        "1"  # the same one planned event per asset and check (undone by the fixture)
+    )
+    with DagsterInstance.from_config(str(stock_home)) as stock:
+        assert DEFS.resolve_job_def(JOB).execute_in_process(instance=stock, tags=RANGE).success
+    ours, theirs = _check_rows(dagster_home), _check_rows(stock_home)
+    assert ours == theirs
+    planned = [row[2] for row in ours if row[3] == "PLANNED"]
+    assert planned == [f"2024-01-{d:02d}" for d in range(1, 11)]
+    with _stock_reader(dagster_home, tmp_path) as reader:
+        records = reader.event_log_storage.get_asset_check_execution_history(
+            next(iter(landed_checks.check_keys)), limit=20
+        )
+        assert len(records) == len(ours) and all(r.event is not None for r in records)
