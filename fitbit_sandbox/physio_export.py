@@ -143,7 +143,8 @@ def nrem_heart_rate(phys: Physiology, night: Night) -> float:
     return round(float(joined.mean()), 3) if joined.size else 0.0
 
 
-def _entropy(night: Night) -> float:
+def entropy(night: Night) -> float:
+    """The night's sleep-HRV entropy (the CSVs' and v4's ``entropy``): a stable draw per night."""
     return round(random.Random(night.log_id).uniform(2.1, 3.4), 3)
 
 
@@ -242,7 +243,7 @@ def hrv_folder_members(phys: Physiology, nights: list[Night], hrv_dir: str) -> d
         day = n.day.isoformat()
         if n.hrv is not None:
             name = f"{hrv_dir}/Daily Heart Rate Variability Summary - {day[:8]}({day[8:]}).csv"
-            row = [f"{day}T00:00:00", str(n.hrv.daily_rmssd), str(nrem_heart_rate(phys, n)), str(_entropy(n))]
+            row = [f"{day}T00:00:00", str(n.hrv.daily_rmssd), str(nrem_heart_rate(phys, n)), str(entropy(n))]
             members[name] = csv_bytes(["timestamp", "rmssd", "nremhr", "entropy"], [row])
             details = [
                 [at.isoformat(timespec="seconds"), str(r), str(c), str(lf), str(hf)]
@@ -330,7 +331,7 @@ def google_daily_members(
         stamp = f"{day.isoformat()}T00:00:00Z"
         rng = random.Random(n.log_id * 13)
         if n.hrv is not None:
-            hrv.append([stamp, str(n.hrv.daily_rmssd), str(nrem_heart_rate(phys, n)), str(_entropy(n)),
+            hrv.append([stamp, str(n.hrv.daily_rmssd), str(nrem_heart_rate(phys, n)), str(entropy(n)),
                         str(n.hrv.deep_rmssd), BAND])  # fmt: skip
         baseline = f"{phys.person.spo2_base:.1f}"
         if n.spo2 is not None:
