@@ -46,7 +46,7 @@ def main() -> None:
     store_only = best(lambda: SleepStore(config.seed, config.days, TODAY, TZ), 2)
     store = SleepStore(config.seed, config.days, TODAY, TZ)
     logs = [log for day in sorted(store.by_date) for log, _ in store.by_date[day]]
-    physio_init = best(lambda: Physiology(config.seed, logs, store.first, TODAY))
+    physio_init = best(lambda: Physiology(config.seed, logs, store.first, TODAY, tz=TZ))
     print(f"physiology_setup_vs_sleep_store_730_days: {physio_init / store_only:.4f}x "
           f"({physio_init * 1e3:.1f} vs {store_only * 1e3:.0f} ms: the days are generated on demand)")  # fmt: skip
 
@@ -57,12 +57,12 @@ def main() -> None:
             generate_night(config.seed, day)
 
     def heart_days() -> None:
-        phys = Physiology(config.seed, logs, store.first, TODAY)
+        phys = Physiology(config.seed, logs, store.first, TODAY, tz=TZ)
         for day in days:
             phys.heart_day(day)
 
     def nights() -> None:
-        phys = Physiology(config.seed, logs, store.first, TODAY)
+        phys = Physiology(config.seed, logs, store.first, TODAY, tz=TZ)
         for day in days:
             phys.night(day)
 
@@ -73,7 +73,7 @@ def main() -> None:
     print(
         f"nightly_measures_vs_sleep_night_generation: {night / base:.1f}x ({night / len(days) * 1e3:.1f} ms a night)"
     )
-    phys = Physiology(config.seed, logs, store.first, TODAY)
+    phys = Physiology(config.seed, logs, store.first, TODAY, tz=TZ)
     day = TODAY - timedelta(days=2)
     heart_day = phys.heart_day(day)
     write = best(lambda: heart_rate_json(heart_day, ZoneInfo(TZ)))

@@ -134,7 +134,7 @@ class Sandbox:
         self.intraday = config.intraday
         self.withheld_scopes = tuple(config.withheld_scopes)
         snapshot = [log for day in sorted(self.store.by_date) for log, _ in self.store.by_date[day]]
-        self.physiology = Physiology(config.seed, snapshot, self.store.first, self.today)
+        self.physiology = Physiology(config.seed, snapshot, self.store.first, self.today, tz=config.timezone)
 
     @staticmethod
     def _user_id(seed: int) -> str:

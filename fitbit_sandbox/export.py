@@ -396,7 +396,7 @@ def export_history(
     values the sandbox serves (heart-rate samples only for the last ``heart_rate_days``: ~0.5 MB a day)."""
     end = resolve_today(today, tz)
     logs = generate_history(seed, days, end, tz)
-    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end) if physiology else None
+    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end, tz=tz) if physiology else None
     return build_archive(
         dest, logs, layout=layout, timezone=tz, as_zip=as_zip, exported_at=export_time(end, tz),
         physiology=phys, heart_rate_from=heart_rate_start(end, heart_rate_days),

@@ -36,8 +36,9 @@ import random
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -205,8 +206,9 @@ def is_main(log: Log) -> bool:
 class Physiology:
     """The physiology of one sandbox account, generated per day on demand (``CACHED_DAYS`` days kept)."""
 
-    def __init__(self, seed: int, logs: Iterable[Log], first: date, last: date) -> None:
+    def __init__(self, seed: int, logs: Iterable[Log], first: date, last: date, *, tz: str) -> None:
         self.seed = seed
+        self.zone = ZoneInfo(tz)
         self.first, self.last = first, last
         self.person = PersonParams.of(seed)
         self.by_date: dict[date, list[Log]] = {}
@@ -334,11 +336,21 @@ class Physiology:
             times = np.union1d(times, extra[extra < hi])
         epoch = times // EPOCH
         keep = (states[epoch] != _CODES[_OFF]) & (~thin[epoch] | (rng.random(times.size) < 0.25))
+        keep &= self._existing_hours(day)[times // 3600]  # no samples in the hour a DST change skips
         times, epoch = times[keep], epoch[keep]
         bpm = np.clip(np.rint(curve[epoch] + rng.normal(0, 1.0, times.size)), 38, 205).astype(np.int16)
         confidence = rng.choice(np.array([0, 1, 2, 3], np.int8), size=times.size, p=[0.01, 0.04, 0.2, 0.75])
         confidence = np.where(exercise[epoch], np.minimum(confidence, 2), confidence).astype(np.int8)
         return HeartDay(day, times.astype(np.int32), bpm, confidence, resting)
+
+    def _existing_hours(self, day: date) -> np.ndarray:
+        """Which local hours of ``day`` exist (False for the hour skipped when clocks spring forward)."""
+        hours = []
+        for h in range(24):
+            local = datetime(day.year, day.month, day.day, h, 30)
+            back = local.replace(tzinfo=self.zone).astimezone(UTC).astimezone(self.zone).replace(tzinfo=None)
+            hours.append(back == local)
+        return np.array(hours)
 
     # --- nightly -------------------------------------------------------------------------------------------------
     def main_sleep(self, day: date) -> Log | None:
@@ -445,8 +457,3 @@ class Physiology:
         o = day.toordinal()
         wave = 0.2 * math.sin(2 * math.pi * o / 28 + self.person.temp_phase)
         return round(wave + rng.gauss(0, 0.18) + 0.9 * sick, 2)
-
-
-def physiology_of(seed: int, logs: list[Log], first: date, last: date) -> Physiology:
-    """The physiology of a history (the logs a sandbox serves, or an archive holds)."""
-    return Physiology(seed, logs, first, last)

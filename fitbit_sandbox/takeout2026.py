@@ -411,7 +411,7 @@ def export_takeout_history(
     end = resolve_today(today, tz)
     logs = generate_history(seed, days, end, tz)
     moved = migrated_on or end - timedelta(days=days // 2)
-    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end) if physiology else None
+    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end, tz=tz) if physiology else None
     takeout = compose_takeout(
         logs,
         migrated_on=moved,

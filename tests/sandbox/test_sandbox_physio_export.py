@@ -28,9 +28,8 @@ HR_STAMP = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d$")
 
 
 def physiology(days: int) -> Physiology:
-    return Physiology(
-        42, generate_history(42, days, TEST_TODAY, TZ), TEST_TODAY - timedelta(days=days - 1), TEST_TODAY
-    )
+    logs = generate_history(42, days, TEST_TODAY, TZ)
+    return Physiology(42, logs, TEST_TODAY - timedelta(days=days - 1), TEST_TODAY, tz=TZ)
 
 
 def members(path: Path) -> dict[str, bytes]:
@@ -94,6 +93,18 @@ def test_heart_rate_json_on_the_dst_change_stays_on_its_local_day() -> None:
     assert {s.astimezone(ZONE).date() for s in stamps} == {day}
     assert stamps == sorted(stamps)
     assert {s.astimezone(ZONE).utcoffset() for s in stamps} == {timedelta(hours=-7), timedelta(hours=-8)}
+
+
+def test_heart_rate_json_skips_the_hour_clocks_spring_over() -> None:
+    """No samples in the local hour that does not exist (02:00-03:00 on 8 March 2026): UTC times stay increasing."""
+    phys = physiology(300)
+    day = date(2026, 3, 8)
+    heart = phys.heart_day(day)
+    hours = set((heart.seconds // 3600).tolist())
+    assert 2 not in hours and {1, 3} <= hours
+    data = json.loads(heart_rate_json(heart, ZONE))
+    stamps = [datetime.strptime(r["dateTime"], "%m/%d/%y %H:%M:%S") for r in data]
+    assert all(a < b for a, b in zip(stamps, stamps[1:], strict=False))
 
 
 def test_resting_heart_rate_files_with_zero_placeholders(
