@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from fitbit_sandbox.physiology import HeartDay, Night, Physiology, log_epochs
+from fitbit_sandbox.physiology import HeartDay, Night, Physiology
 
 BAND = "Charge 6"
 PHONE = "Pixel 8"
@@ -130,7 +130,7 @@ def utc_seconds(heart: HeartDay, zone: ZoneInfo) -> np.ndarray:
 def nrem_heart_rate(phys: Physiology, night: Night) -> float:
     """Mean bpm of the samples in the main sleep's light and deep epochs (the CSVs' ``nremhr``)."""
     log = next(lg for lg in phys.by_date[night.day] if int(lg["logId"]) == night.log_id)
-    levels = log_epochs(log)
+    levels = phys.epochs(log)
     values: list[np.ndarray] = []
     for day in (night.start.date(), night.end.date()):
         heart = phys.heart_day(day)
