@@ -61,6 +61,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_present: set[str] = set()  # index tables seen (a table, once made, is never dropped)
         self._empty_run_file: bytes | None = (
             None  # a new run's database as Dagster creates it (_create_or_check)
         )
@@ -128,6 +129,14 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
                     event_id = result.inserted_primary_key[0]
                 self._store_asset_event_tags(conn, [entry], [event_id])
                 self._store_asset_event(conn, entry, event_id)
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index has ``table_name``, remembered once true: the
+        stock method built a new engine and connection for every asset event's tag write (~7% of a no-op backfill).
+        Asked on a connection of its own, as stock does: callers hold the kept-open one (and its lock)."""
+        if table_name not in self._tables_present and super().has_table(table_name):
+            self._tables_present.add(table_name)
+        return table_name in self._tables_present
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
         """The rows Dagster writes for a planned check (one per partition of the run), with the event serialized
