@@ -208,3 +208,23 @@ def test_planned_checks_are_the_rows_stock_dagster_writes(dagster_home: Path, tm
             next(iter(landed_checks.check_keys)), limit=20
         )
         assert len(records) == len(ours) and all(r.event is not None for r in records)
+
+
+def test_the_asset_row_names_the_last_materialization_of_a_batch(dagster_home: Path, tmp_path: Path) -> None:
+    """A range run's materializations are stored as one batch and the asset's row written once, for the last of
+    them: stock Dagster reads the same latest materialization as if each had been written in turn."""
+    with cli_instance() as instance:
+        result = DEFS.resolve_job_def(JOB).execute_in_process(instance=instance, tags=RANGE)
+    with _stock_reader(dagster_home, tmp_path) as stock:
+        [record] = stock.get_asset_records([AssetKey("landed")])
+        entry = record.asset_entry
+        assert entry.last_run_id == result.run_id
+        assert entry.last_materialization is not None
+        assert entry.last_materialization.dagster_event is not None
+        assert entry.last_materialization.dagster_event.partition == "2024-01-10"
+        partitions = [
+            e.dagster_event.partition
+            for e in stock.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event_type.value == "ASSET_MATERIALIZATION"
+        ]
+        assert partitions[-1] == "2024-01-10" and len(partitions) == 10
