@@ -36,8 +36,9 @@ import random
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -165,15 +166,12 @@ class Night:
     temp: float | None  # nightlyRelative, degrees C from the person's baseline
 
 
-def _ar1(shocks: list[float], phi: float) -> np.ndarray:
-    """A unit-variance AR(1) series driven by ``shocks`` (a slow wander rather than white noise)."""
-    scale = math.sqrt(1 - phi * phi)
-    out = []
-    level = 0.0
-    for shock in shocks:
-        level = phi * level + scale * shock
-        out.append(level)
-    return np.array(out)
+def _ar1(shocks: np.ndarray, phi: float) -> np.ndarray:
+    """A unit-variance AR(1) series driven by ``shocks`` (a slow wander rather than white noise): the shocks
+    convolved with ``phi**k``, cut where the weight falls below 1e-4 (vectorised: no loop per epoch)."""
+    length = max(1, int(math.log(1e-4) / math.log(phi)))
+    kernel = math.sqrt(1 - phi * phi) * phi ** np.arange(length)
+    return np.convolve(shocks, kernel)[: shocks.size]
 
 
 def _rng(seed: int, day: date, salt: int) -> random.Random:
@@ -205,8 +203,9 @@ def is_main(log: Log) -> bool:
 class Physiology:
     """The physiology of one sandbox account, generated per day on demand (``CACHED_DAYS`` days kept)."""
 
-    def __init__(self, seed: int, logs: Iterable[Log], first: date, last: date) -> None:
+    def __init__(self, seed: int, logs: Iterable[Log], first: date, last: date, *, tz: str) -> None:
         self.seed = seed
+        self.zone = ZoneInfo(tz)
         self.first, self.last = first, last
         self.person = PersonParams.of(seed)
         self.by_date: dict[date, list[Log]] = {}
@@ -215,6 +214,14 @@ class Physiology:
         self._days: OrderedDict[date, HeartDay] = OrderedDict()
         self._nights: dict[date, Night | None] = {}
         self._zones: dict[date, list[dict[str, Any]]] = {}
+        self._epochs: dict[int, list[str]] = {}
+
+    def epochs(self, log: Log) -> list[str]:
+        """``log_epochs(log)``, kept per log: each night is read by two days and by its nightly measures."""
+        key = int(log["logId"])
+        if key not in self._epochs:
+            self._epochs[key] = log_epochs(log)
+        return self._epochs[key]
 
     # --- daily ---------------------------------------------------------------------------------------------------
     def in_history(self, day: date) -> bool:
@@ -288,7 +295,7 @@ class Physiology:
         logs = [*self.by_date.get(day, []), *self.by_date.get(day + timedelta(days=1), [])]
         for log in logs:
             offset = int((datetime.fromisoformat(log["startTime"]) - midnight).total_seconds()) // EPOCH
-            levels = log_epochs(log)
+            levels = self.epochs(log)
             lo, hi = max(0, offset), min(DAY_EPOCHS, offset + len(levels))
             if lo >= hi:
                 continue
@@ -322,7 +329,7 @@ class Physiology:
             states[span] = np.where(awake[span], _CODES[_OFF], states[span])
         awake = states == _CODES[_DAY]
         mean = base + np.where(awake, day_curve, _CODE_BPM[states] + dip)
-        curve = mean + _CODE_SD[states] * _ar1(rng.standard_normal(DAY_EPOCHS).tolist(), 0.85)
+        curve = mean + _CODE_SD[states] * _ar1(rng.standard_normal(DAY_EPOCHS), 0.85)
         # Sample times: every 5-15 s, every 1-5 s during exercise; none off the wrist; a quarter on unstaged nights.
         gaps = rng.integers(5, 16, size=86400 // 5 + 1)
         times = np.cumsum(gaps) - int(rng.integers(0, 5))
@@ -331,14 +338,27 @@ class Physiology:
             busy = np.nonzero(exercise)[0]
             lo, hi = int(busy[0]) * EPOCH, (int(busy[-1]) + 1) * EPOCH
             extra = lo + np.cumsum(rng.integers(1, 6, size=(hi - lo) // 3 + 1))
-            times = np.union1d(times, extra[extra < hi])
+            taken = np.zeros(86400, bool)
+            taken[times] = True
+            taken[extra[extra < hi]] = True
+            times = np.nonzero(taken)[0]
         epoch = times // EPOCH
         keep = (states[epoch] != _CODES[_OFF]) & (~thin[epoch] | (rng.random(times.size) < 0.25))
+        keep &= self._existing_hours(day)[times // 3600]  # no samples in the hour a DST change skips
         times, epoch = times[keep], epoch[keep]
         bpm = np.clip(np.rint(curve[epoch] + rng.normal(0, 1.0, times.size)), 38, 205).astype(np.int16)
         confidence = rng.choice(np.array([0, 1, 2, 3], np.int8), size=times.size, p=[0.01, 0.04, 0.2, 0.75])
         confidence = np.where(exercise[epoch], np.minimum(confidence, 2), confidence).astype(np.int8)
         return HeartDay(day, times.astype(np.int32), bpm, confidence, resting)
+
+    def _existing_hours(self, day: date) -> np.ndarray:
+        """Which local hours of ``day`` exist (False for the hour skipped when clocks spring forward)."""
+        hours = []
+        for h in range(24):
+            local = datetime(day.year, day.month, day.day, h, 30)
+            back = local.replace(tzinfo=self.zone).astimezone(UTC).astimezone(self.zone).replace(tzinfo=None)
+            hours.append(back == local)
+        return np.array(hours)
 
     # --- nightly -------------------------------------------------------------------------------------------------
     def main_sleep(self, day: date) -> Log | None:
@@ -374,7 +394,7 @@ class Physiology:
         rng = _rng(self.seed, day, 3)
         present = {name: rng.random() >= rate for name, rate in MISSING_RATE.items()}
         start = datetime.fromisoformat(log["startTime"])
-        epochs = log_epochs(log)
+        epochs = self.epochs(log)
         resting = self.resting_hr(day) or self.person.resting_base
         strain = resting - self.person.resting_base  # up after short nights, drift, illness
         sick = self.illness(day)
@@ -414,7 +434,7 @@ class Physiology:
         offset = rng.randrange(60)  # the minute values carry odd seconds
         noise = np.random.default_rng([self.seed & 0xFFFFFFFF, start.toordinal(), 4])
         steps = list(range(0, len(epochs) - 1, 2))
-        wander = _ar1(noise.standard_normal(len(steps)).tolist(), 0.9) * 0.8
+        wander = _ar1(noise.standard_normal(len(steps)), 0.9) * 0.8
         dips = noise.uniform(2, 5, len(steps)) * (noise.random(len(steps)) < 0.02)  # brief desaturations
         values_all = np.clip(level + wander - dips * [epochs[i] in ("rem", "light") for i in steps], 85, 100)
         minutes = [
@@ -445,8 +465,3 @@ class Physiology:
         o = day.toordinal()
         wave = 0.2 * math.sin(2 * math.pi * o / 28 + self.person.temp_phase)
         return round(wave + rng.gauss(0, 0.18) + 0.9 * sick, 2)
-
-
-def physiology_of(seed: int, logs: list[Log], first: date, last: date) -> Physiology:
-    """The physiology of a history (the logs a sandbox serves, or an archive holds)."""
-    return Physiology(seed, logs, first, last)

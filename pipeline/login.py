@@ -270,9 +270,13 @@ def login(
     auto_approve: bool = True,
     timeout: float = 300.0,
     show_url: Callable[[str], None] = print,
+    login_hint: str | None = None,
     physiology: bool = False,
 ) -> LoginResult:
     """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice.
+
+    ``login_hint`` names the account to sign in as (OAuth's ``login_hint``: Google honours it, the sandbox picks that
+    account of a multi-user sandbox); a participant's login passes its id.
 
     ``physiology`` (Fitbit v1.2 only) also asks for the heart rate, SpO2, breathing rate and temperature scopes;
     the runs then fetch the kinds whose scope was granted (``pipeline.physiology_fetch``). Opt-in because intraday
@@ -300,7 +304,10 @@ def login(
         + (list(PHYSIOLOGY_SCOPES) if physiology and provider.source == "fitbit" else []),
         pkce="S256",
     )
-    authorize_url, state = session.authorization_url(provider.authorize_url, **provider.authorize_params)
+    hint = {"login_hint": login_hint} if login_hint else {}
+    authorize_url, state = session.authorization_url(
+        provider.authorize_url, **provider.authorize_params, **hint
+    )
     listener.start(timeout, state)
     try:
         if auto:

@@ -47,7 +47,13 @@ def physiology_con(inp: CheckInputs) -> duckdb.DuckDBPyConnection:
             con.register(f"empty_{name}", SCHEMAS[name].empty_table())
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM empty_{name}")
     if inp.has_rows("nights") and inp.has_rows("sleep_segments"):
-        install_nightly_physiology(con, table=False)
+        # one participant's Parquet tables: give them the participant_id column the shared SQL joins on
+        who = "'" + inp.paths.participant_id.replace("'", "''") + "'"
+        sources = {
+            name: f"(SELECT {who} AS participant_id, * FROM {name})"
+            for name in ("nights", "sleep_segments", *PHYSIOLOGY_TABLES)
+        }
+        install_nightly_physiology(con, table=False, sources=sources)
     con.execute(f"CREATE VIEW {_READY} AS SELECT 1")
     return con
 

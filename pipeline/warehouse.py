@@ -5,6 +5,10 @@ makes a writer that opens the same file fail at once ("Could not set lock on fil
 ``os.replace``-ing it over the old one never opens the reader's file for writing: a reader keeps its snapshot (the old
 inode), new readers see the new file, and nobody ever sees a half-built database. Rebuilding whole is cheap because
 the inputs are ~120 month files per table at 10 years (see bench/bench_tables.py).
+
+One warehouse serves every participant (docs/participants.md): each participant's Parquet is read with a
+``participant_id`` column and unioned, and ``sql/warehouse.sql`` / ``sql/metrics.sql`` keep participants apart in every
+join and window. A participant's figures and report read it through ``connect_participant``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pipeline.atomic import kill_point, remove_stale_temps, temp_prefix
 from pipeline.errors import FitbitSleepError
 from pipeline.landing import landed_files, read_header
 from pipeline.metric_settings import MetricSettings
+from pipeline.participants import list_participants, with_data
 from pipeline.paths import StoragePaths
 from pipeline.physiology_tables import PHYSIOLOGY_TABLES
 from pipeline.physiology_tables import SCHEMAS as PHYSIOLOGY_SCHEMAS
@@ -47,6 +52,9 @@ WAREHOUSE_TABLES = (
     "sleep_scores",
     "coverage",
 )
+PARQUET_TABLES = WAREHOUSE_TABLES[
+    :-1
+]  # coverage comes from the landing (and `participants` from the registry)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -98,11 +106,26 @@ def coverage_table(paths: StoragePaths) -> pa.Table:
     headers = [read_header(path) for _, path in landed_files(paths)]
     return pa.table(
         {
+            "participant_id": pa.array([paths.participant_id] * len(headers), pa.string()),
             "date": pa.array([h.date for h in headers], pa.date32()),
             "state": pa.array([h.state for h in headers], pa.string()),
             "source": pa.array([h.source for h in headers], pa.string()),
             "source_ref": pa.array([h.source_ref for h in headers], pa.string()),
             "fetched_at_text": pa.array([h.fetched_at for h in headers], pa.string()),
+        }
+    )
+
+
+def participants_table(paths: StoragePaths) -> pa.Table:
+    """The registry as a table: every participant, active or retired, with its zone and dates."""
+    people = list_participants(paths)
+    return pa.table(
+        {
+            "participant_id": pa.array([p.id for p in people], pa.string()),
+            "status": pa.array([p.status for p in people], pa.string()),
+            "timezone": pa.array([p.timezone for p in people], pa.string()),
+            "added_at": pa.array([p.added_at for p in people], pa.string()),
+            "retired_at": pa.array([p.retired_at for p in people], pa.string()),
         }
     )
 
@@ -129,37 +152,51 @@ def install_metric_settings(con: duckdb.DuckDBPyConnection, settings: MetricSett
     con.unregister("free_dates_arrow")
 
 
-def parquet_source(paths: StoragePaths, name: str) -> str | None:
-    """``read_parquet([...])`` over a table's partition files, or None when it has none yet."""
-    files = table_files(paths, name)
-    if not files:
-        return None
-    return f"read_parquet([{', '.join(_literal(str(f)) for f in files)}], hive_partitioning = false)"
+def participants_source(inputs: list[StoragePaths], name: str) -> str | None:
+    """Every participant's partition files of table ``name`` as one relation with a ``participant_id`` column
+    (None when no participant has a file of it)."""
+    parts = [
+        f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM read_parquet([{listing}], "
+        "hive_partitioning = false))"
+        for p in inputs
+        if (listing := ", ".join(_literal(str(f)) for f in table_files(p, name)))
+    ]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")" if parts else None
 
 
-def install_nightly_physiology(con: duckdb.DuckDBPyConnection, *, table: bool) -> None:
+def fill_placeholders(sql: str, sources: dict[str, str]) -> str:
+    """``{{name}}`` -> ``sources[name]`` (or ``name`` itself when not given: a relation of the connection)."""
+    return _PLACEHOLDER.sub(lambda m: sources.get(m.group(1), m.group(1)), sql)
+
+
+def install_nightly_physiology(
+    con: duckdb.DuckDBPyConnection, *, table: bool, sources: dict[str, str] | None = None
+) -> None:
     """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table in the warehouse, a view for the checks
-    over the Parquet tables) on a connection that has ``nights``, ``sleep_segments`` and the physiology tables."""
-    con.execute("CREATE VIEW heart_rate_asleep AS " + HEART_RATE_ASLEEP_SQL.read_text(encoding="utf-8"))
+    over one participant's Parquet tables, whose ``sources`` give them a ``participant_id``)."""
+    sources = sources or {}
+    con.execute(
+        "CREATE VIEW heart_rate_asleep AS " + fill_placeholders(HEART_RATE_ASLEEP_SQL.read_text(), sources)
+    )
     kind = "TABLE" if table else "VIEW"
-    con.execute(f"CREATE {kind} nightly_physiology AS " + NIGHTLY_PHYSIOLOGY_SQL.read_text(encoding="utf-8"))
+    con.execute(
+        f"CREATE {kind} nightly_physiology AS "
+        + fill_placeholders(NIGHTLY_PHYSIOLOGY_SQL.read_text(), sources)
+    )
 
 
-def _add_physiology(con: duckdb.DuckDBPyConnection, paths: StoragePaths) -> None:
-    """The physiology tables (``sql/physiology.sql``) and ``nightly_physiology`` (``sql/nightly_physiology.sql``),
-    after the sleep tables it reads."""
+def _add_physiology(con: duckdb.DuckDBPyConnection, inputs: list[StoragePaths]) -> None:
+    """The physiology tables (``sql/physiology.sql``) of every participant and ``nightly_physiology``, after the
+    sleep tables it reads."""
     sources: dict[str, str] = {}
     for name in PHYSIOLOGY_TABLES:
-        source = parquet_source(paths, name)
+        source = participants_source(inputs, name)
         if source is None:
             con.register(f"empty_{name}", PHYSIOLOGY_SCHEMAS[name].empty_table())
-            source = f"empty_{name}"
+            source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
         sources[name] = source
-    con.execute(_PLACEHOLDER.sub(lambda m: sources[m.group(1)], PHYSIOLOGY_SQL.read_text(encoding="utf-8")))
+    con.execute(fill_placeholders(PHYSIOLOGY_SQL.read_text(encoding="utf-8"), sources))
     install_nightly_physiology(con, table=True)
-    for name in PHYSIOLOGY_TABLES:
-        if sources[name] == f"empty_{name}":
-            con.unregister(f"empty_{name}")
 
 
 def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) -> WarehouseResult:
@@ -180,25 +217,27 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
+            inputs = with_data(paths)
             sources: dict[str, str] = {}
-            for name in WAREHOUSE_TABLES[:-1]:  # every table but coverage, which comes from the landing
-                source = parquet_source(paths, name)
-                if source is not None:
-                    sources[name] = source
-                else:
+            for name in PARQUET_TABLES:
+                source = participants_source(inputs, name)
+                if source is None:
                     empties = empties or _empty_schemas()
                     con.register(f"empty_{name}", empties[name])
-                    sources[name] = f"empty_{name}"
-            con.register("coverage_arrow", coverage_table(paths))
+                    source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
+                sources[name] = source
+            con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
             sources["coverage"] = (
-                "(SELECT date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
+                "(SELECT participant_id, date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
                 "FROM coverage_arrow)"
             )
+            con.register("participants_arrow", participants_table(paths))
+            sources["participants"] = "participants_arrow"
             script = _PLACEHOLDER.sub(
                 lambda m: sources[m.group(1)], WAREHOUSE_SQL.read_text(encoding="utf-8")
             )
             con.execute(script)
-            _add_physiology(con, paths)
+            _add_physiology(con, inputs)
             install_metric_settings(con, metrics)
             con.execute(METRICS_SQL.read_text(encoding="utf-8"))
             rows, physiology_rows = (
@@ -251,4 +290,42 @@ def connect_readonly(paths: StoragePaths, *, sealed: bool = False) -> duckdb.Duc
     con.execute("SET TimeZone = 'UTC'")
     if sealed:
         con.execute("SET lock_configuration = true")
+    return con
+
+
+def connect_participant(paths: StoragePaths) -> duckdb.DuckDBPyConnection:
+    """The shared warehouse as one participant (``paths.participant_id``) sees it, read-only.
+
+    Why views of the same names: every query written for one person (the figures, the report, status) runs unchanged.
+    An in-memory database attaches the warehouse read-only and defines each of its tables and views under the same
+    name, filtered to the participant; the warehouse's macros stay reachable through the search path. Filtering a
+    view's output is exact because every view keeps participants apart. A root whose only participant is the default
+    one gets the plain connection (nothing to filter)."""
+    if not paths.warehouse_file.exists():
+        raise WarehouseMissing(paths.warehouse_file)
+    if [p.id for p in list_participants(paths)] == [paths.participant_id]:
+        return connect_readonly(paths)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH {_literal(str(paths.warehouse_file))} AS cohort (READ_ONLY)")
+        relations = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'cohort' "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'cohort' AND NOT internal"
+        ).fetchall()
+        with_id = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_columns() "
+                "WHERE database_name = 'cohort' AND column_name = 'participant_id'"
+            ).fetchall()
+        }
+        who = _literal(paths.participant_id)
+        for (name,) in relations:
+            where = f" WHERE participant_id = {who}" if name in with_id else ""
+            con.execute(f'CREATE VIEW main."{name}" AS SELECT * FROM cohort.main."{name}"{where}')
+        con.execute("SET search_path = 'memory.main,cohort.main'")
+    except BaseException:
+        con.close()
+        raise
     return con

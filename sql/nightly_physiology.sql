@@ -8,7 +8,7 @@
 -- ending that day gets it; the nightly measures belong to one sleep, so when two nights end on one date only the one
 -- with the longer main sleep gets them (Fitbit computes them for its main sleep, the longest).
 WITH hr AS (
-    SELECT a.night_date,
+    SELECT a.participant_id, a.night_date,
            round(avg(a.bpm), 1) AS hr_mean_asleep,
            min(a.bpm)::INTEGER AS hr_min_asleep,
            count(*)::INTEGER AS hr_samples_asleep,
@@ -16,17 +16,18 @@ WITH hr AS (
            round(avg(a.bpm) FILTER (WHERE a.level = 'light'), 1) AS hr_mean_light,
            round(avg(a.bpm) FILTER (WHERE a.level = 'rem'), 1) AS hr_mean_rem,
            any_value(a.source) AS hr_source
-    FROM heart_rate_asleep a
+    FROM {{heart_rate_asleep}} a
     WHERE a.chosen
-    GROUP BY a.night_date
+    GROUP BY a.participant_id, a.night_date
 ),
 ended AS (
-    SELECT night_date, main_log_id, waketime_local::DATE AS wake_date,
-           row_number() OVER (PARTITION BY waketime_local::DATE ORDER BY minutes_asleep DESC, night_date) = 1
-               AS gets_nightly
-    FROM nights
+    SELECT participant_id, night_date, main_log_id, waketime_local::DATE AS wake_date,
+           row_number() OVER (
+               PARTITION BY participant_id, waketime_local::DATE ORDER BY minutes_asleep DESC, night_date
+           ) = 1 AS gets_nightly
+    FROM {{nights}}
 )
-SELECT e.night_date, e.main_log_id, e.wake_date,
+SELECT e.participant_id, e.night_date, e.main_log_id, e.wake_date,
        hr.hr_mean_asleep, hr.hr_min_asleep, hr.hr_samples_asleep,
        hr.hr_mean_deep, hr.hr_mean_light, hr.hr_mean_rem, hr.hr_source,
        r.resting_hr, r.source AS resting_hr_source,
@@ -36,10 +37,11 @@ SELECT e.night_date, e.main_log_id, e.wake_date,
        b.source AS breathing_rate_source,
        t.skin_temp_delta, t.source AS skin_temp_source
 FROM ended e
-LEFT JOIN hr ON hr.night_date = e.night_date
-LEFT JOIN resting_heart_rate r ON r.date = e.wake_date
-LEFT JOIN hrv_daily v ON v.date = e.wake_date AND e.gets_nightly
-LEFT JOIN spo2_daily o ON o.date = e.wake_date AND e.gets_nightly
-LEFT JOIN breathing_rate_daily b ON b.date = e.wake_date AND e.gets_nightly
-LEFT JOIN skin_temp_daily t ON t.date = e.wake_date AND e.gets_nightly
-ORDER BY e.night_date
+LEFT JOIN hr ON hr.participant_id = e.participant_id AND hr.night_date = e.night_date
+LEFT JOIN {{resting_heart_rate}} r ON r.participant_id = e.participant_id AND r.date = e.wake_date
+LEFT JOIN {{hrv_daily}} v ON v.participant_id = e.participant_id AND v.date = e.wake_date AND e.gets_nightly
+LEFT JOIN {{spo2_daily}} o ON o.participant_id = e.participant_id AND o.date = e.wake_date AND e.gets_nightly
+LEFT JOIN {{breathing_rate_daily}} b
+       ON b.participant_id = e.participant_id AND b.date = e.wake_date AND e.gets_nightly
+LEFT JOIN {{skin_temp_daily}} t ON t.participant_id = e.participant_id AND t.date = e.wake_date AND e.gets_nightly
+ORDER BY e.participant_id, e.night_date

@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from dagster_project.assets.metadata import scalar_facts
-from dagster_project.assets.raw import api_asset_options, api_failure
+from dagster_project.assets.raw import api_asset_options, api_failure, run_participants
 from dagster_project.assets.tables import TABLES_GROUP
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import FitbitResource, StorageResource
@@ -41,31 +41,23 @@ def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ig
     def raw_physiology(
         context: AssetExecutionContext, fitbit: FitbitResource, storage: StorageResource
     ) -> MaterializeResult:
-        from pipeline.physiology_fetch import fetch_physiology, login_kinds
-        from pipeline.physiology_landing import land_physiology_fetch
-
         start, end = window_dates(*context.partition_time_window)
-        paths = storage.paths()
-        kinds = login_kinds(paths) if fitbit.source == "fitbit" else []
-        calls = 0
-        if kinds:
-            try:
-                with fitbit.client(paths, log=context.log) as client:
-                    fetch = fetch_physiology(client, start, end, kinds, warn=context.log.warning)
-            except FitbitSleepError as exc:  # as raw_sleep: only transient failures may retry the step
-                raise api_failure(exc) from None
-            landed = land_physiology_fetch(paths, fetch)
-            calls = fetch.calls
-            skipped = dict(fetch.skipped)
+        people = run_participants(storage.paths(), context.run.tags)
+        calls, kinds, skipped, files = 0, set(), [], 0
+        for own in people:
+            fetched, landed = _fetch_and_land(context, fitbit, own, start, end)
+            if fetched is None or landed is None:
+                continue
+            calls += fetched.calls
+            kinds |= set(fetched.documents)
+            skipped += [f"{k}: {why}" for k, why in fetched.skipped.items()]
+            files += landed.files
             context.log.info(
-                f"Landed {plural(landed.files, 'physiology file')} {start}..{end} in {plural(calls, 'call')}: "
-                f"{landed.written} new, {landed.revised} revised, {landed.unchanged} unchanged, {landed.empty} empty."
+                f"{own.participant_id}: landed {plural(landed.files, 'physiology file')} {start}..{end} in "
+                f"{plural(fetched.calls, 'call')}: {landed.written} new, {landed.revised} revised, "
+                f"{landed.unchanged} unchanged, {landed.empty} empty."
             )
-        else:
-            from pipeline.physiology_landing import PhysiologyLandingResult
-
-            landed = PhysiologyLandingResult()
-            skipped = {}
+        if not kinds:
             context.log.info(
                 "No physiology scope granted: nothing fetched (`fitbit-sleep login --physiology`)."
             )
@@ -73,10 +65,10 @@ def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ig
             metadata={
                 "run_first_date": start.isoformat(),
                 "run_last_date": end.isoformat(),
-                "run_kinds": ", ".join(kinds) or "none (no physiology scope granted)",
-                "run_kinds_skipped": "; ".join(f"{k}: {why}" for k, why in skipped.items()) or "none",
+                "run_kinds": ", ".join(sorted(kinds)) or "none (no physiology scope granted)",
+                "run_kinds_skipped": "; ".join(skipped) or "none",
                 "run_api_calls": calls,
-                **scalar_facts(landed, prefix="run_files_"),
+                "run_files": files,
             }
         )
 
@@ -102,13 +94,32 @@ def build_physiology_tables(partitions_def: DailyPartitionsDefinition, raw_physi
 
         start, end = window_dates(*context.partition_time_window)
         dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        result = update_physiology_tables(storage.paths(), dates)
+        people = run_participants(storage.paths(), context.run.tags)
+        results = [update_physiology_tables(own, dates) for own in people]
         return MaterializeResult(
             metadata={
                 "run_first_date": start.isoformat(),
                 "run_last_date": end.isoformat(),
-                **scalar_facts(result, prefix="run_"),
+                # one participant: its facts; a cohort: the sample count summed
+                **(scalar_facts(results[0], prefix="run_") if len(results) == 1 else {}),
+                "run_samples": sum(r.samples for r in results),
             }
         )
 
     return physiology_tables
+
+
+def _fetch_and_land(context: Any, fitbit: Any, own: Any, start: Any, end: Any) -> tuple[Any, Any]:
+    """Fetch and land the physiology one participant's login grants; (None, None) when it grants none."""
+    from pipeline.physiology_fetch import fetch_physiology, login_kinds
+    from pipeline.physiology_landing import land_physiology_fetch
+
+    kinds = login_kinds(own) if fitbit.source == "fitbit" else []
+    if not kinds:
+        return None, None
+    try:
+        with fitbit.client(own, log=context.log) as client:
+            fetched = fetch_physiology(client, start, end, kinds, warn=context.log.warning)
+    except FitbitSleepError as exc:  # as raw_sleep: only transient failures may retry the step
+        raise api_failure(exc) from None
+    return fetched, land_physiology_fetch(own, fetched)

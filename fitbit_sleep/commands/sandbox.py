@@ -55,6 +55,17 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
     default=None,
     help="Keep the OAuth state (tokens, refresh chains) in this file, so logins outlive the server.",
 )
+@click.option(
+    "--accounts",
+    default="",
+    help="Named accounts besides the primary one, each with its own history, tokens and quota: a comma list "
+    "(p001,p002) or a count (20 = p001..p020). A login picks one with login_hint (login --participant --auto).",
+)
+@click.option(
+    "--account-faults",
+    default="",
+    help="Switch accounts: NAME=STATE,... with STATE ok, slow[:SECONDS], revoked or gone (e.g. p002=revoked).",
+)
 def sandbox(
     ctx: click.Context,
     port: int,
@@ -71,6 +82,8 @@ def sandbox(
     no_intraday: bool,
     withheld_scopes: tuple[str, ...],
     state_file: Path | None,
+    accounts: str,
+    account_faults: str,
 ) -> None:
     """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
     if ctx.invoked_subcommand is not None:
@@ -83,8 +96,14 @@ def sandbox(
         Faults.parse(faults, seed=seed, timeout_seconds=12.0)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--faults") from None
+    from fitbit_sandbox.accounts import account_names, parse_account_faults
     from fitbit_sandbox.oauth import KNOWN_SCOPES
 
+    try:
+        names = account_names(accounts)
+        parse_account_faults(account_faults)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--accounts/--account-faults") from None
     unknown = [scope for scope in withheld_scopes if scope not in KNOWN_SCOPES]
     if unknown:
         raise click.BadParameter(
@@ -95,6 +114,7 @@ def sandbox(
         port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
         auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
         faults=faults, gone=gone, state_file=state_file, intraday=not no_intraday, withheld_scopes=withheld_scopes,
+        accounts=names, account_faults=account_faults,
     )  # fmt: skip
     try:
         server = SandboxServer(config).start()
@@ -155,6 +175,17 @@ def sandbox(
     show_default=True,
     help="takeout-2026: split the Takeout into N zips (OUT-001.zip, OUT-002.zip, …).",
 )
+@click.option(
+    "--physiology",
+    is_flag=True,
+    help="Also write heart rate, resting heart rate, HRV, SpO2, breathing rate and skin temperature files.",
+)
+@click.option(
+    "--heart-rate-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --physiology: heart-rate samples for the last N days only (about 0.8 MB a day; default: all).",
+)
 def export(
     out: Path,
     seed: int,
@@ -164,6 +195,8 @@ def export(
     fmt: str,
     migrated_on: datetime | None,
     parts: int,
+    physiology: bool,
+    heart_rate_days: int | None,
 ) -> None:
     """Write the sandbox user's account archive: the history the sandbox serves, with the real archive's quirks.
 
@@ -175,7 +208,8 @@ def export(
 
     day = today.date() if today is not None else None
     if layout == TAKEOUT_2026:
-        _export_takeout(out, seed, days, day, fmt, migrated_on.date() if migrated_on else None, parts)
+        moved = migrated_on.date() if migrated_on else None
+        _export_takeout(out, seed, days, day, fmt, moved, parts, physiology, heart_rate_days)
         return
     if migrated_on is not None or parts != 1:
         raise click.BadParameter(
@@ -185,8 +219,9 @@ def export(
         kind = "a folder" if out.is_dir() else "a file"
         raise click.BadParameter(f"{out} is {kind}; pick another path or --format", param_hint="--out")
     archive = export_history(
-        out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip"
-    )
+        out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip",
+        physiology=physiology, heart_rate_days=heart_rate_days,
+    )  # fmt: skip
     click.echo(str(out))
     span = f"{min(archive.dates)} .. {max(archive.dates)}" if archive.logs else "no dates"
     click.echo(
@@ -197,7 +232,15 @@ def export(
 
 
 def _export_takeout(
-    out: Path, seed: int, days: int, day: date | None, fmt: str, migrated_on: date | None, parts: int
+    out: Path,
+    seed: int,
+    days: int,
+    day: date | None,
+    fmt: str,
+    migrated_on: date | None,
+    parts: int,
+    physiology: bool,
+    heart_rate_days: int | None,
 ) -> None:
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.takeout2026 import export_takeout_history
@@ -213,6 +256,8 @@ def _export_takeout(
         tz=SandboxConfig().timezone,
         migrated_on=migrated_on,
         parts=parts,
+        physiology=physiology,
+        heart_rate_days=heart_rate_days,
     )
     for part in takeout.parts:
         click.echo(str(part))

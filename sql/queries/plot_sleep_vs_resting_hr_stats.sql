@@ -2,7 +2,7 @@
 -- the mean resting HR after nights under 6 h against nights of 7 h or more.
 WITH n AS (
     SELECT m.minutes_asleep / 60.0 AS asleep_h, p.resting_hr
-    FROM main_sleeps m JOIN nightly_physiology p USING (night_date)
+    FROM main_sleeps m JOIN nightly_physiology p USING (participant_id, night_date)
     WHERE p.resting_hr IS NOT NULL AND m.minutes_asleep > 0
 )
 SELECT count(*) AS nights,

@@ -24,13 +24,13 @@ TZ = "America/Los_Angeles"
 @cache
 def physiology(days: int, seed: int = 42) -> Physiology:
     logs = generate_history(seed, days, TEST_TODAY, TZ)
-    return Physiology(seed, logs, TEST_TODAY - timedelta(days=days - 1), TEST_TODAY)
+    return Physiology(seed, logs, TEST_TODAY - timedelta(days=days - 1), TEST_TODAY, tz=TZ)
 
 
 def test_same_seed_same_samples_and_nights_whatever_the_history_length() -> None:
     """A day is a function of (seed, date, its nights): a longer history or a new instance changes nothing."""
     short, long = physiology(40), physiology(120)
-    fresh = Physiology(42, generate_history(42, 40, TEST_TODAY, TZ), short.first, short.last)
+    fresh = Physiology(42, generate_history(42, 40, TEST_TODAY, TZ), short.first, short.last, tz=TZ)
     for day in (TEST_TODAY - timedelta(days=k) for k in (1, 7, 20)):
         a, b, c = short.heart_day(day), long.heart_day(day), fresh.heart_day(day)
         assert a.seconds.size > 5000
@@ -38,7 +38,7 @@ def test_same_seed_same_samples_and_nights_whatever_the_history_length() -> None
         assert np.array_equal(a.confidence, b.confidence)
         assert short.resting_hr(day) == long.resting_hr(day)
         assert short.night(day) == long.night(day)
-    other = Physiology(7, generate_history(7, 40, TEST_TODAY, TZ), short.first, short.last)
+    other = Physiology(7, generate_history(7, 40, TEST_TODAY, TZ), short.first, short.last, tz=TZ)
     day = TEST_TODAY - timedelta(days=3)
     assert not np.array_equal(other.heart_day(day).bpm[:500], short.heart_day(day).bpm[:500])
 
