@@ -26,6 +26,7 @@ from pipeline.plots import (
 )
 
 HR_COLOUR = OKABE_ITO["vermillion"]
+MIN_BIN_NIGHTS = 5
 RESTING_COLOUR = OKABE_ITO["blue"]
 
 
@@ -115,12 +116,14 @@ def draw_sleep_vs_resting_hr(fig: Figure, data: pd.DataFrame) -> Axes:
     y = data["resting_hr"].to_numpy(float)
     ax.scatter(x, y, s=14, alpha=0.45, color=RESTING_COLOUR, edgecolors="none", label="night")
     bins = np.arange(np.floor(x.min()), np.ceil(x.max()) + 0.5, 0.5)
-    if len(bins) > 2:
-        which = np.digitize(x, bins)
-        centres = [(bins[i - 1] + bins[i]) / 2 for i in sorted(set(which)) if 0 < i < len(bins)]
-        means = [y[which == i].mean() for i in sorted(set(which)) if 0 < i < len(bins)]
+    which = np.digitize(x, bins)
+    # a half hour with a handful of nights is noise, not a trend: only bins of MIN_BIN_NIGHTS nights or more
+    kept = [i for i in sorted(set(which)) if 0 < i < len(bins) and (which == i).sum() >= MIN_BIN_NIGHTS]
+    if kept:
+        centres = [(bins[i - 1] + bins[i]) / 2 for i in kept]
+        means = [y[which == i].mean() for i in kept]
         ax.plot(centres, means, "o-", color=OKABE_ITO["vermillion"], linewidth=2, markersize=6,
-                label="mean per half hour")  # fmt: skip
+                label=f"mean per half hour (>= {MIN_BIN_NIGHTS} nights)")  # fmt: skip
     if len(x) >= 3 and np.ptp(x) > 0:
         slope, intercept = np.polyfit(x, y, 1)
         xs = np.array([x.min(), x.max()])
