@@ -144,7 +144,8 @@ def build_report_asset(plot_assets: Any):  # type: ignore[no-untyped-def]
 
         paths = storage.paths()
         metadata = report_metadata(write_report(paths))
-        if [p.id for p in list_participants(paths)] != ["default"]:  # a cohort: its page too (report --cohort)
+        # a cohort: its page too (report --cohort)
+        if [p.id for p in list_participants(paths)] != ["default"]:
             from pipeline.cohort_report import write_cohort_report
 
             metadata["cohort_path"] = MetadataValue.path(str(write_cohort_report(paths).path))
