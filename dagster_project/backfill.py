@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -104,6 +104,7 @@ def run_backfill(
     on_chunk_done: Callable[[ChunkOutcome], None] | None = None,
     chunk_days: int = MAX_DAYS_PER_RUN,
     on_note: Callable[[str], None] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> BackfillOutcome:
     """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
     ``downstream``) the whole-history assets once. Stops at the first failed chunk; re-running is safe (the
@@ -114,7 +115,10 @@ def run_backfill(
         if on_note:
             on_note(note)
     outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
-    process = {PROCESS_TAG: process_identity()}
+    process = {
+        PROCESS_TAG: process_identity(),
+        **(tags or {}),
+    }  # extra tags: e.g. the scale profile's participant
     job = defs.resolve_job_def(DAILY_JOB)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

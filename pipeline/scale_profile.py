@@ -63,6 +63,19 @@ class ScaleSettings:
         )
 
 
+def participant_id(environ: Mapping[str, str] | None = None) -> str:
+    """``FITBIT_SLEEP_PARTICIPANT``: whose data root this process runs (default ``default``, the single user).
+
+    The id names the participant's prefix in the bucket and a run tag; letters, digits, ``-`` and ``_`` only."""
+    env = os.environ if environ is None else environ
+    pid = env.get("FITBIT_SLEEP_PARTICIPANT", "").strip() or "default"
+    if not pid.replace("-", "").replace("_", "").isalnum() or len(pid) > 64:
+        raise ConfigError(
+            f"FITBIT_SLEEP_PARTICIPANT={pid!r} is not a participant id: use letters, digits, - and _ (at most 64)."
+        )
+    return pid
+
+
 def active_profile(environ: Mapping[str, str] | None = None) -> str:
     """``FITBIT_SLEEP_PROFILE``: ``embedded`` (default: SQLite, local files) or ``scale``."""
     env = os.environ if environ is None else environ

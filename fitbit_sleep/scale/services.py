@@ -44,8 +44,13 @@ class PostgresServer:
     data_dir: Path
 
     def url(self, database: str) -> str:
-        """A SQLAlchemy/libpq URL (Dagster's ``postgres_url``)."""
+        """A libpq URL (psql)."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+
+    def sqlalchemy_url(self, database: str) -> str:
+        """Dagster's ``postgres_url``: SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3, while
+        dagster-postgres installs psycopg2, so the driver is named."""
+        return f"postgresql+psycopg2://{self.user}@{self.host}:{self.port}/{database}"
 
     def conninfo(self, database: str) -> str:
         """A libpq key=value string (DuckLake's ``ducklake:postgres:`` catalog)."""
