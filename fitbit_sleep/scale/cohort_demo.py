@@ -27,9 +27,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from fitbit_sleep.scale.services import ObjectStore, PostgresServer
 
 SEED_BASE = 1000  # participant i's sandbox history is seeded SEED_BASE + i: distinct, reproducible nights
 
@@ -94,8 +97,12 @@ def run_cohort_demo(
     revoke: str | None = None,
     today: date | None = None,
     echo: Callable[[str], None] = print,
+    services: tuple[PostgresServer, ObjectStore] | None = None,
 ) -> CohortSummary:
-    """The whole cohort demo; returns the numbers it prints (the caller prints ``summary.lines()``)."""
+    """The whole cohort demo; returns the numbers it prints (the caller prints ``summary.lines()``).
+
+    Without ``services`` it starts Postgres and SeaweedFS with their state kept in ``<home>/services/``, so a re-run
+    finds the published files and the lake of the first run (and changes nothing); tests pass their own servers."""
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.server import SandboxServer
     from fitbit_sleep.scale.instance import DAGSTER_DB, LAKE_DB, install_scale_instance, scale_env
@@ -108,8 +115,13 @@ def run_cohort_demo(
     if revoke is not None and revoke not in ids:
         raise ValueError(f"--revoke {revoke}: not one of the participants {ids[0]}..{ids[-1]}")
     with ExitStack() as stack:
-        pg = stack.enter_context(postgres_server(databases=(DAGSTER_DB, LAKE_DB)))
-        store = stack.enter_context(seaweedfs_server())
+        if services is None:
+            pg = stack.enter_context(postgres_server(keep_in=home / "services" / "postgres"))
+            store = stack.enter_context(seaweedfs_server(keep_in=home / "services" / "seaweedfs"))
+        else:
+            pg, store = services
+        for database in (DAGSTER_DB, LAKE_DB):
+            pg.create_database(database)
         echo(
             f"Postgres {pg.host}:{pg.port} (Dagster storage, DuckLake catalog); SeaweedFS S3 {store.endpoint}"
         )

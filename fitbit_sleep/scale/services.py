@@ -184,15 +184,20 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 @contextlib.contextmanager
 def postgres_server(
-    user: str = "fitbit_sleep", databases: tuple[str, ...] = (), timeout: float = 60.0
+    user: str = "fitbit_sleep",
+    databases: tuple[str, ...] = (),
+    timeout: float = 60.0,
+    keep_in: Path | None = None,
 ) -> Iterator[PostgresServer]:
-    """A fresh Postgres cluster in a temp dir on a free port; stopped (fast shutdown) and deleted on exit.
+    """A Postgres cluster on a free port, stopped (fast shutdown) on exit: in a fresh temp dir that is deleted
+    afterwards, or in ``keep_in`` (created by the first use, reused and kept: the cohort demo's re-runs).
 
-    ``fsync=off``: the cluster is thrown away at the end, so durability buys nothing and costs the demo and the tests
-    seconds per commit on a shared disk. A production Postgres keeps the defaults."""
+    ``fsync=off``: a demo's or a test's cluster can be rebuilt from the data roots, so durability buys nothing and
+    costs seconds per commit on a shared disk. A production Postgres keeps the defaults."""
     bin_dir = postgres_bin_dir()
     owner = _server_user()
-    root = Path(tempfile.mkdtemp(prefix="fitbit-sleep-pg-"))
+    root = keep_in.resolve() if keep_in else Path(tempfile.mkdtemp(prefix="fitbit-sleep-pg-"))
+    root.mkdir(parents=True, exist_ok=True)
     data_dir = root / "data"
     log = root / "postgres.log"
     proc: subprocess.Popen[bytes] | None = None
@@ -201,26 +206,34 @@ def postgres_server(
         if owner is not None:
             os.chown(root, owner.pw_uid, owner.pw_gid)
             run_as = {"user": owner.pw_uid, "group": owner.pw_gid}
+            if subprocess.run(["test", "-w", str(root)], **run_as).returncode != 0:  # type: ignore[call-overload]
+                raise ServiceUnavailable(
+                    f"Postgres runs as the unprivileged user {owner.pw_name}, who cannot reach {root} (a parent "
+                    "directory is private); put it under a directory others can traverse, such as /tmp."
+                )
         root.chmod(0o700)
-        init = subprocess.run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data_dir),
-                "-U",
-                user,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=root,
-            timeout=120,
-            env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"},
-            **run_as,  # type: ignore[arg-type]
-        )
+        if (data_dir / "PG_VERSION").is_file():
+            init = subprocess.CompletedProcess([], 0, "", "")
+        else:
+            init = subprocess.run(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    user,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=root,
+                timeout=120,
+                env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"},
+                **run_as,  # type: ignore[arg-type]
+            )
         if init.returncode != 0:
             raise ServiceUnavailable(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
         (port,) = free_ports(1)
@@ -259,20 +272,25 @@ def postgres_server(
     finally:
         if proc is not None:
             _stop(proc, signal.SIGINT, timeout=30)  # SIGINT = "fast" shutdown
-        shutil.rmtree(root, ignore_errors=True)
+        if keep_in is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def seaweedfs_server(bucket: str = "fitbit-sleep", timeout: float = 90.0) -> Iterator[ObjectStore]:
-    """``weed server`` (master, volume, filer and the S3 gateway in one process) in a temp dir, every port free.
+def seaweedfs_server(
+    bucket: str = "fitbit-sleep", timeout: float = 90.0, keep_in: Path | None = None
+) -> Iterator[ObjectStore]:
+    """``weed server`` (master, volume, filer and the S3 gateway in one process) on free ports: in a fresh temp dir
+    deleted afterwards, or in ``keep_in`` (reused and kept, like ``postgres_server``'s).
 
-    The S3 gateway gets one identity with fresh random keys, written to a 0600 config file (never argv). Returns
-    once the bucket exists, which needs the whole chain (S3 -> filer -> master -> volume) up."""
+    The S3 gateway gets one identity with fresh random keys each start, written to a 0600 config file (never argv).
+    Returns once the bucket exists, which needs the whole chain (S3 -> filer -> master -> volume) up."""
     weed = weed_binary()
-    root = Path(tempfile.mkdtemp(prefix="fitbit-sleep-weed-"))
-    (root / "data").mkdir()
+    root = keep_in.resolve() if keep_in else Path(tempfile.mkdtemp(prefix="fitbit-sleep-weed-"))
+    (root / "data").mkdir(parents=True, exist_ok=True)
     access_key, secret_key = "fs" + secrets.token_hex(8), secrets.token_urlsafe(24)
     s3_config = root / "s3.json"
+    s3_config.unlink(missing_ok=True)
     identity = {"name": "fitbit-sleep", "credentials": [{"accessKey": access_key, "secretKey": secret_key}]}
     identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]  # type: ignore[assignment]
     fd = os.open(s3_config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -329,5 +347,6 @@ def seaweedfs_server(bucket: str = "fitbit-sleep", timeout: float = 90.0) -> Ite
         yield store
     finally:
         if proc is not None:
-            _stop(proc, signal.SIGTERM, timeout=5)  # a throwaway store: no need to wait for a graceful flush
-        shutil.rmtree(root, ignore_errors=True)
+            _stop(proc, signal.SIGTERM, timeout=5 if keep_in is None else 20)
+        if keep_in is None:
+            shutil.rmtree(root, ignore_errors=True)
