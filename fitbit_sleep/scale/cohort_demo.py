@@ -155,7 +155,7 @@ def run_cohort_demo(
             f"{parallel} at a time"
             + (f"; {revoke}'s grant is revoked once the cohort is under way" if revoke else "")
         )
-        outcomes = _backfill_all(ids, envs, first_day, last_day, parallel, revoke, sandboxes, echo)
+        outcomes = _backfill_all(ids, envs, first_day, last_day, parallel, revoke, home / "logs", echo)
         lake = _build_shared_warehouse(base_env, home, first_day)
         with _lake_connection(base_env) as con:
             nights = dict(
@@ -228,47 +228,84 @@ def _backfill_all(
     last_day: date,
     parallel: int,
     revoke: str | None,
-    sandboxes: dict[str, Any],
+    logs: Path,
     echo: Callable[[str], None],
 ) -> dict[str, ParticipantOutcome]:
-    """One ``participant_run`` process per participant, ``parallel`` at a time; ``revoke``'s grant is revoked as
-    soon as another participant's backfill has ended (so mid-run), just before its own backfill starts."""
+    """``parallel`` worker processes (``participant_run``) take the participants one by one from a shared queue;
+    ``revoke``'s grant is revoked as soon as another participant's backfill has ended (so mid-run), just before its
+    own backfill starts. A worker that dies is reported against its participant and replaced."""
     one_done = threading.Event()
     order = [p for p in ids if p != revoke] + ([revoke] if revoke else [])
     if revoke and len(order) > 1:
         order.insert(min(parallel, len(order) - 1), order.pop())  # not first: someone lands before it
+    queue = list(reversed(order))
+    lock = threading.Lock()
+    outcomes: dict[str, ParticipantOutcome] = {}
+    logs.mkdir(parents=True, exist_ok=True)
+    task_keys = ("FITBIT_SLEEP_HOME", "FITBIT_SLEEP_PARTICIPANT", "FITBIT_SLEEP_START_DATE")
 
-    def run(pid: str) -> ParticipantOutcome:
-        if pid == revoke:
-            one_done.wait(timeout=600)
-            revoke_grant(envs[pid])
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fitbit_sleep.scale.participant_run",
-                first_day.isoformat(),
-                last_day.isoformat(),
-            ],
-            env=envs[pid],
-            capture_output=True,
-            text=True,
-        )
-        outcome = ParticipantOutcome(pid)
-        report = _last_json_line(done.stdout)
-        if report:
-            outcome.success = bool(report.get("success")) and done.returncode == 0
-            outcome.error = str(report.get("error") or "")
-            outcome.runs = list(report.get("runs") or [])
-        else:
-            outcome.error = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        one_done.set()
-        echo(f"  {pid}: {'landed' if outcome.success else 'FAILED: ' + outcome.error}")
-        return outcome
+    def start_worker(slot: int) -> subprocess.Popen[str]:
+        base = envs[order[0]]
+        with open(logs / f"worker-{slot}.log", "a") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "fitbit_sleep.scale.participant_run"],
+                env=base,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def work(slot: int) -> None:
+        worker = start_worker(slot)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    pid = queue.pop()
+                if pid == revoke:
+                    one_done.wait(timeout=600)
+                    revoke_grant(envs[pid])
+                env = envs[pid]
+                task = {
+                    "env": {k: v for k, v in env.items() if k in task_keys or k.startswith("FITBIT_")},
+                    "start": first_day.isoformat(),
+                    "end": last_day.isoformat(),
+                }
+                outcome = ParticipantOutcome(pid)
+                report = None
+                try:
+                    assert worker.stdin is not None and worker.stdout is not None
+                    worker.stdin.write(json.dumps(task) + "\n")
+                    worker.stdin.flush()
+                    for line in worker.stdout:
+                        report = _last_json_line(line)
+                        if report is not None:
+                            break
+                except (BrokenPipeError, OSError):
+                    report = None
+                if report is not None:
+                    outcome.success = bool(report.get("success"))
+                    outcome.error = str(report.get("error") or "")
+                    outcome.runs = list(report.get("runs") or [])
+                else:
+                    outcome.error = f"the worker process died (see {logs / f'worker-{slot}.log'})"
+                    worker.kill()
+                    worker.wait()
+                    worker = start_worker(slot)
+                outcomes[pid] = outcome
+                one_done.set()
+                echo(f"  {pid}: {'landed' if outcome.success else 'FAILED: ' + outcome.error}")
+        finally:
+            if worker.stdin is not None:
+                worker.stdin.close()
+            worker.wait(timeout=120)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        results = list(pool.map(run, order))
-    return {o.participant: o for o in results}
+        for future in [pool.submit(work, slot) for slot in range(max(1, min(parallel, len(order))))]:
+            future.result()
+    return outcomes
 
 
 def _last_json_line(text: str) -> dict[str, Any] | None:

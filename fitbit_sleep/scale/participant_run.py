@@ -1,47 +1,67 @@
-"""One participant's part of a cohort backfill, in its own process: ``python -m fitbit_sleep.scale.participant_run
-START END``, with the participant's data root, API and the scale profile in the environment.
+"""A worker of the cohort backfill: ``python -m fitbit_sleep.scale.participant_run`` reads one participant per
+stdin line (``{"env": {...}, "start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}``) and answers each with one JSON line on
+stdout (participant, success, API calls, runs, the first error).
 
-Why a process per participant: a process has one data root, one token store and one API client (the pipeline's
-settings come from the environment), and separate processes give the cohort real parallelism on several cores while
-every run lands in the one Postgres instance. What it runs is the CLI backfill's: ≤100-day ``sleep_daily_job`` runs
-(tagged ``fitbit_sleep/participant``), then ``publish_job`` (the data root to the bucket). It prints one JSON line
-(success, API calls, runs, the first error) and exits 1 when the participant failed.
+Why worker processes: the cohort gets real parallelism from several processes (``--parallel``), every run landing
+in the one Postgres instance, while each process pays Dagster's import and instance set-up once, not once per
+participant (about 10 s each on a busy 2-core machine). A participant is a data root, a token store and an API
+client, all read from the environment, so the worker sets the participant's variables and builds that participant's
+definitions before its runs: the CLI backfill's ≤100-day ``sleep_daily_job`` runs (tagged
+``fitbit_sleep/participant``), then ``publish_job`` (the data root to the bucket). A participant whose runs fail, or
+whose set-up raises, is reported as failed and the worker goes on with the next one.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
+from typing import Any
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    start, end = date.fromisoformat(args[0]), date.fromisoformat(args[1])
+def run_participant(instance: Any, start: date, end: date) -> dict[str, object]:
+    """The current environment's participant: the backfill, then the publish run."""
     from dagster_project.assets.shared import PARTICIPANT_TAG, PUBLISH_JOB
-    from dagster_project.backfill import QUIET_LOGS, cli_instance, run_backfill
+    from dagster_project.backfill import QUIET_LOGS, run_backfill
     from dagster_project.definitions import build_defs
     from pipeline.scale_profile import participant_id
 
     pid = participant_id()
     tags = {PARTICIPANT_TAG: pid}
     defs = build_defs()
-    report: dict[str, object] = {"participant": pid}
+    outcome = run_backfill(defs, instance, start, end, downstream=False, tags=tags)
+    runs = [c.run_id for c in outcome.chunks]
+    success = outcome.success
+    error = next((c.error for c in outcome.chunks if not c.success), "")
+    if success:
+        result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
+            instance=instance, run_config=QUIET_LOGS, tags=tags, raise_on_error=False
+        )
+        runs.append(result.run_id)
+        success = result.success
+        error = "" if success else "publish_job failed (see the run in the Dagster UI)"
+    return {"participant": pid, "calls": outcome.calls, "runs": runs, "success": success, "error": error}
+
+
+def main() -> int:
+    from dagster_project.backfill import cli_instance
+
     with cli_instance() as instance:
-        outcome = run_backfill(defs, instance, start, end, downstream=False, tags=tags)
-        runs = [c.run_id for c in outcome.chunks]
-        success = outcome.success
-        error = next((c.error for c in outcome.chunks if not c.success), "")
-        if success:
-            result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
-                instance=instance, run_config=QUIET_LOGS, tags=tags, raise_on_error=False
-            )
-            runs.append(result.run_id)
-            success = result.success
-            error = "" if success else "publish_job failed (see the run in the Dagster UI)"
-    report.update(calls=outcome.calls, runs=runs, success=success, error=error)
-    print(json.dumps(report), flush=True)
-    return 0 if report["success"] else 1
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            task = json.loads(line)
+            os.environ.update(task["env"])
+            try:
+                report = run_participant(
+                    instance, date.fromisoformat(task["start"]), date.fromisoformat(task["end"])
+                )
+            except Exception as exc:  # one participant's set-up error must not end the others' worker
+                report = {"participant": task["env"].get("FITBIT_SLEEP_PARTICIPANT"), "success": False}
+                report.update(error=f"{type(exc).__name__}: {exc}", calls=0, runs=[])
+            print(json.dumps(report), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

