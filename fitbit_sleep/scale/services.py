@@ -202,11 +202,10 @@ def postgres_server(
     log = root / "postgres.log"
     proc: subprocess.Popen[bytes] | None = None
     try:
-        run_as: dict[str, int] = {}
+        uid, gid = (owner.pw_uid, owner.pw_gid) if owner is not None else (None, None)
         if owner is not None:
             os.chown(root, owner.pw_uid, owner.pw_gid)
-            run_as = {"user": owner.pw_uid, "group": owner.pw_gid}
-            if subprocess.run(["test", "-w", str(root)], **run_as).returncode != 0:  # type: ignore[call-overload]
+            if subprocess.run(["test", "-w", str(root)], user=uid, group=gid).returncode != 0:
                 raise ServiceUnavailable(
                     f"Postgres runs as the unprivileged user {owner.pw_name}, who cannot reach {root} (a parent "
                     "directory is private); put it under a directory others can traverse, such as /tmp."
@@ -232,7 +231,8 @@ def postgres_server(
                 cwd=root,
                 timeout=120,
                 env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"},
-                **run_as,  # type: ignore[arg-type]
+                user=uid,
+                group=gid,
             )
         if init.returncode != 0:
             raise ServiceUnavailable(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
@@ -249,7 +249,8 @@ def postgres_server(
                 stderr=subprocess.STDOUT,
                 cwd=root,
                 start_new_session=True,
-                **run_as,  # type: ignore[arg-type]
+                user=uid,
+                group=gid,
             )
         server = PostgresServer("127.0.0.1", port, user, bin_dir, data_dir)
         deadline = time.monotonic() + timeout
@@ -313,6 +314,7 @@ def seaweedfs_server(
                     f"-volume.port={volume}",
                     f"-volume.port.grpc={volume_grpc}",
                     "-volume.max=16",
+                    "-volume.preStopSeconds=0",  # no heartbeat grace on stop: nothing else needs telling
                     "-filer",
                     f"-filer.port={filer}",
                     f"-filer.port.grpc={filer_grpc}",

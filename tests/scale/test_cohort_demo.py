@@ -38,7 +38,9 @@ def test_cohort_demo_revoked_participant_fails_alone_and_rerun_changes_nothing(
         "WHERE t.key = 'fitbit_sleep/participant' ORDER BY 1, 2",
     ).split()
     assert "p01|SUCCESS" in tagged and "p02|SUCCESS" in tagged and "p03|FAILURE" in tagged
-    assert not any(row.startswith("p0") and row.endswith("FAILURE") and row != "p03|FAILURE" for row in tagged)
+    assert not any(
+        row.startswith("p0") and row.endswith("FAILURE") and row != "p03|FAILURE" for row in tagged
+    )
 
     summary = "\n".join(first.lines())
     for expected in ("participants N                   3", "nights per participant", "API calls in all"):

@@ -39,7 +39,9 @@ def test_publish_hydrate_and_lake_rebuild_only_on_change(
     bucket_prefix = "participants"
     settings = ScaleSettings.from_env(env)
     s3 = s3_filesystem(store.endpoint, store.access_key, store.secret_key)
-    run = uuid.uuid4().hex[:6]  # this test's participants, apart from any other test's in the session's bucket
+    run = uuid.uuid4().hex[
+        :6
+    ]  # this test's participants, apart from any other test's in the session's bucket
     alice, bob = f"alice{run}", f"bob{run}"
     roots = {
         alice: _root(tmp_path, "a", [("2026-11-01", 420), ("2026-11-02", 400)]),
