@@ -13,22 +13,22 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest.importorskip(
-    "dagster_postgres",
-    reason="the scale extra is not in this venv: `make test-scale` runs these tests in .venv-scale",
-)
-pytest.importorskip(
-    "duckdb_extension_ducklake",
-    reason="the scale extra is not in this venv: `make test-scale` runs these tests in .venv-scale",
-)
-
-from fitbit_sleep.scale.services import (  # noqa: E402
+from fitbit_sleep.scale.services import (
     ObjectStore,
     PostgresServer,
     ServiceUnavailable,
     postgres_server,
     seaweedfs_server,
 )
+
+
+def require_scale_extra() -> None:
+    """Skip the calling test module unless this venv has the scale extra (each test module calls it first)."""
+    for module in ("dagster_postgres", "duckdb_extension_ducklake"):
+        pytest.importorskip(
+            module,
+            reason="the scale extra is not in this venv: `make test-scale` runs these tests in .venv-scale",
+        )
 
 
 def _unavailable(exc: ServiceUnavailable) -> None:

@@ -10,6 +10,9 @@ from fitbit_sleep.scale.cohort_demo import run_cohort_demo
 from fitbit_sleep.scale.instance import DAGSTER_DB
 from fitbit_sleep.scale.services import ObjectStore, PostgresServer
 from tests.clock import TEST_TODAY
+from tests.scale.conftest import require_scale_extra
+
+require_scale_extra()  # the scale extra (.venv-scale), else the module is skipped
 
 
 def test_cohort_demo_revoked_participant_fails_alone_and_rerun_changes_nothing(

@@ -14,6 +14,9 @@ from fitbit_sleep.scale.services import ObjectStore, PostgresServer
 from pipeline.lake import build_lake, connect_lake
 from pipeline.object_store import hydrate_root, local_files, publish_root, s3_filesystem
 from pipeline.scale_profile import ScaleSettings
+from tests.scale.conftest import require_scale_extra
+
+require_scale_extra()  # the scale extra (.venv-scale), else the module is skipped
 
 
 def _root(tmp: Path, name: str, nights: list[tuple[str, int]]) -> Path:
