@@ -119,6 +119,21 @@ def publish_root(root: Path, s3: pafs.FileSystem, bucket: str, prefix: str) -> P
     return PublishResult(uploaded=uploaded, unchanged=unchanged, deleted=len(gone), bytes_uploaded=sent)
 
 
+def participant_roots(root: Path, own_id: str) -> dict[str, Path]:
+    """participant id -> data root for everything a data root holds: the root itself (as ``own_id``) when it has
+    raw data or tables, and each ``participants/<id>/`` below it (docs/participants.md: a participant is a data root
+    of its own, with the same layout)."""
+    found: dict[str, Path] = {}
+    if any((root / top).is_dir() for top in PUBLISHED_DIRS):
+        found[own_id] = root
+    below = root / "participants"
+    if below.is_dir():
+        for child in sorted(below.iterdir()):
+            if child.is_dir() and any((child / top).is_dir() for top in PUBLISHED_DIRS):
+                found[child.name] = child
+    return found
+
+
 def hydrate_root(s3: pafs.FileSystem, bucket: str, prefix: str, root: Path) -> int:
     """Download the published tree into ``root`` (a fresh machine's working copy); returns the files written."""
     base = f"{bucket}/{prefix.strip('/')}"

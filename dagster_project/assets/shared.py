@@ -24,25 +24,30 @@ def build_shared_assets(deps: list[Any]) -> list[Any]:
         automation_condition=whole_history_condition(),
         kinds={"s3"},
         description=(
-            "The data root's raw JSON and Parquet tables copied to s3://<bucket>/participants/<id>/ where their "
-            "content changed (a sha256 manifest; unchanged files are skipped, files gone locally are deleted)."
+            "Each participant's raw JSON and Parquet tables (the data root's own and every participants/<id>/ "
+            "below it) copied to s3://<bucket>/participants/<id>/ where their content changed (a sha256 manifest; "
+            "unchanged files are skipped, files gone locally are deleted)."
         ),
     )
     def published_data(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-        from pipeline.object_store import publish_root, s3_filesystem
+        from pipeline.object_store import participant_roots, publish_root, s3_filesystem
         from pipeline.scale_profile import ScaleSettings, participant_id
 
         settings = ScaleSettings.from_env()
         s3 = s3_filesystem(settings.s3_endpoint, settings.access_key, settings.secret_key, settings.s3_region)
-        pid = participant_id()
-        result = publish_root(storage.paths().root, s3, settings.s3_bucket, f"participants/{pid}")
+        totals = {"uploaded": 0, "unchanged": 0, "deleted": 0, "bytes_uploaded": 0}
+        roots = participant_roots(storage.paths().root, participant_id())
+        for pid, root in roots.items():
+            result = publish_root(root, s3, settings.s3_bucket, f"participants/{pid}")
+            for key in totals:
+                totals[key] += getattr(result, key)
         return MaterializeResult(
             metadata={
-                "participant": pid,
-                "files_uploaded": result.uploaded,
-                "files_unchanged": result.unchanged,
-                "files_deleted": result.deleted,
-                "bytes_uploaded": result.bytes_uploaded,
+                "participants": ", ".join(roots) or "none",
+                "files_uploaded": totals["uploaded"],
+                "files_unchanged": totals["unchanged"],
+                "files_deleted": totals["deleted"],
+                "bytes_uploaded": totals["bytes_uploaded"],
             }
         )
 

@@ -98,3 +98,15 @@ def test_publish_hydrate_and_lake_rebuild_only_on_change(
         ).fetchone() == (390,)
     finally:
         con.close()
+
+
+def test_participant_roots_cover_the_root_and_its_participants(tmp_path: Path) -> None:
+    from pipeline.object_store import participant_roots
+
+    root = _root(tmp_path, "root", [("2026-11-01", 400)])
+    _root(root / "participants", "p001", [("2026-11-01", 380)])
+    (root / "participants" / "p002").mkdir()  # registered, nothing landed yet: nothing to publish
+    assert participant_roots(root, "default") == {"default": root, "p001": root / "participants" / "p001"}
+    cohort_only = tmp_path / "cohort"
+    _root(cohort_only / "participants", "p001", [("2026-11-01", 380)])
+    assert list(participant_roots(cohort_only, "default")) == ["p001"]
