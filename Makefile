@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2
 VENV_SCALE := .venv-scale
 
 .PHONY: install browser test test-dates lint typecheck pytest sandbox demo dev ui-check bench clean \
-	install-scale scale-system test-scale cohort-demo
+	install-scale scale-system test-scale cohort-demo scale-dev
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -95,6 +95,11 @@ demo: install
 # through Dagster on Postgres, builds the shared DuckLake warehouse, prints a summary. A re-run changes no table.
 cohort-demo: install-scale scale-system
 	$(VENV_SCALE)/bin/fitbit-sleep cohort demo --participants 20 $(COHORT_ARGS)
+
+# The scale profile's Dagster: Postgres + SeaweedFS (state in data/scale-dev/services/), the scale instance, then
+# dagster-webserver and dagster-daemon as two processes (queued runs, one per participant); Ctrl-C stops everything.
+scale-dev: install-scale scale-system
+	$(VENV_SCALE)/bin/python -m fitbit_sleep.scale.dagster_stack
 
 sandbox: install
 	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
