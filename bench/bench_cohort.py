@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {n} participants          {many.wall_seconds:8.1f} s wall")
     print(f"  {n} x 1 participant       {n * one.wall_seconds:8.1f} s")
     print(f"  ratio {n} / ({n} x 1)       {many.wall_seconds / (n * one.wall_seconds):8.2f}")
+    added = (many.wall_seconds - one.wall_seconds) / max(1, n - 1)
+    print(f"  per added participant    {added:8.1f} s  (the fixed part: servers, logins, the lake run)")
     print(f"shared warehouse query (nights per participant), median of {REPEATS}:")
     print(f"  lake with 1 participant  {one_query * 1000:8.1f} ms")
     print(f"  lake with {n} participants {many_query * 1000:8.1f} ms")
