@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +22,8 @@ from fitbit_sleep.scale.services import (
     postgres_server,
     seaweedfs_server,
 )
+
+T = TypeVar("T")
 
 
 def require_scale_extra() -> None:
@@ -37,10 +41,9 @@ def _unavailable(exc: ServiceUnavailable) -> None:
     pytest.skip(f"a scale server cannot start here: {exc}")
 
 
-@pytest.fixture(scope="session")
-def pg() -> Iterator[PostgresServer]:
+def _serve(context: AbstractContextManager[T]) -> Iterator[T]:
+    """Enter a server's context manager for the session (a skip or a failure when it cannot start), exit after."""
     try:
-        context = postgres_server()
         server = context.__enter__()
     except ServiceUnavailable as exc:
         _unavailable(exc)
@@ -48,16 +51,13 @@ def pg() -> Iterator[PostgresServer]:
         yield server
     finally:
         context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresServer]:
+    yield from _serve(postgres_server())
 
 
 @pytest.fixture(scope="session")
 def store() -> Iterator[ObjectStore]:
-    try:
-        context = seaweedfs_server()
-        server = context.__enter__()
-    except ServiceUnavailable as exc:
-        _unavailable(exc)
-    try:
-        yield server
-    finally:
-        context.__exit__(None, None, None)
+    yield from _serve(seaweedfs_server())
