@@ -12,7 +12,10 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 from dagster_project.assets.warehouse import WAREHOUSE_GROUP, whole_history_condition
 from dagster_project.resources import StorageResource
 
-PARTICIPANT_TAG = "fitbit_sleep/participant"
+# A run of a process whose whole data root is one participant (the cohort demo's workers, FITBIT_SLEEP_PARTICIPANT).
+# Not fitbit_sleep/participant: that tag names one participant *inside* a cohort root (docs/participants.md), and
+# raw_sleep would look that id up in the root's registry.
+PARTICIPANT_ROOT_TAG = "fitbit_sleep/participant_root"
 SHARED_WAREHOUSE_TAG = "fitbit_sleep/shared_warehouse"
 
 

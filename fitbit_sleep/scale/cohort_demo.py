@@ -302,6 +302,16 @@ def _backfill_all(
                 worker.stdin.close()
             worker.wait(timeout=120)
 
+    init = subprocess.run(
+        [sys.executable, "-m", "fitbit_sleep.scale.participant_run", "--init"],
+        env=envs[order[0]],
+        capture_output=True,
+        text=True,
+    )
+    if init.returncode != 0:  # Dagster's schema in Postgres, once, before the workers race to create it
+        raise RuntimeError(
+            f"the Dagster instance did not open: {(init.stderr.strip().splitlines() or ['?'])[-1]}"
+        )
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         for future in [pool.submit(work, slot) for slot in range(max(1, min(parallel, len(order))))]:
             future.result()

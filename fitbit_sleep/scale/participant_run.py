@@ -7,7 +7,7 @@ in the one Postgres instance, while each process pays Dagster's import and insta
 participant (about 10 s each on a busy 2-core machine). A participant is a data root, a token store and an API
 client, all read from the environment, so the worker sets the participant's variables and builds that participant's
 definitions before its runs: the CLI backfill's ≤100-day ``sleep_daily_job`` runs (tagged
-``fitbit_sleep/participant``), then ``publish_job`` (the data root to the bucket). A participant whose runs fail, or
+``fitbit_sleep/participant_root``), then ``publish_job`` (the data root to the bucket). A participant whose runs fail, or
 whose set-up raises, is reported as failed and the worker goes on with the next one.
 """
 
@@ -22,13 +22,13 @@ from typing import Any
 
 def run_participant(instance: Any, start: date, end: date) -> dict[str, object]:
     """The current environment's participant: the backfill, then the publish run."""
-    from dagster_project.assets.shared import PARTICIPANT_TAG, PUBLISH_JOB
+    from dagster_project.assets.shared import PARTICIPANT_ROOT_TAG, PUBLISH_JOB
     from dagster_project.backfill import QUIET_LOGS, run_backfill
     from dagster_project.definitions import build_defs
     from pipeline.scale_profile import participant_id
 
     pid = participant_id()
-    tags = {PARTICIPANT_TAG: pid}
+    tags = {PARTICIPANT_ROOT_TAG: pid}
     defs = build_defs()
     outcome = run_backfill(defs, instance, start, end, downstream=False, tags=tags)
     runs = [c.run_id for c in outcome.chunks]
@@ -44,10 +44,14 @@ def run_participant(instance: Any, start: date, end: date) -> dict[str, object]:
     return {"participant": pid, "calls": outcome.calls, "runs": runs, "success": success, "error": error}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Serve participants from stdin; ``--init`` only opens the instance once (creating Dagster's schema in a fresh
+    Postgres database), so that workers starting together do not race to create it."""
     from dagster_project.backfill import cli_instance
 
     with cli_instance() as instance:
+        if "--init" in (sys.argv[1:] if argv is None else argv):
+            return 0
         for line in sys.stdin:
             if not line.strip():
                 continue

@@ -38,7 +38,7 @@ def test_cohort_demo_revoked_participant_fails_alone_and_rerun_changes_nothing(
     tagged = pg.psql(
         DAGSTER_DB,
         "SELECT t.value, r.status FROM runs r JOIN run_tags t ON t.run_id = r.run_id "
-        "WHERE t.key = 'fitbit_sleep/participant' ORDER BY 1, 2",
+        "WHERE t.key = 'fitbit_sleep/participant_root' ORDER BY 1, 2",
     ).split()
     assert "p01|SUCCESS" in tagged and "p02|SUCCESS" in tagged and "p03|FAILURE" in tagged
     assert not any(
