@@ -19,6 +19,9 @@ import sys
 from datetime import date
 from typing import Any
 
+# The pools of the code location's assets (raw_sleep: fitbit_api, warehouse: duckdb).
+POOLS = ("fitbit_api", "duckdb")
+
 
 def run_participant(instance: Any, start: date, end: date) -> dict[str, object]:
     """The current environment's participant: the backfill, then the publish run."""
@@ -45,12 +48,15 @@ def run_participant(instance: Any, start: date, end: date) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve participants from stdin; ``--init`` only opens the instance once (creating Dagster's schema in a fresh
-    Postgres database), so that workers starting together do not race to create it."""
+    """Serve participants from stdin. ``--init`` only prepares the instance, once, before the workers start: opening
+    it creates Dagster's schema in a fresh Postgres database, and the pools' limit rows are created here too;
+    measured: two runs starting together both insert the ``fitbit_api`` row and one run fails on the unique key."""
     from dagster_project.backfill import cli_instance
 
     with cli_instance() as instance:
         if "--init" in (sys.argv[1:] if argv is None else argv):
+            for pool in POOLS:
+                instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
             return 0
         for line in sys.stdin:
             if not line.strip():
