@@ -97,6 +97,21 @@ class ImportSummary:
     csv_sessions_with_legacy: int = 0  # sessions the legacy JSON also has (the legacy log won)
     csv_scores: int = 0  # sessions scored from UserSleepScores
     scores_state: str = "none"
+    # physiology (pipeline.sources.fitbit_export.physiology_import): heart rate, resting HR, HRV, SpO2, BR, skin temp
+    physio_files: int = 0  # physiology files found
+    physio_files_damaged: int = 0  # of them unreadable or damaged (named in problems; the rest landed)
+    physio_days: dict[str, int] = field(default_factory=dict)  # kind -> dates the archive has a document for
+    physio_outcomes: dict[str, int] = field(default_factory=dict)  # written / revised / unchanged
+    physio_days_kept: int = 0  # dates left as they are: the API's, or a newer archive's
+    # kind -> dates whose raw file changed (the physiology tables rebuild these)
+    physio_changed_dates: dict[str, list[date]] = field(default_factory=dict)
+    physio_other_family: int = 0  # dates both generations had: the other generation's copy was left out
+    physio_duplicates: int = 0  # a second document of one kind and date in one generation (first file kept)
+    physio_no_reading: int = 0  # rows meaning "no reading": resting HR 0.0 placeholders, SpO2 50, NaN
+    physio_rows_unreadable: int = 0  # rows of daily/detail files that could not be read
+    hr_samples: int = 0  # heart-rate samples landed
+    hr_samples_other_sources: int = 0  # samples of a data source that did not win its day (never added up)
+    hr_samples_dropped: int = 0  # unreadable, same-second duplicates, or outside their file's days
     timezone: str | None = None  # the zone the history is read in (see pipeline.timezones)
     timezone_source: str = ""  # where it came from: "--tz", "the archive's profile", ...
     archive_timezone: str | None = None  # the archive profile's zone, when it has one

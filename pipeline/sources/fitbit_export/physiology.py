@@ -1,0 +1,364 @@
+"""Read the physiology files of the legacy account archive (``Global Export Data`` / ``MyFitbitData``).
+
+Why a reader per file kind, each returning v1.2 day documents: the landing keeps every kind in the API's per-date
+shape (``pipeline.sources.physiology_shapes``), so these functions only know the archive's spelling:
+
+- ``heart_rate-YYYY-MM-DD.json``: ``[{"dateTime":"04/10/26 04:00:00","value":{"bpm":63,"confidence":3}}, …]``,
+  ``dateTime`` in UTC with a 2-digit year, one LOCAL day per file expressed in UTC, 10k-70k rows (1-4 MB). Read
+  columnar (``read_heart_rate_json``): the array is rewritten as JSON lines and parsed by ``pyarrow.json`` into
+  arrays, with no Python object per row; a file that is not in that simple shape (or is damaged) falls back to the
+  streaming ``ijson`` parser, which keeps the rows before any damage.
+- ``resting_heart_rate-YYYY-MM-DD.json``: ``{"dateTime":"03/18/26 00:00:00","value":{"date":"03/18/26",
+  "value":63.6,"error":6.8}}``; a missing day reads ``"date":null,"value":0.0`` (a placeholder: no document).
+- The classic export's CSVs: ``Daily Heart Rate Variability Summary - 2026-04-(10).csv`` (``timestamp,rmssd,
+  nremhr,entropy``), ``Heart Rate Variability Details - <date>.csv`` (5-min rows in local time),
+  ``Daily Respiratory Rate Summary - <date>.csv``, ``Daily SpO2 - <from>-<to>.csv`` and ``Minute SpO2 - <date>.csv``
+  (50 = no reading), ``Computed Temperature - <date>.csv`` (nightly skin temperature).
+
+Daily rows carry a date label (``2026-04-10T00:00:00``: the local date). Detail rows are grouped into nights and
+reported on the date the night ended, as the API reports them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from pipeline.sources import physiology_shapes as shapes
+from pipeline.sources.fitbit_export import reader
+from pipeline.sources.heart_rate_days import samples_table
+
+FAMILY = "export-json"  # provenance source_family of the legacy JSON (the sleep logs' family name)
+CSV_FAMILY = "export-classic-csv"  # the classic export's physiology CSVs
+
+HEART_RATE_JSON_RE = re.compile(r"(?:^|/)heart_rate-(\d{4}-\d{2}-\d{2})\.json$", re.IGNORECASE)
+RESTING_HR_JSON_RE = re.compile(r"(?:^|/)resting_heart_rate-(\d{4}-\d{2}-\d{2})\.json$", re.IGNORECASE)
+HRV_SUMMARY_RE = re.compile(r"(?:^|/)Daily Heart Rate Variability Summary - [^/]*\.csv$", re.IGNORECASE)
+HRV_DETAILS_RE = re.compile(r"(?:^|/)Heart Rate Variability Details - [^/]*\.csv$", re.IGNORECASE)
+RESPIRATORY_RE = re.compile(r"(?:^|/)Daily Respiratory Rate Summary - [^/]*\.csv$", re.IGNORECASE)
+DAILY_SPO2_RE = re.compile(r"(?:^|/)Daily SpO2 - [^/]*\.csv$", re.IGNORECASE)
+MINUTE_SPO2_RE = re.compile(r"(?:^|/)Minute SpO2 - [^/]*\.csv$", re.IGNORECASE)
+COMPUTED_TEMP_RE = re.compile(r"(?:^|/)Computed Temperature - [^/]*\.csv$", re.IGNORECASE)
+
+# A day at one sample a second is 86,400 rows (real files: 10k-70k); far past that is not a heart-rate file.
+MAX_SAMPLES_PER_FILE = 200_000
+MAX_DAYS_PER_FILE = 10_000  # resting heart rate: a row a day
+_LEGACY_FORMAT = "%m/%d/%y %H:%M:%S"
+_RECORD_GAP = re.compile(rb"\}\s*,\s*\{")
+_HR_SCHEMA = pa.schema([("dateTime", pa.string()), ("value", pa.struct([("bpm", pa.float64())]))])
+
+
+@dataclass
+class ReadResult:
+    """What one file gave: day documents (daily kinds) or samples (heart rate), and what could not be used."""
+
+    documents: list[shapes.DayDocument] = field(default_factory=list)
+    samples: pa.Table | None = None
+    no_reading: int = 0  # rows that mean "no reading" (placeholders, sentinels, NaN)
+    unreadable: int = 0  # rows that could not be read
+    damage: str | None = None  # the file is damaged; the rows before the damage were kept
+
+
+def file_date(name: str, pattern: re.Pattern[str]) -> date | None:
+    match = pattern.search(name)
+    try:
+        return date.fromisoformat(match.group(1)) if match else None
+    except ValueError:
+        return None
+
+
+def read_heart_rate_json(data: bytes) -> ReadResult:
+    """One ``heart_rate-*.json`` as samples (UTC, bpm): columnar when the file has the usual shape, else streamed."""
+    lines = _json_lines(data)
+    if lines is not None:
+        try:
+            table = pa_json.read_json(
+                io.BytesIO(lines),
+                parse_options=pa_json.ParseOptions(
+                    explicit_schema=_HR_SCHEMA, unexpected_field_behavior="ignore"
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # not the usual shape (a bpm as text, a damaged record): the streaming parser says where
+        else:
+            if len(table) > MAX_SAMPLES_PER_FILE:
+                return ReadResult(
+                    samples=_legacy_samples(table.slice(0, MAX_SAMPLES_PER_FILE)),
+                    damage=_too_many(MAX_SAMPLES_PER_FILE),
+                )
+            return ReadResult(samples=_legacy_samples(table))
+    return _heart_rate_streamed(data)
+
+
+def _too_many(limit: int) -> str:
+    return (
+        f"holds more than {limit} samples (a real day has at most 86,400); the rest of the file was skipped"
+    )
+
+
+def _json_lines(data: bytes) -> bytes | None:
+    """A top-level JSON array of flat records rewritten as JSON lines, or None when the file is not that simple.
+
+    Safe because a record holds no array (only one ``[`` and one ``]`` in the file) and JSON text holds no raw
+    newline, so ``}`` ``,`` ``{`` can only separate two records."""
+    body = data.strip()
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:].lstrip()
+    if not (body.startswith(b"[") and body.endswith(b"]")) or body.count(b"[") != 1 or body.count(b"]") != 1:
+        return None
+    inner = body[1:-1].translate(None, b"\r\n").strip()
+    return _RECORD_GAP.sub(b"}\n{", inner) + b"\n" if inner else b""
+
+
+def _legacy_samples(table: pa.Table) -> pa.Table:
+    if not len(table):
+        return samples_table(pa.array([], pa.timestamp("s")), pa.array([], pa.float64()))
+    stamps = pc.strptime(table["dateTime"], format=_LEGACY_FORMAT, unit="s", error_is_null=True)
+    bpm = pc.struct_field(table["value"], "bpm")
+    return samples_table(pc.assume_timezone(stamps, "UTC"), bpm)
+
+
+def _heart_rate_streamed(data: bytes) -> ReadResult:
+    """The fallback: record by record with ``ijson``; keeps what precedes damage, skips records it cannot read."""
+    stamps: list[datetime | None] = []
+    bpm: list[float | None] = []
+    damage = None
+    try:
+        for record in reader.iter_json_array(
+            data, limit=MAX_SAMPLES_PER_FILE, typical="a real day has at most 86,400 samples"
+        ):
+            value = record.get("value") if isinstance(record, dict) else None
+            stamp = record.get("dateTime") if isinstance(record, dict) else None
+            stamps.append(_legacy_instant(stamp))
+            bpm.append(shapes.number(value.get("bpm")) if isinstance(value, dict) else None)
+    except reader.JsonArrayError as exc:
+        damage = str(exc)
+    table = samples_table(pa.array(stamps, pa.timestamp("s", tz="UTC")), pa.array(bpm, pa.float64()))
+    return ReadResult(samples=table, damage=damage)
+
+
+def _legacy_instant(stamp: Any) -> datetime | None:
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.strptime(stamp.strip(), _LEGACY_FORMAT)
+    except ValueError:
+        return None
+
+
+def read_resting_heart_rate(data: bytes, file: str) -> ReadResult:
+    """One ``resting_heart_rate-*.json``: a document per day with a reading; placeholders counted, not landed."""
+    result = ReadResult()
+    try:
+        for record in reader.iter_json_array(data, limit=MAX_DAYS_PER_FILE, typical="a row a day"):
+            stamp = record.get("dateTime") if isinstance(record, dict) else None
+            when = _legacy_instant(stamp)
+            value = record.get("value") if isinstance(record, dict) else None
+            if when is None or not isinstance(value, dict):
+                result.unreadable += 1
+                continue
+            bpm = shapes.number(value.get("value"))
+            if value.get("date") is None or not bpm:  # "date": null, "value": 0.0 = no reading that day
+                result.no_reading += 1
+                continue
+            day = when.date()
+            result.documents.append(
+                shapes.DayDocument(
+                    shapes.HEART_RATE_DAILY,
+                    day,
+                    shapes.heart_rate_daily(day, bpm),
+                    {"source_family": FAMILY, "file": file, "error": shapes.number(value.get("error"))},
+                )
+            )
+    except reader.JsonArrayError as exc:
+        result.damage = str(exc)
+    return result
+
+
+def _daily_csv(
+    data: bytes, file: str, build: Callable[[date, dict[str, str]], tuple[str, dict[str, Any] | None]]
+) -> ReadResult:
+    """A daily summary CSV: ``build(day, row) -> (kind, document or None)`` for each row with a date label."""
+    result = ReadResult()
+    try:
+        rows = shapes.csv_records(data)
+    except ValueError as exc:
+        result.damage = str(exc)
+        return result
+    for row in rows:
+        day = shapes.label_date(row.get("timestamp", ""))
+        if day is None:
+            result.unreadable += 1
+            continue
+        kind, document = build(day, row)
+        if document is None:
+            result.no_reading += 1
+            continue
+        result.documents.append(
+            shapes.DayDocument(kind, day, document, {"source_family": CSV_FAMILY, "file": file})
+        )
+    return result
+
+
+def read_hrv_summary(data: bytes, file: str) -> ReadResult:
+    """``timestamp,rmssd,nremhr,entropy`` -> ``hrv`` (``dailyRmssd``; this file has no deep-sleep RMSSD)."""
+    return _daily_csv(
+        data, file, lambda day, row: (shapes.HRV, shapes.hrv(day, shapes.number(row.get("rmssd")), None))
+    )
+
+
+def read_respiratory_rate(data: bytes, file: str) -> ReadResult:
+    """``timestamp,daily_respiratory_rate`` -> ``breathing_rate``."""
+    return _daily_csv(
+        data,
+        file,
+        lambda day, row: (
+            shapes.BREATHING_RATE,
+            shapes.breathing_rate(day, shapes.number(row.get("daily_respiratory_rate"))),
+        ),
+    )
+
+
+def read_daily_spo2(data: bytes, file: str) -> ReadResult:
+    """``timestamp,average_value,lower_bound,upper_bound`` -> ``spo2``; a 50 is no reading."""
+    return _daily_csv(
+        data,
+        file,
+        lambda day, row: (
+            shapes.SPO2,
+            shapes.spo2(
+                day,
+                shapes.spo2_value(row.get("average_value")),
+                shapes.spo2_value(row.get("lower_bound")),
+                shapes.spo2_value(row.get("upper_bound")),
+            ),
+        ),
+    )
+
+
+def _detail_csv(
+    data: bytes,
+    file: str,
+    zone: str,
+    row_value: Callable[[datetime, dict[str, str]], dict[str, Any] | None],
+    build: Callable[[date, list[dict[str, Any]]], tuple[str, dict[str, Any] | None]],
+) -> ReadResult:
+    """A detail CSV (rows during sleep): rows grouped by the date their night ended, a document per date."""
+    result = ReadResult()
+    try:
+        rows = shapes.csv_records(data)
+    except ValueError as exc:
+        result.damage = str(exc)
+        return result
+    kept: list[tuple[datetime, dict[str, Any]]] = []
+    for row in rows:
+        when = shapes.local_datetime(row.get("timestamp", ""), zone)
+        if when is None:
+            result.unreadable += 1
+            continue
+        value = row_value(when, row)
+        if value is None:
+            result.no_reading += 1
+            continue
+        kept.append((when, value))
+    for day, minutes in shapes.night_groups(kept).items():
+        kind, document = build(day, minutes)
+        if document is not None:
+            result.documents.append(
+                shapes.DayDocument(
+                    kind, day, document, {"source_family": CSV_FAMILY, "file": file}, samples=len(minutes)
+                )
+            )
+    return result
+
+
+def read_hrv_details(data: bytes, file: str, zone: str) -> ReadResult:
+    """``timestamp,rmssd,coverage,low_frequency,high_frequency`` (5 min, local) -> ``hrv_intraday`` minutes."""
+
+    def minute(when: datetime, row: dict[str, str]) -> dict[str, Any] | None:
+        rmssd = shapes.number(row.get("rmssd"))
+        if rmssd is None:
+            return None
+        value = {
+            "rmssd": rmssd,
+            "coverage": shapes.number(row.get("coverage")),
+            "hf": shapes.number(row.get("high_frequency")),
+            "lf": shapes.number(row.get("low_frequency")),
+        }
+        return {
+            "minute": when.isoformat(timespec="seconds"),
+            "value": {k: v for k, v in value.items() if v is not None},
+        }
+
+    return _detail_csv(
+        data,
+        file,
+        zone,
+        minute,
+        lambda day, minutes: (shapes.HRV_INTRADAY, shapes.hrv_intraday(day, minutes)),
+    )
+
+
+def read_minute_spo2(data: bytes, file: str, zone: str) -> ReadResult:
+    """``timestamp,value`` -> ``spo2_intraday`` minutes; 50 is no reading."""
+
+    def minute(when: datetime, row: dict[str, str]) -> dict[str, Any] | None:
+        value = shapes.spo2_value(row.get("value"))
+        return None if value is None else {"value": value, "minute": when.isoformat(timespec="seconds")}
+
+    return _detail_csv(
+        data,
+        file,
+        zone,
+        minute,
+        lambda day, minutes: (shapes.SPO2_INTRADAY, shapes.spo2_intraday(day, minutes)),
+    )
+
+
+def read_computed_temperature(data: bytes, file: str, zone: str) -> ReadResult:
+    """``Computed Temperature``: a row per night (``sleep_start``, ``sleep_end``, ``temperature_samples``,
+    ``nightly_temperature``, ``baseline_relative_sample_sum``, …) -> ``skin_temp`` on the date the sleep ended;
+    ``nightlyRelative`` = the mean deviation from baseline = ``baseline_relative_sample_sum / temperature_samples``."""
+    result = ReadResult()
+    try:
+        rows = shapes.csv_records(data)
+    except ValueError as exc:
+        result.damage = str(exc)
+        return result
+    for row in rows:
+        end = shapes.local_datetime(row.get("sleep_end", ""), zone)
+        if end is None:
+            result.unreadable += 1
+            continue
+        total = shapes.number(row.get("baseline_relative_sample_sum"))
+        count = shapes.number(row.get("temperature_samples"))
+        relative = total / count if total is not None and count else None
+        document = shapes.skin_temp(end.date(), relative)
+        if document is None:
+            result.no_reading += 1
+            continue
+        result.documents.append(
+            shapes.DayDocument(
+                shapes.SKIN_TEMP, end.date(), document, {"source_family": CSV_FAMILY, "file": file}
+            )
+        )
+    return result
+
+
+# Daily kinds: (pattern, reader taking (data, file, zone)).
+CLASSIC_CSV_READERS: list[tuple[re.Pattern[str], Callable[[bytes, str, str], ReadResult]]] = [
+    (HRV_SUMMARY_RE, lambda data, file, zone: read_hrv_summary(data, file)),
+    (HRV_DETAILS_RE, read_hrv_details),
+    (RESPIRATORY_RE, lambda data, file, zone: read_respiratory_rate(data, file)),
+    (DAILY_SPO2_RE, lambda data, file, zone: read_daily_spo2(data, file)),
+    (MINUTE_SPO2_RE, read_minute_spo2),
+    (COMPUTED_TEMP_RE, read_computed_temperature),
+]
