@@ -15,11 +15,17 @@ few hundred bytes without parsing the payload)::
 - A changed payload first copies the previous file to ``raw/sleep_revisions/date=D/<fetched_at>-<sha12>.json``.
 
 Every write is a temp file in the same directory, fsync'd, then ``os.replace``'d, so a crash never leaves half a file.
+
+The machinery is shared: ``land_record`` (hash compare, revision copy, atomic write, optional gzip) and
+``precedence_keeps`` (an archive never replaces what an API fetched, an older archive never a newer one's day) serve
+the sleep landing here and the physiology landing (``pipeline.physiology_landing``) alike.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import re
 from collections import defaultdict
@@ -37,11 +43,15 @@ from pipeline.writer_lock import writer_lock
 State = Literal["final", "empty", "pending"]
 Outcome = Literal["written", "unchanged", "revised"]
 
+Kept = Literal["api", "newer"]
+
 _HEAD_BYTES = 1024
 _HEAD_RE = {
     key: re.compile(rf'"{key}":\s*"([^"]*)"')
-    for key in ("date", "source", "source_ref", "fetched_at", "state")
+    for key in ("date", "source", "source_ref", "fetched_at", "state", "payload_sha256")
 }
+_HEADER_KEYS = ("date", "source", "source_ref", "fetched_at", "state")
+ARCHIVE_SOURCE = "export"  # the source name of every archive landing (the archive's name is the source_ref)
 _RANGE_RE = re.compile(r"/(\d{4}-\d{2}-\d{2})(?:/(\d{4}-\d{2}-\d{2}))?\.json")
 
 
@@ -136,8 +146,98 @@ def payload_sha256(logs: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _encode(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+def _encode(record: dict[str, Any], *, compress: bool = False) -> bytes:
+    data = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+    # mtime=0: the same record gives the same bytes, so an unchanged landing stays byte-identical
+    return gzip.compress(data, compresslevel=6, mtime=0) if compress else data
+
+
+def _head_text(data: bytes) -> str:
+    """The first bytes of a raw file as text, gunzipped when it is gzip'd (magic bytes, not the name)."""
+    if data[:2] == b"\x1f\x8b":
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            data = handle.read(_HEAD_BYTES)
+    return data[:_HEAD_BYTES].decode("utf-8", errors="replace")
+
+
+def _header_values(data: bytes, keys: Iterable[str]) -> dict[str, str]:
+    """Header fields of a raw file's bytes, from its head; the whole file is parsed only when the head lacks one."""
+    head = _head_text(data)
+    found = {key: _HEAD_RE[key].search(head) for key in keys}
+    if all(found.values()):
+        return {key: m.group(1) for key, m in found.items() if m}
+    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    record = json.loads(raw)
+    return {key: str(record.get(key, "")) for key in found}
+
+
+def land_record(
+    target: Path, revision_dir: Path, record: dict[str, Any], *, compress: bool = False
+) -> Outcome:
+    """Write one raw record (header keys first, ``payload`` last) to ``target``: the one write path of the landing.
+
+    ``"unchanged"`` when the file there has the same ``payload_sha256``, ``state`` and ``source`` (left untouched,
+    byte for byte); ``"revised"`` when the payload differs (the previous file is first copied, as it is, to
+    ``revision_dir/<fetched_at>-<sha12><suffix>``); ``"written"`` otherwise (first landing, new state or source)."""
+    previous: bytes | None = target.read_bytes() if target.exists() else None
+    outcome: Outcome = "written"
+    if previous is not None:
+        old = _header_values(previous, ("payload_sha256", "state", "source", "fetched_at"))
+        digest = str(record["payload_sha256"])
+        if (old["payload_sha256"], old["state"], old["source"]) == (
+            digest,
+            record["state"],
+            record["source"],
+        ):
+            return "unchanged"
+        if old["payload_sha256"] != digest:
+            stamp = (old["fetched_at"] or "unknown").replace(":", "")
+            suffix = "".join(target.suffixes[-2:]) if target.name.endswith(".json.gz") else target.suffix
+            revision = revision_dir / f"{stamp}-{old['payload_sha256'][:12]}{suffix}"
+            if not revision.exists():
+                atomic_write_bytes(revision, previous)
+            outcome = "revised"
+    atomic_write_bytes(target, _encode(record, compress=compress))
+    return outcome
+
+
+def landed_provenance(raw_file: Path) -> tuple[str, datetime | None] | None:
+    """(source, fetched_at) of a landed file, from its head; None if never landed. A damaged file reads as
+    source ``"unknown"``: not an archive's to judge, so ``precedence_keeps`` leaves it alone."""
+    try:
+        values = _header_values(raw_file.read_bytes(), ("source", "fetched_at"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError):
+        return ("unknown", None)
+    try:
+        fetched_at: datetime | None = datetime.fromisoformat(values["fetched_at"])
+    except ValueError:
+        fetched_at = None
+    if fetched_at is not None and fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    return values["source"], fetched_at
+
+
+def precedence_keeps(raw_file: Path, source: str, fetched_at: datetime) -> Kept | None:
+    """Why the landed ``raw_file`` must stay instead of ``source``'s copy fetched at ``fetched_at``, or None.
+
+    The policy (the same for sleep and physiology): an API fetch (any source but ``"export"``) always lands: the
+    most recently fetched API data wins. An archive (``"export"``) never replaces a date some other source landed
+    (``"api"``), nor a date a newer archive landed (``"newer"``)."""
+    if source != ARCHIVE_SOURCE:
+        return None
+    existing = landed_provenance(raw_file)
+    if existing is None:
+        return None
+    landed_source, landed_at = existing
+    if landed_source != ARCHIVE_SOURCE:
+        return "api"
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    if landed_at is not None and landed_at > fetched_at:
+        return "newer"
+    return None
 
 
 def read_day(paths: StoragePaths, day: date) -> dict[str, Any] | None:
@@ -151,13 +251,8 @@ def read_day(paths: StoragePaths, day: date) -> dict[str, Any] | None:
 def read_header(path: Path) -> RawHeader:
     """Provenance of one raw file, read from its first bytes (the full file is parsed only as a fallback)."""
     with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES).decode("utf-8", errors="replace")
-    found = {key: rx.search(head) for key, rx in _HEAD_RE.items()}
-    if all(found.values()):
-        values = {key: m.group(1) for key, m in found.items() if m}
-    else:
-        record = json.loads(path.read_bytes())
-        values = {key: str(record.get(key, "")) for key in _HEAD_RE}
+        head = handle.read(_HEAD_BYTES)
+    values = _header_values(head if _has_all(head) else path.read_bytes(), _HEADER_KEYS)
     return RawHeader(
         date=date.fromisoformat(values["date"]),
         source=values["source"],
@@ -165,6 +260,12 @@ def read_header(path: Path) -> RawHeader:
         fetched_at=values["fetched_at"],
         state=values["state"],
     )
+
+
+def _has_all(head: bytes) -> bool:
+    """Whether the head bytes of a (plain) raw file hold every header key (a gzip'd head never does)."""
+    text = head.decode("utf-8", errors="replace")
+    return all(_HEAD_RE[key].search(text) for key in _HEADER_KEYS)
 
 
 def landed_files(paths: StoragePaths) -> Iterator[tuple[date, Path]]:
@@ -215,35 +316,16 @@ def land_day(
     later archive cannot replace it: "the most recently fetched API data wins").
     """
     state: State = "pending" if pending else ("final" if logs else "empty")
-    digest = payload_sha256(logs)
-    target = paths.raw_sleep_file(day)
-    previous: bytes | None = target.read_bytes() if target.exists() else None
-    outcome: Outcome = "written"
-    if previous is not None:
-        old = json.loads(previous)
-        if old.get("payload_sha256") == digest and old.get("state") == state and old.get("source") == source:
-            return "unchanged"
-        if old.get("payload_sha256") != digest:
-            stamp = str(old.get("fetched_at", "unknown")).replace(":", "")
-            revision = (
-                paths.raw_revisions_dir
-                / f"date={day.isoformat()}"
-                / f"{stamp}-{str(old.get('payload_sha256', ''))[:12]}.json"
-            )
-            if not revision.exists():
-                atomic_write_bytes(revision, previous)
-            outcome = "revised"
     record = {
         "date": day.isoformat(),
         "source": source,
         "source_ref": source_ref,
         "fetched_at": format_fetched_at(fetched_at),
-        "payload_sha256": digest,
+        "payload_sha256": payload_sha256(logs),
         "state": state,
         "payload": {"sleep": logs},
     }
-    atomic_write_bytes(target, _encode(record))
-    return outcome
+    return land_record(paths.raw_sleep_file(day), paths.raw_revisions_dir / f"date={day.isoformat()}", record)
 
 
 def _source_ref_for(day: date, api_paths: list[str]) -> str:

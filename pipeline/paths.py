@@ -57,6 +57,20 @@ class StoragePaths:
         return self.root / "raw" / "sleep_revisions"
 
     @property
+    def raw_physiology_dir(self) -> Path:
+        """Landed physiology (heart rate, HRV, SpO2, breathing rate, skin temperature): one folder per kind."""
+        return self.root / "raw" / "physiology"
+
+    def raw_physiology_file(self, kind: str, day: date) -> Path:
+        """One file per kind and date; intraday heart rate is gzip'd JSON (``pipeline.physiology_landing``)."""
+        suffix = ".json.gz" if kind == "heart_rate_intraday" else ".json"
+        return self.raw_physiology_dir / kind / f"date={day.isoformat()}{suffix}"
+
+    def raw_physiology_revisions_dir(self, kind: str, day: date) -> Path:
+        """Earlier copies of a physiology date whose content changed (as ``raw_revisions_dir`` for sleep)."""
+        return self.root / "raw" / "physiology_revisions" / kind / f"date={day.isoformat()}"
+
+    @property
     def raw_sleep_scores_dir(self) -> Path:
         """Landed ``sleep_score.csv`` rows, one JSON file per imported archive (export-only data)."""
         return self.root / "raw" / "sleep_scores"

@@ -42,7 +42,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -371,16 +371,16 @@ class _Importer:
             day += timedelta(days=1)
 
     def _land(self, day: date, logs: list[dict[str, Any]], *, count: bool = True) -> None:
-        existing = _raw_provenance(self.paths.raw_sleep_file(day))
+        from pipeline.landing import precedence_keeps
+
         assert self.summary.fetched_at is not None
-        if existing is not None:
-            source, fetched_at = existing
-            if source != SOURCE:
-                self.summary.days_kept_api += count
-                return
-            if fetched_at is not None and fetched_at > self.summary.fetched_at:
-                self.summary.days_kept_newer += count
-                return
+        kept = precedence_keeps(self.paths.raw_sleep_file(day), SOURCE, self.summary.fetched_at)
+        if kept == "api":
+            self.summary.days_kept_api += count
+            return
+        if kept == "newer":
+            self.summary.days_kept_newer += count
+            return
         outcome = self.land_day(
             self.paths,
             day,
@@ -439,25 +439,6 @@ def _date_of_sleep(value: Any) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _raw_provenance(raw_file: Path) -> tuple[str, datetime | None] | None:
-    """(source, fetched_at) of a landed day, from the head of its raw file; None if never landed."""
-    from pipeline.landing import read_header
-
-    try:
-        header = read_header(raw_file)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError):
-        return ("unknown", None)  # a damaged raw file is not the export's to judge; leave it alone
-    try:
-        fetched_at: datetime | None = datetime.fromisoformat(header.fetched_at)
-    except ValueError:
-        fetched_at = None
-    if fetched_at is not None and fetched_at.tzinfo is None:
-        fetched_at = fetched_at.replace(tzinfo=UTC)
-    return header.source, fetched_at
 
 
 def _api_log_ids(paths: StoragePaths) -> dict[int, date]:
