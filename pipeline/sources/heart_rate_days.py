@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.physiology_landing import HEART_RATE_INTRADAY
 from pipeline.sources import physiology_shapes as shapes
 
 # What a reader hands over: UTC instants (whole seconds), bpm, data source ("" when the file names none).
@@ -128,7 +129,7 @@ class HeartRateDays:
             provenance["data_source"] = source
         self.counts.samples += len(chosen)
         self.counts.days += 1
-        return shapes.DayDocument(shapes.HEART_RATE_INTRADAY, day, document, provenance, samples=len(chosen))
+        return shapes.DayDocument(HEART_RATE_INTRADAY, day, document, provenance, samples=len(chosen))
 
 
 def choose_source(day_rows: pa.Table) -> str:

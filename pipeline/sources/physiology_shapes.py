@@ -21,13 +21,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# The landing's kinds (pipeline.physiology_landing.KINDS); the readers only produce these.
-HEART_RATE_INTRADAY = "heart_rate_intraday"
-HEART_RATE_DAILY = "heart_rate_daily"  # the day's resting heart rate
-HRV = "hrv"
-SPO2 = "spo2"
-BREATHING_RATE = "breathing_rate"
-SKIN_TEMP = "skin_temp"
+# The landing's kinds: the readers produce only these (plus the two parts below).
+from pipeline.physiology_landing import (
+    BREATHING_RATE,
+    HRV,
+    SKIN_TEMP,
+    SPO2,
+)
+
 # Readers' parts that are not kinds of their own: the API's intraday form of HRV and SpO2 adds "minutes" to the same
 # document, so the detail files' minutes are merged into the date's summary document (``combine``).
 HRV_INTRADAY = "hrv_intraday"

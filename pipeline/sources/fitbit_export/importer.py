@@ -52,6 +52,7 @@ from pipeline.import_ledger import record_import
 from pipeline.paths import StoragePaths
 from pipeline.sleep_scores import land_scores
 from pipeline.sources.fitbit_export import reader
+from pipeline.sources.fitbit_export.physiology_import import PhysiologyImport
 from pipeline.sources.takeout_csv.source import TakeoutCsv
 from pipeline.transform import table_fields
 from pipeline.writer_lock import writer_lock
@@ -59,7 +60,8 @@ from pipeline.writer_lock import writer_lock
 SOURCE = "export"
 MAX_PROBLEMS = 50  # problems listed individually in a summary; the counts stay exact
 
-# progress(phase, done, total): phase "scan" (finding dates) then "import" (parsing + landing), in sleep files.
+# progress(phase, done, total): phase "scan" (finding dates) then "import" (parsing + landing), in sleep files, then
+# "physiology" in physiology files.
 Progress = Callable[[str, int, int], None]
 
 _LOG_ID_RE = re.compile(rb'"logId"\s*:\s*(\d+)')
@@ -125,6 +127,11 @@ class ImportSummary:
         """Whether ``update_tables`` has work: dates changed, or new scores arrived (even for unchanged dates)."""
         return bool(self.changed_dates) or self.scores_state == "written"
 
+    @property
+    def physiology_changed(self) -> list[date]:
+        """Every date whose physiology raw file changed, of any kind (the physiology tables rebuild these)."""
+        return sorted({day for days in self.physio_changed_dates.values() for day in days})
+
     def note(self, message: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(message)
@@ -172,6 +179,7 @@ def import_archive(
         with writer_lock(paths, f"importing {name}"):
             _Importer(paths, archive, contents, summary, progress, takeout).run()
             _import_scores(paths, archive, contents, summary, takeout)
+            PhysiologyImport(paths, archive, summary, progress).run()
         _keep_profile(paths, summary)
     for one in sorted(
         set(archives) | set(given)

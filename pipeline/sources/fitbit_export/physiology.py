@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from pipeline.physiology_landing import HEART_RATE_DAILY
 from pipeline.sources import physiology_shapes as shapes
 from pipeline.sources.fitbit_export import reader
 from pipeline.sources.heart_rate_days import samples_table
@@ -172,7 +173,7 @@ def read_resting_heart_rate(data: bytes, file: str) -> ReadResult:
             day = when.date()
             result.documents.append(
                 shapes.DayDocument(
-                    shapes.HEART_RATE_DAILY,
+                    HEART_RATE_DAILY,
                     day,
                     shapes.heart_rate_daily(day, bpm),
                     {"source_family": FAMILY, "file": file, "error": shapes.number(value.get("error"))},

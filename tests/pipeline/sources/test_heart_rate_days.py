@@ -25,7 +25,13 @@ def _dataset(doc: dict) -> list[tuple[str, int]]:  # type: ignore[type-arg]
 def test_samples_become_local_days_with_local_times() -> None:
     days = HeartRateDays("America/New_York", "export-json")
     days.add(
-        _samples([("2026-04-10T04:00:03", 63, ""), ("2026-04-11T03:59:59", 57, ""), ("2026-04-11T04:00:00", 58, "")]),
+        _samples(
+            [
+                ("2026-04-10T04:00:03", 63, ""),
+                ("2026-04-11T03:59:59", 57, ""),
+                ("2026-04-11T04:00:00", 58, ""),
+            ]
+        ),
         "heart_rate-2026-04-10.json",
     )
     docs = list(days.finish())
@@ -82,7 +88,9 @@ def test_one_source_per_day_the_one_with_most_samples_never_a_sum() -> None:
 
 def test_duplicates_strays_and_unreadable_rows_are_counted_not_landed() -> None:
     days = HeartRateDays("UTC", "export-json")
-    days.add(_samples([("2026-04-10T01:00:00", 60, ""), ("2026-04-10T01:00:00", 66, ""), (None, 70, "")]), "a")
+    days.add(
+        _samples([("2026-04-10T01:00:00", 60, ""), ("2026-04-10T01:00:00", 66, ""), (None, 70, "")]), "a"
+    )
     days.add(_samples([("2026-04-10T02:00:00", None, "")]), "a")
     (doc,) = list(days.complete(before=date(2026, 4, 11)))
     assert _dataset(doc.document) == [("01:00:00", 60)]

@@ -29,7 +29,9 @@ def test_label_date_is_the_local_date_even_with_a_z() -> None:
 
 def test_local_datetime_converts_instants_and_keeps_local_times() -> None:
     assert shapes.local_datetime("2026-04-13T22:10:00Z", "Asia/Tokyo") == datetime(2026, 4, 14, 7, 10)
-    assert shapes.local_datetime("2026-04-12 05:45:30+0000", "America/New_York") == datetime(2026, 4, 12, 1, 45, 30)
+    assert shapes.local_datetime("2026-04-12 05:45:30+0000", "America/New_York") == datetime(
+        2026, 4, 12, 1, 45, 30
+    )
     assert shapes.local_datetime("2026-04-10T03:05:00", "Asia/Tokyo") == datetime(2026, 4, 10, 3, 5)
     assert shapes.local_datetime("04/10/26", "UTC") is None
 
@@ -80,6 +82,8 @@ def test_combine_merges_minutes_into_the_summary_and_keeps_the_first_summary() -
     assert dropped == 1
     assert [(d.kind, d.day) for d in combined] == [(shapes.HRV, day), (shapes.SPO2, day)]
     hrv = combined[0]
-    assert hrv.document == {"hrv": [{"minutes": minutes, "dateTime": "2026-04-10", "value": {"dailyRmssd": 41.2}}]}
+    assert hrv.document == {
+        "hrv": [{"minutes": minutes, "dateTime": "2026-04-10", "value": {"dailyRmssd": 41.2}}]
+    }
     assert hrv.provenance["file"] == "c.csv, a.csv"
     assert combined[1].document == {"dateTime": "2026-04-10", "minutes": [{"value": 95.5, "minute": "x"}]}
