@@ -109,14 +109,18 @@ def _json_lines(data: bytes) -> bytes | None:
     """A top-level JSON array of flat records rewritten as JSON lines, or None when the file is not that simple.
 
     Safe because a record holds no array (only one ``[`` and one ``]`` in the file) and JSON text holds no raw
-    newline, so ``}`` ``,`` ``{`` can only separate two records."""
+    newline, so ``}`` ``,`` ``{`` can only separate two records. The export writes ``},{`` between records: a plain
+    replace; other spacing takes a regular expression."""
     body = data.strip()
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:].lstrip()
     if not (body.startswith(b"[") and body.endswith(b"]")) or body.count(b"[") != 1 or body.count(b"]") != 1:
         return None
     inner = body[1:-1].translate(None, b"\r\n").strip()
-    return _RECORD_GAP.sub(b"}\n{", inner) + b"\n" if inner else b""
+    if not inner:
+        return b""
+    lines = inner.replace(b"},{", b"}\n{")
+    return (lines if _RECORD_GAP.search(lines) is None else _RECORD_GAP.sub(b"}\n{", lines)) + b"\n"
 
 
 def _legacy_samples(table: pa.Table) -> pa.Table:
@@ -124,7 +128,7 @@ def _legacy_samples(table: pa.Table) -> pa.Table:
         return samples_table(pa.array([], pa.timestamp("s")), pa.array([], pa.float64()))
     stamps = pc.strptime(table["dateTime"], format=_LEGACY_FORMAT, unit="s", error_is_null=True)
     bpm = pc.struct_field(table["value"], "bpm")
-    return samples_table(pc.assume_timezone(stamps, "UTC"), bpm)
+    return samples_table(stamps.cast(pa.timestamp("s", tz="UTC")), bpm)  # naive values are UTC already
 
 
 def _heart_rate_streamed(data: bytes) -> ReadResult:
