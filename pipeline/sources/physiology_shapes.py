@@ -15,11 +15,13 @@ Rules shared by every reader (also in ``docs/physiology-archives.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pyarrow as pa
 
 # The landing's kinds: the readers produce only these (plus the two parts below).
 from pipeline.physiology_landing import (
@@ -43,6 +45,17 @@ BR_STAGES = (
     "rem",
     "full",
 )  # -> deepSleepSummary, lightSleepSummary, remSleepSummary, fullSleepSummary
+
+
+@dataclass
+class ReadResult:
+    """What one file gave: day documents (daily kinds) or samples (heart rate), and what could not be used."""
+
+    documents: list[DayDocument] = field(default_factory=list)
+    samples: pa.Table | None = None
+    no_reading: int = 0  # rows that mean "no reading" (placeholders, sentinels, NaN)
+    unreadable: int = 0  # rows that could not be read
+    damage: str | None = None  # the file is damaged; the rows before the damage were kept
 
 
 @dataclass
@@ -236,3 +249,57 @@ def combine(documents: list[DayDocument]) -> tuple[list[DayDocument], int]:
         kept.provenance["file"] = ", ".join(dict.fromkeys(files))
         kept.samples += doc.samples
     return [out[key] for key in sorted(out)], dropped
+
+
+def label_day(row: dict[str, str]) -> date | None:
+    """A daily row's date label (its ``timestamp`` cell, see ``label_date``)."""
+    return label_date(row.get("timestamp", ""))
+
+
+DATA_SOURCE = "data source"
+
+
+def daily_documents(
+    data: bytes,
+    file: str,
+    family: str,
+    day_of: Callable[[dict[str, str]], date | None],
+    build: Callable[[date, dict[str, str]], tuple[str, dict[str, Any] | None]],
+) -> ReadResult:
+    """A CSV with a row per date (and maybe per data source): ``day_of(row)`` dates a row, ``build(day, row)`` gives
+    ``(kind, document or None)``. One row per date: the file's most frequent ``data source`` (ties: the first name
+    in sort order) on every date it has, else the next; several rows of that source on one date: the earliest
+    ``timestamp`` (a night ends before the day's naps). A file without the column is one source."""
+    result = ReadResult()
+    try:
+        rows = csv_records(data)
+    except ValueError as exc:
+        result.damage = str(exc)
+        return result
+    dated: list[tuple[date, str, dict[str, str]]] = []
+    for row in rows:
+        day = day_of(row)
+        if day is None:
+            result.unreadable += 1
+        else:
+            dated.append((day, row.get(DATA_SOURCE, ""), row))
+    counts: dict[str, int] = {}
+    for _, source, _ in dated:
+        counts[source] = counts.get(source, 0) + 1
+    rank = {source: i for i, source in enumerate(sorted(counts, key=lambda s: (-counts[s], s)))}
+    chosen: dict[date, tuple[int, str, str, dict[str, str]]] = {}
+    for day, source, row in dated:
+        key = (rank[source], row.get("timestamp", ""), source, row)
+        if day not in chosen or key[:2] < chosen[day][:2]:
+            chosen[day] = key
+    for day in sorted(chosen):
+        _, _, source, row = chosen[day]
+        kind, document = build(day, row)
+        if document is None:
+            result.no_reading += 1
+            continue
+        provenance = {"source_family": family, "file": file}
+        if source:
+            provenance["data_source"] = source
+        result.documents.append(DayDocument(kind, day, document, provenance))
+    return result

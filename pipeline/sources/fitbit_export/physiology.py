@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -36,6 +35,7 @@ from pipeline.physiology_landing import HEART_RATE_DAILY
 from pipeline.sources import physiology_shapes as shapes
 from pipeline.sources.fitbit_export import reader
 from pipeline.sources.heart_rate_days import samples_table
+from pipeline.sources.physiology_shapes import ReadResult
 
 FAMILY = "export-json"  # provenance source_family of the legacy JSON (the sleep logs' family name)
 CSV_FAMILY = "export-classic-csv"  # the classic export's physiology CSVs
@@ -55,17 +55,6 @@ MAX_DAYS_PER_FILE = 10_000  # resting heart rate: a row a day
 _LEGACY_FORMAT = "%m/%d/%y %H:%M:%S"
 _RECORD_GAP = re.compile(rb"\}\s*,\s*\{")
 _HR_SCHEMA = pa.schema([("dateTime", pa.string()), ("value", pa.struct([("bpm", pa.float64())]))])
-
-
-@dataclass
-class ReadResult:
-    """What one file gave: day documents (daily kinds) or samples (heart rate), and what could not be used."""
-
-    documents: list[shapes.DayDocument] = field(default_factory=list)
-    samples: pa.Table | None = None
-    no_reading: int = 0  # rows that mean "no reading" (placeholders, sentinels, NaN)
-    unreadable: int = 0  # rows that could not be read
-    damage: str | None = None  # the file is damaged; the rows before the damage were kept
 
 
 def file_date(name: str, pattern: re.Pattern[str]) -> date | None:
@@ -192,25 +181,7 @@ def _daily_csv(
     data: bytes, file: str, build: Callable[[date, dict[str, str]], tuple[str, dict[str, Any] | None]]
 ) -> ReadResult:
     """A daily summary CSV: ``build(day, row) -> (kind, document or None)`` for each row with a date label."""
-    result = ReadResult()
-    try:
-        rows = shapes.csv_records(data)
-    except ValueError as exc:
-        result.damage = str(exc)
-        return result
-    for row in rows:
-        day = shapes.label_date(row.get("timestamp", ""))
-        if day is None:
-            result.unreadable += 1
-            continue
-        kind, document = build(day, row)
-        if document is None:
-            result.no_reading += 1
-            continue
-        result.documents.append(
-            shapes.DayDocument(kind, day, document, {"source_family": CSV_FAMILY, "file": file})
-        )
-    return result
+    return shapes.daily_documents(data, file, CSV_FAMILY, shapes.label_day, build)
 
 
 def read_hrv_summary(data: bytes, file: str) -> ReadResult:
@@ -254,9 +225,10 @@ def _detail_csv(
     file: str,
     zone: str,
     row_value: Callable[[datetime, dict[str, str]], dict[str, Any] | None],
-    build: Callable[[date, list[dict[str, Any]]], tuple[str, dict[str, Any] | None]],
+    part: tuple[str, Callable[[date, list[dict[str, Any]]], dict[str, Any] | None]],
 ) -> ReadResult:
-    """A detail CSV (rows during sleep): rows grouped by the date their night ended, a document per date."""
+    """A detail CSV (rows during sleep): rows grouped by the date their night ended, a ``part`` document per date
+    (``(kind, builder)``; ``shapes.combine`` merges it into that date's summary)."""
     result = ReadResult()
     try:
         rows = shapes.csv_records(data)
@@ -266,96 +238,68 @@ def _detail_csv(
     kept: list[tuple[datetime, dict[str, Any]]] = []
     for row in rows:
         when = shapes.local_datetime(row.get("timestamp", ""), zone)
+        value = row_value(when, row) if when is not None else None
         if when is None:
             result.unreadable += 1
-            continue
-        value = row_value(when, row)
-        if value is None:
+        elif value is None:
             result.no_reading += 1
-            continue
-        kept.append((when, value))
+        else:
+            kept.append((when, value))
+    kind, build = part
     for day, minutes in shapes.night_groups(kept).items():
-        kind, document = build(day, minutes)
+        document = build(day, minutes)
         if document is not None:
-            result.documents.append(
-                shapes.DayDocument(
-                    kind, day, document, {"source_family": CSV_FAMILY, "file": file}, samples=len(minutes)
-                )
-            )
+            provenance = {"source_family": CSV_FAMILY, "file": file}
+            result.documents.append(shapes.DayDocument(kind, day, document, provenance, samples=len(minutes)))
     return result
 
 
+def _hrv_minute(when: datetime, row: dict[str, str]) -> dict[str, Any] | None:
+    rmssd = shapes.number(row.get("rmssd"))
+    if rmssd is None:
+        return None
+    value = {
+        "rmssd": rmssd,
+        "coverage": shapes.number(row.get("coverage")),
+        "hf": shapes.number(row.get("high_frequency")),
+        "lf": shapes.number(row.get("low_frequency")),
+    }
+    return {
+        "minute": when.isoformat(timespec="seconds"),
+        "value": {k: v for k, v in value.items() if v is not None},
+    }
+
+
 def read_hrv_details(data: bytes, file: str, zone: str) -> ReadResult:
-    """``timestamp,rmssd,coverage,low_frequency,high_frequency`` (5 min, local) -> ``hrv_intraday`` minutes."""
+    """``timestamp,rmssd,coverage,low_frequency,high_frequency`` (5 min, local) -> ``hrv`` minutes."""
+    return _detail_csv(data, file, zone, _hrv_minute, (shapes.HRV_INTRADAY, shapes.hrv_intraday))
 
-    def minute(when: datetime, row: dict[str, str]) -> dict[str, Any] | None:
-        rmssd = shapes.number(row.get("rmssd"))
-        if rmssd is None:
-            return None
-        value = {
-            "rmssd": rmssd,
-            "coverage": shapes.number(row.get("coverage")),
-            "hf": shapes.number(row.get("high_frequency")),
-            "lf": shapes.number(row.get("low_frequency")),
-        }
-        return {
-            "minute": when.isoformat(timespec="seconds"),
-            "value": {k: v for k, v in value.items() if v is not None},
-        }
 
-    return _detail_csv(
-        data,
-        file,
-        zone,
-        minute,
-        lambda day, minutes: (shapes.HRV_INTRADAY, shapes.hrv_intraday(day, minutes)),
-    )
+def _spo2_minute(when: datetime, row: dict[str, str]) -> dict[str, Any] | None:
+    value = shapes.spo2_value(row.get("value"))
+    return None if value is None else {"value": value, "minute": when.isoformat(timespec="seconds")}
 
 
 def read_minute_spo2(data: bytes, file: str, zone: str) -> ReadResult:
-    """``timestamp,value`` -> ``spo2_intraday`` minutes; 50 is no reading."""
-
-    def minute(when: datetime, row: dict[str, str]) -> dict[str, Any] | None:
-        value = shapes.spo2_value(row.get("value"))
-        return None if value is None else {"value": value, "minute": when.isoformat(timespec="seconds")}
-
-    return _detail_csv(
-        data,
-        file,
-        zone,
-        minute,
-        lambda day, minutes: (shapes.SPO2_INTRADAY, shapes.spo2_intraday(day, minutes)),
-    )
+    """``timestamp,value`` -> ``spo2`` minutes; 50 is no reading."""
+    return _detail_csv(data, file, zone, _spo2_minute, (shapes.SPO2_INTRADAY, shapes.spo2_intraday))
 
 
 def read_computed_temperature(data: bytes, file: str, zone: str) -> ReadResult:
     """``Computed Temperature``: a row per night (``sleep_start``, ``sleep_end``, ``temperature_samples``,
     ``nightly_temperature``, ``baseline_relative_sample_sum``, …) -> ``skin_temp`` on the date the sleep ended;
     ``nightlyRelative`` = the mean deviation from baseline = ``baseline_relative_sample_sum / temperature_samples``."""
-    result = ReadResult()
-    try:
-        rows = shapes.csv_records(data)
-    except ValueError as exc:
-        result.damage = str(exc)
-        return result
-    for row in rows:
+
+    def day_of(row: dict[str, str]) -> date | None:
         end = shapes.local_datetime(row.get("sleep_end", ""), zone)
-        if end is None:
-            result.unreadable += 1
-            continue
+        return end.date() if end is not None else None
+
+    def build(day: date, row: dict[str, str]) -> tuple[str, dict[str, Any] | None]:
         total = shapes.number(row.get("baseline_relative_sample_sum"))
         count = shapes.number(row.get("temperature_samples"))
-        relative = total / count if total is not None and count else None
-        document = shapes.skin_temp(end.date(), relative)
-        if document is None:
-            result.no_reading += 1
-            continue
-        result.documents.append(
-            shapes.DayDocument(
-                shapes.SKIN_TEMP, end.date(), document, {"source_family": CSV_FAMILY, "file": file}
-            )
-        )
-    return result
+        return shapes.SKIN_TEMP, shapes.skin_temp(day, total / count if total is not None and count else None)
+
+    return shapes.daily_documents(data, file, CSV_FAMILY, day_of, build)
 
 
 # Daily kinds: (pattern, reader taking (data, file, zone)).

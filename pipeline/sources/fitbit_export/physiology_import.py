@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from pipeline.sources.fitbit_export.importer import ImportSummary
 
 SOURCE = "export"
-FileReader = Callable[[bytes, str, str], legacy.ReadResult]
+FileReader = Callable[[bytes, str, str], shapes.ReadResult]
 
 
 @dataclass
@@ -124,8 +124,8 @@ class PhysiologyImport:
         self._land_heart_rate(self.members.heart_rate_csv, google.FAMILY, _google_hr, skip=legacy_days)
 
     def _read(
-        self, member: reader.Member, read: Callable[[bytes], legacy.ReadResult]
-    ) -> legacy.ReadResult | None:
+        self, member: reader.Member, read: Callable[[bytes], shapes.ReadResult]
+    ) -> shapes.ReadResult | None:
         """One file through its reader; damage and unreadable files are one problem line each."""
         try:
             data = self.archive.read(member)
@@ -183,7 +183,7 @@ class PhysiologyImport:
         self,
         members: list[reader.Member],
         family: str,
-        read: Callable[[bytes], legacy.ReadResult],
+        read: Callable[[bytes], shapes.ReadResult],
         skip: set[date] | None = None,
     ) -> list[date]:
         """Read the heart-rate files in date order, landing each local day once it is complete; return the days."""
@@ -246,15 +246,15 @@ class PhysiologyImport:
             self.summary.physio_changed_dates.setdefault(kind, []).append(day)
 
 
-def _legacy_hr(data: bytes) -> legacy.ReadResult:
+def _legacy_hr(data: bytes) -> shapes.ReadResult:
     return legacy.read_heart_rate_json(data)
 
 
-def _google_hr(data: bytes) -> legacy.ReadResult:
+def _google_hr(data: bytes) -> shapes.ReadResult:
     return google.read_heart_rate_csv(data)
 
 
-def _has_rows(result: legacy.ReadResult) -> bool:
+def _has_rows(result: shapes.ReadResult) -> bool:
     return bool(result.documents) or (result.samples is not None and len(result.samples) > 0)
 
 

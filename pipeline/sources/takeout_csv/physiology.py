@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from pipeline.sources import physiology_shapes as shapes
-from pipeline.sources.fitbit_export.physiology import ReadResult
 from pipeline.sources.heart_rate_days import samples_table
+from pipeline.sources.physiology_shapes import ReadResult
 
 FAMILY = "export-csv"  # provenance source_family of the Google-era CSVs (the sleep CSVs' family name)
 
@@ -44,7 +44,7 @@ TEMPERATURE_RE = re.compile(r"(?:^|/)daily_sleep_temperature_derivations[^/]*\.c
 
 _TIMESTAMP = "timestamp"
 _BPM = "beats per minute"
-_SOURCE = "data source"
+_SOURCE = shapes.DATA_SOURCE
 
 
 def read_heart_rate_csv(data: bytes) -> ReadResult:
@@ -110,57 +110,6 @@ def _column(row: dict[str, str], *words: str, exclude: tuple[str, ...] = ()) -> 
     return None
 
 
-def _daily(
-    data: bytes,
-    file: str,
-    day_of: Callable[[dict[str, str]], date | None],
-    build: Callable[[date, dict[str, str]], tuple[str, dict[str, Any] | None]],
-) -> ReadResult:
-    """A daily Google CSV: one row per date by the module's source rule, ``build`` maps it to a document."""
-    result = ReadResult()
-    try:
-        rows = shapes.csv_records(data)
-    except ValueError as exc:
-        result.damage = str(exc)
-        return result
-    dated: list[tuple[date, str, str, dict[str, str]]] = []
-    for row in rows:
-        day = day_of(row)
-        if day is None:
-            result.unreadable += 1
-            continue
-        dated.append((day, row.get(_SOURCE, ""), row.get(_TIMESTAMP, ""), row))
-    ranked = _source_rank(source for _, source, _, _ in dated)
-    chosen: dict[date, tuple[int, str, str, dict[str, str]]] = {}
-    for day, source, stamp, row in dated:
-        key = (ranked[source], stamp, source, row)
-        if day not in chosen or key[:2] < chosen[day][:2]:
-            chosen[day] = key
-    for day in sorted(chosen):
-        _, _, source, row = chosen[day]
-        kind, document = build(day, row)
-        if document is None:
-            result.no_reading += 1
-            continue
-        provenance = {"source_family": FAMILY, "file": file}
-        if source:
-            provenance["data_source"] = source
-        result.documents.append(shapes.DayDocument(kind, day, document, provenance))
-    return result
-
-
-def _source_rank(sources: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for source in sources:
-        counts[source] = counts.get(source, 0) + 1
-    order = sorted(counts, key=lambda s: (-counts[s], s))
-    return {source: rank for rank, source in enumerate(order)}
-
-
-def _label_day(row: dict[str, str]) -> date | None:
-    return shapes.label_date(row.get(_TIMESTAMP, ""))
-
-
 def read_daily_hrv(data: bytes, file: str, zone: str) -> ReadResult:
     """``daily_heart_rate_variability.csv`` -> ``hrv`` (``dailyRmssd``, ``deepRmssd``)."""
 
@@ -169,7 +118,7 @@ def read_daily_hrv(data: bytes, file: str, zone: str) -> ReadResult:
         deep = shapes.number(_column(row, "deep sleep root mean square"))
         return shapes.HRV, shapes.hrv(day, daily, deep)
 
-    return _daily(data, file, _label_day, build)
+    return shapes.daily_documents(data, file, FAMILY, shapes.label_day, build)
 
 
 def read_daily_spo2(data: bytes, file: str, zone: str) -> ReadResult:
@@ -183,7 +132,7 @@ def read_daily_spo2(data: bytes, file: str, zone: str) -> ReadResult:
             shapes.spo2_value(_column(row, "upper bound")),
         )
 
-    return _daily(data, file, _label_day, build)
+    return shapes.daily_documents(data, file, FAMILY, shapes.label_day, build)
 
 
 def read_respiratory_rate(data: bytes, file: str, zone: str) -> ReadResult:
@@ -199,7 +148,7 @@ def read_respiratory_rate(data: bytes, file: str, zone: str) -> ReadResult:
         full = rates.pop("full")
         return shapes.BREATHING_RATE, shapes.breathing_rate(day, full, rates)
 
-    return _daily(data, file, day_of, build)
+    return shapes.daily_documents(data, file, FAMILY, day_of, build)
 
 
 def _breaths(row: dict[str, str], stage: str) -> float | None:
@@ -226,7 +175,7 @@ def read_temperature(data: bytes, file: str, zone: str) -> ReadResult:
         relative = nightly - baseline if nightly is not None and baseline is not None else None
         return shapes.SKIN_TEMP, shapes.skin_temp(day, relative)
 
-    return _daily(data, file, _label_day, build)
+    return shapes.daily_documents(data, file, FAMILY, shapes.label_day, build)
 
 
 GOOGLE_CSV_READERS: list[tuple[re.Pattern[str], Callable[[bytes, str, str], ReadResult]]] = [
