@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 TZ = "America/New_York"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+POLL_SECONDS = 0.1
 FIRST = date(2025, 1, 1)
 SLEEP_LOG = {
     "logId": 50000000001,
@@ -137,7 +139,7 @@ def run_product(archive: Path, home: Path) -> dict[str, Any]:
     from pipeline.sources.fitbit_export.importer import import_archive
 
     paths = StoragePaths(home)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     summary = import_archive(paths, archive)
     tables = "none"
     try:
@@ -150,6 +152,7 @@ def run_product(archive: Path, home: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
+        "cpu": time.process_time() - cpu,
         "samples": summary.hr_samples,
         "days": summary.physio_days.get("heart_rate_intraday", 0),
         "problems": summary.problems,
@@ -163,7 +166,7 @@ def run_baseline(archive: Path, out: Path) -> dict[str, Any]:
     """json.load / read_csv + pandas per file, local time, one Parquet file per month (no provenance, no hashes)."""
     import pandas as pd
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     files = sorted(archive.rglob("heart_rate*"))
     months: dict[str, list[Any]] = {}
     samples = 0
@@ -188,7 +191,12 @@ def run_baseline(archive: Path, out: Path) -> dict[str, Any]:
             _write_month(out, first, months.pop(first))
     for month, parts in months.items():
         _write_month(out, month, parts)
-    return {"seconds": time.perf_counter() - start, "samples": samples, "stored_bytes": _size(out)}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu,
+        "samples": samples,
+        "stored_bytes": _size(out),
+    }
 
 
 def _write_month(out: Path, month: str, parts: list[Any]) -> None:
@@ -206,38 +214,30 @@ def _size(folder: Path) -> int:
 
 
 def _tree_rss(pid: int) -> int:
-    """RSS in bytes of ``pid`` and every descendant (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
+    """RSS in bytes of ``pid`` and its descendants, via ``/proc/<pid>/task/*/children`` (cheap: no /proc scan)."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
             with open(f"/proc/{current}/statm") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                total += int(handle.read().split()[1]) * PAGE
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
         except (OSError, ValueError):
-            pass
-        todo.extend(children.get(current, []))
+            continue
     return total
 
 
 def measure(mode: str, *args: Path) -> dict[str, Any]:
-    """Run one child (``--child mode args``), poll its tree's RSS every 20 ms, return its result + the peak."""
+    """Run one child (``--child mode args``), poll its tree's RSS every 100 ms, return its result + the peak."""
     child = subprocess.Popen(
         [sys.executable, __file__, "--child", mode, *map(str, args)], stdout=subprocess.PIPE, text=True
     )
     peak = 0
     while child.poll() is None:
         peak = max(peak, _tree_rss(child.pid))
-        time.sleep(0.02)
+        time.sleep(POLL_SECONDS)
     out = child.stdout.read() if child.stdout else ""
     if child.returncode != 0:
         raise SystemExit(f"{mode} failed ({child.returncode})")
@@ -277,17 +277,20 @@ def main() -> None:
             base = measure("baseline", archive, work / f"parquet-{label[0]}")
             stored = product["raw_bytes"] + product["table_bytes"]
             print(
-                f"  product  {product['seconds']:7.1f} s  {product['samples'] / product['seconds']:>10,.0f} samples/s  "
+                f"  product  {product['seconds']:7.1f} s wall {product['cpu']:7.1f} s CPU  "
+                f"{product['samples'] / product['cpu']:>10,.0f} samples/CPU-s  "
                 f"peak RSS {product['peak_rss'] / mb:6.0f} MB  stored {stored / mb:7.1f} MB "
                 f"(raw {product['raw_bytes'] / mb:.1f} + tables {product['table_bytes'] / mb:.1f}; "
                 f"tables step: {product['tables']}); {product['days']} days, {product['samples']:,} samples landed"
             )
             print(
-                f"  baseline {base['seconds']:7.1f} s  {base['samples'] / base['seconds']:>10,.0f} samples/s  "
+                f"  baseline {base['seconds']:7.1f} s wall {base['cpu']:7.1f} s CPU  "
+                f"{base['samples'] / base['cpu']:>10,.0f} samples/CPU-s  "
                 f"peak RSS {base['peak_rss'] / mb:6.0f} MB  stored {base['stored_bytes'] / mb:7.1f} MB (Parquet)"
             )
             print(
-                f"  ratio product/baseline: time {product['seconds'] / base['seconds']:.2f}x, peak RSS "
+                f"  ratio product/baseline: wall {product['seconds'] / base['seconds']:.2f}x, "
+                f"CPU {product['cpu'] / base['cpu']:.2f}x, peak RSS "
                 f"{product['peak_rss'] / base['peak_rss']:.2f}x, stored {stored / max(base['stored_bytes'], 1):.2f}x; "
                 f"archive {size / mb:.0f} MB -> stored {stored / mb:.0f} MB",
                 flush=True,
