@@ -228,9 +228,10 @@ def _entry(kind: str, document: dict[str, Any]) -> dict[str, Any]:
 
 
 def combine(documents: list[DayDocument]) -> tuple[list[DayDocument], int]:
-    """One document per (kind, date) of ONE source family: detail parts merged into their date's summary (the
-    summary's keys win), a second summary of the same date dropped (the first file in name order wins).
-    Returns the documents in (kind, date) order and how many were dropped."""
+    """One document per (kind, date), the first given winning: a later document of the same date adds only the
+    keys the first lacks (a detail file's ``minutes`` join their date's summary, as in the API's intraday form);
+    a key both have stays the first's (a second summary of the date is dropped, never mixed in).
+    Returns the documents in (kind, date) order and how many later documents lost a key that way."""
     out: dict[tuple[str, date], DayDocument] = {}
     dropped = 0
     for doc in documents:
@@ -241,10 +242,11 @@ def combine(documents: list[DayDocument]) -> tuple[list[DayDocument], int]:
             out[key] = DayDocument(kind, doc.day, doc.document, dict(doc.provenance), doc.samples)
             continue
         kept_entry, new_entry = _entry(kind, kept.document), _entry(kind, doc.document)
-        if set(kept_entry) & set(new_entry) - {"dateTime"}:
-            dropped += 1
+        added = {k: v for k, v in new_entry.items() if k not in kept_entry}
+        dropped += len(added) < len(new_entry) - ("dateTime" in new_entry)
+        if not added:
             continue
-        kept_entry.update({k: v for k, v in new_entry.items() if k not in kept_entry})
+        kept_entry.update(added)
         files = [f for f in (kept.provenance.get("file"), doc.provenance.get("file")) if f]
         kept.provenance["file"] = ", ".join(dict.fromkeys(files))
         kept.samples += doc.samples

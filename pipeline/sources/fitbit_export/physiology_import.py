@@ -9,9 +9,9 @@ Which file wins when both generations describe a date (one document per kind and
 - intraday heart rate: the legacy ``heart_rate-*.json`` (one device's stream) when it has the day, else the
   Google-era ``heart_rate_*.csv`` (one data source chosen per day, see ``pipeline.sources.heart_rate_days``);
 - resting heart rate: the legacy ``resting_heart_rate-*.json`` (the Google-era Takeout has none);
-- HRV, SpO2, breathing rate, skin temperature: the Google-era CSV when it has the date (it names its data source
-  and carries ``deepRmssd`` and per-stage breathing rates), else the classic export's CSVs (summary and detail
-  files of one date merged into one document, as the API's intraday form is).
+- HRV, SpO2, breathing rate, skin temperature: the Google-era CSV's summary when it has the date (it names its data
+  source and carries ``deepRmssd`` and per-stage breathing rates), else the classic export's; the classic detail
+  files' ``minutes`` join the date's document either way (as in the API's intraday form), never a second summary.
 
 Memory: daily kinds are a row a day (held per kind); heart-rate files are read one at a time into Arrow arrays and
 each local day is landed as soon as it is complete (see ``HeartRateDays``), so about two days of samples are held.
@@ -45,7 +45,7 @@ class PhysiologyMembers:
 
     heart_rate_json: list[reader.Member] = field(default_factory=list)
     heart_rate_csv: list[reader.Member] = field(default_factory=list)
-    resting_json: list[reader.Member] = field(default_factory=list)
+    resting_json: list[tuple[reader.Member, FileReader]] = field(default_factory=list)
     classic_csv: list[tuple[reader.Member, FileReader]] = field(default_factory=list)
     google_csv: list[tuple[reader.Member, FileReader]] = field(default_factory=list)
 
@@ -68,7 +68,7 @@ def discover_physiology(members: Iterable[reader.Member]) -> PhysiologyMembers:
         if legacy.HEART_RATE_JSON_RE.search(name):
             found.heart_rate_json.append(member)
         elif legacy.RESTING_HR_JSON_RE.search(name):
-            found.resting_json.append(member)
+            found.resting_json.append((member, _resting))
         elif google.HEART_RATE_CSV_RE.search(name):
             found.heart_rate_csv.append(member)
         else:
@@ -154,30 +154,21 @@ class PhysiologyImport:
         return result
 
     def _daily_documents(self) -> list[shapes.DayDocument]:
-        """The daily kinds' documents: each family combined per date, then the Google CSV before the classic files."""
-        families: list[list[shapes.DayDocument]] = []
-        for group in (self.members.google_csv, self.members.classic_csv):
+        """The daily kinds' documents: each family combined per date, then the families in order of precedence
+        (Google CSV, classic CSVs, resting-HR JSON): the first family's document of a date wins, a later one adds
+        only what it lacks (the classic HRV/SpO2 detail ``minutes`` next to a Google-era summary)."""
+        families: list[shapes.DayDocument] = []
+        for group in (self.members.google_csv, self.members.classic_csv, self.members.resting_json):
             documents: list[shapes.DayDocument] = []
             for member, read in group:
                 result = self._read(member, lambda data, r=read, n=member.name: r(data, n, self.zone))  # type: ignore[misc]
                 documents.extend(result.documents if result else [])
             combined, dropped = shapes.combine(documents)
             self.summary.physio_duplicates += dropped
-            families.append(combined)
-        for member in self.members.resting_json:
-            result = self._read(member, lambda data, n=member.name: legacy.read_resting_heart_rate(data, n))  # type: ignore[misc]
-            combined, dropped = shapes.combine(result.documents if result else [])
-            self.summary.physio_duplicates += dropped
-            families.append(combined)
-        chosen: dict[tuple[str, date], shapes.DayDocument] = {}
-        for documents in families:  # earlier families win
-            for document in documents:
-                key = (document.kind, document.day)
-                if key in chosen:
-                    self.summary.physio_other_family += 1
-                else:
-                    chosen[key] = document
-        return [chosen[key] for key in sorted(chosen)]
+            families.extend(combined)
+        chosen, overlapping = shapes.combine(families)
+        self.summary.physio_other_family += overlapping
+        return chosen
 
     def _land_heart_rate(
         self,
@@ -244,6 +235,10 @@ class PhysiologyImport:
         self.summary.physio_outcomes[outcome] = self.summary.physio_outcomes.get(outcome, 0) + 1
         if outcome != "unchanged":
             self.summary.physio_changed_dates.setdefault(kind, []).append(day)
+
+
+def _resting(data: bytes, file: str, zone: str) -> shapes.ReadResult:
+    return legacy.read_resting_heart_rate(data, file)
 
 
 def _legacy_hr(data: bytes) -> shapes.ReadResult:

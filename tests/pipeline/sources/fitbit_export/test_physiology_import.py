@@ -108,6 +108,15 @@ def test_one_import_lands_sleep_and_every_physiology_kind(tmp_path: Path, archiv
         "2026-04-10T00:10:00",
     ]
     assert hrv10["minutes"][0]["value"] == {"rmssd": 44.1, "coverage": 0.91, "hf": 610.2, "lf": 820.5}
+    # both generations have 04-11: the Google-era summary wins, the classic details add the minutes it lacks
+    hrv11 = _payload(paths, "hrv", "2026-04-11")
+    assert hrv11["payload"]["hrv"][0]["value"] == {"dailyRmssd": 37.9, "deepRmssd": 33.1}
+    assert [m["minute"] for m in hrv11["payload"]["hrv"][0]["minutes"]] == [
+        "2026-04-10T23:50:00",
+        "2026-04-11T00:00:00",
+    ]
+    assert hrv11["provenance"]["source_family"] == "export-csv"
+    assert "Heart Rate Variability Details - 2026-04-10.csv" in hrv11["provenance"]["file"]
     hrv13 = _payload(paths, "hrv", "2026-04-13")
     assert hrv13["payload"]["hrv"][0]["value"] == {"dailyRmssd": 35.2, "deepRmssd": 31.4}
     assert hrv13["provenance"]["data_source"] == "Inspire 3"
