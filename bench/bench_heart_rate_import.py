@@ -143,11 +143,11 @@ def run_product(archive: Path, home: Path) -> dict[str, Any]:
     summary = import_archive(paths, archive)
     tables = "none"
     try:
-        from pipeline import physiology_tables  # type: ignore[attr-defined]
-    except ImportError:
-        physiology_tables = None
-    if physiology_tables is not None and hasattr(physiology_tables, "update_physiology_tables"):
-        physiology_tables.update_physiology_tables(paths, summary.physiology_changed, tz=summary.timezone)
+        from pipeline.physiology_tables import update_physiology_tables  # type: ignore[import-not-found]
+    except ImportError:  # before the pipeline's physiology tables exist: the landing alone
+        update_physiology_tables = None
+    if update_physiology_tables is not None:
+        update_physiology_tables(paths, summary.physiology_changed)
         tables = "update_physiology_tables"
     seconds = time.perf_counter() - start
     return {
