@@ -26,11 +26,11 @@ from fitbit_sandbox.server import SandboxServer  # noqa: E402
 REDIRECT = "http://127.0.0.1:8189/cb"
 
 
-def token(server: SandboxServer) -> str:
+def token(server: SandboxServer, scope: str = "sleep profile") -> str:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     params = {"response_type": "code", "client_id": server.config.client_id, "redirect_uri": REDIRECT,
-              "scope": "sleep profile", "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+              "scope": scope, "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
     location = requests.get(
         f"{server.base_url}/oauth2/authorize", params=params, allow_redirects=False
     ).headers

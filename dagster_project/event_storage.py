@@ -21,10 +21,12 @@ from typing import Any
 from dagster import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, StaticPool
@@ -54,11 +56,17 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+def _asset_and_kind(entry: EventLogEntry) -> tuple[Any, Any]:
+    event = entry.dagster_event
+    return (event.asset_key, event.event_type_value) if event else (None, None)
+
+
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` whose connections stay open between events (see the module docstring)."""
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_present: set[str] = set()  # index tables seen (a table, once made, is never dropped)
         self._empty_run_file: bytes | None = (
             None  # a new run's database as Dagster creates it (_create_or_check)
         )
@@ -121,11 +129,42 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(self.prepare_insert_event_batch(events))
         with self.index_transaction() as conn:
-            for entry in events:
+            for position, entry in enumerate(events):
                 with db_result(conn, self.prepare_insert_event(entry)) as result:
                     event_id = result.inserted_primary_key[0]
                 self._store_asset_event_tags(conn, [entry], [event_id])
-                self._store_asset_event(conn, entry, event_id)
+                # the asset's row holds its latest event of a kind: each write overwrites the same columns, so in a
+                # run of events of one asset and kind (a range run's 100 materializations) only the last one counts
+                following = events[position + 1] if position + 1 < len(events) else None
+                if following is None or _asset_and_kind(following) != _asset_and_kind(entry):
+                    self._store_asset_event(conn, entry, event_id)
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index has ``table_name``, remembered once true: the
+        stock method built a new engine and connection for every asset event's tag write (~7% of a no-op backfill).
+        Asked on a connection of its own, as stock does: callers hold the kept-open one (and its lock)."""
+        if table_name not in self._tables_present and super().has_table(table_name):
+            self._tables_present.add(table_name)
+        return table_name in self._tables_present
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        """The rows Dagster writes for a planned check (one per partition of the run), with the event serialized
+        once instead of once per partition and inserted as one ``executemany``: a 100-day run plans each check for
+        100 partitions, and the stock method spent ~13% of a no-op backfill serializing the same event again."""
+        planned: Any = event.dagster_event.event_specific_data if event.dagster_event else None
+        subset = planned.partitions_subset
+        keys: list[str | None] = list(subset.get_partition_keys()) if subset else [None]
+        common = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert(), [{**common, "partition": key} for key in keys])
 
     def _create_or_check(self, shard: str) -> None:
         """Dagster's schema set-up of a database file, except that a new run's file is a copy of the first one this

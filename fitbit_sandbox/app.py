@@ -6,7 +6,8 @@ Fitbit endpoints (same paths, parameters, status codes and bodies as v1.2):
   auto-approving), ``POST /oauth2/authorize`` (the consent form), ``POST /oauth2/token``, ``POST /oauth2/revoke``,
   ``POST /1.1/oauth2/introspect``;
 - ``GET /1/user/-/profile.json``, ``GET /1.2/user/-/sleep/date/{date}.json``,
-  ``GET /1.2/user/-/sleep/date/{start}/{end}.json``, ``GET /1.2/user/-/sleep/list.json``.
+  ``GET /1.2/user/-/sleep/date/{start}/{end}.json``, ``GET /1.2/user/-/sleep/list.json``;
+- heart rate, HRV, SpO2, breathing rate and skin temperature: ``fitbit_sandbox/physio_api.py`` lists them.
 
 Control endpoints, for tests and benchmarks only (never used by the pipeline; JSON in, JSON out):
 
@@ -24,6 +25,9 @@ Control endpoints, for tests and benchmarks only (never used by the pipeline; JS
 - ``POST /_sandbox/gone`` with ``{"gone": true|false}``: every Fitbit endpoint answers 410 Gone.
 - ``POST /_sandbox/google``: the v4 side's switches (``fitbit_sandbox/google_api.py``, which also lists the Google
   OAuth and ``health:v4`` endpoints served on the same host from the same history).
+- ``GET|POST /_sandbox/access`` with ``{"intraday": bool, "withhold_scopes": [scope, …]}``: intraday access
+  (False: heart-rate intraday answers lack ``activities-heart-intraday``, as for an app without Fitbit's approval) and
+  the scopes the simulated user unticks on the consent page (auto-approval does not grant them either).
 - ``POST /_sandbox/quota`` with ``{"quota": N?, "window": S?}`` changes the quota and clears the counters.
 """
 
@@ -52,34 +56,16 @@ from fitbit_sandbox.faults import BAD_ENVELOPES, Faults
 from fitbit_sandbox.generator import Log, resolve_today
 from fitbit_sandbox.google_api import GoogleSide
 from fitbit_sandbox.oauth import AccessToken, OAuthError, OAuthState
+from fitbit_sandbox.physio_api import PhysioRoutes
+from fitbit_sandbox.physiology import Physiology
+from fitbit_sandbox.responses import JSON_TYPE, fitbit_error
+from fitbit_sandbox.responses import json_response as _json
+from fitbit_sandbox.responses import parse_day as _parse_day
 from fitbit_sandbox.store import PENDING_META, SleepStore
 
-JSON_TYPE = "application/json;charset=utf-8"
 MAX_RANGE_DAYS = 100
 GONE_MESSAGE = "The legacy Fitbit Web API has been turned off. Use the Google Health API."
 Handler = Callable[[Request, AccessToken], Awaitable[Response]]
-
-
-def fitbit_error(
-    status: int,
-    error_type: str,
-    message: str,
-    field: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """Fitbit's error body: ``{"errors":[{"errorType","fieldName"?,"message"}],"success":false}``."""
-    entry: dict[str, str] = {"errorType": error_type}
-    if field is not None:
-        entry["fieldName"] = field
-    entry["message"] = message
-    body = json.dumps({"errors": [entry], "success": False}, separators=(",", ":")).encode()
-    return Response(body, status, headers=headers, media_type=JSON_TYPE)
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(payload, separators=(",", ":")).encode(), status, headers=headers, media_type=JSON_TYPE
-    )
 
 
 def _edge_error(status: int) -> Response:
@@ -109,17 +95,6 @@ def _bad_envelope(kind: str, request: Request, today: date) -> Response:
         "endTime": "",
     }
     return _json({"sleep": [stray]})
-
-
-def _parse_day(value: str, today: date) -> date | None:
-    if value == "today":
-        return today
-    try:
-        if len(value) != 10:
-            return None
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _day_summary(logs: list[Log]) -> dict[str, Any]:
@@ -156,6 +131,10 @@ class Sandbox:
         self.sync_override: str | None = None
         self.stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.google = GoogleSide(self)
+        self.intraday = config.intraday
+        self.withheld_scopes = tuple(config.withheld_scopes)
+        snapshot = [log for day in sorted(self.store.by_date) for log, _ in self.store.by_date[day]]
+        self.physiology = Physiology(config.seed, snapshot, self.store.first, self.today, tz=config.timezone)
 
     @staticmethod
     def _user_id(seed: int) -> str:
@@ -300,6 +279,8 @@ class Sandbox:
         else:
             if request.method == "POST":
                 scopes = tuple(s for s in scopes if s in granted)
+            else:  # auto-approval grants what the simulated user would have left ticked
+                scopes = tuple(s for s in scopes if s not in self.withheld_scopes)
             code = self.oauth.issue_code(params, scopes, self.clock.now())
             query = {"code": code}
         if state is not None:
@@ -311,6 +292,7 @@ class Sandbox:
         return consent_page(
             title="Fitbit sandbox: allow access", heading=f"{params['client_id']} would like to access your Fitbit data",
             action="/oauth2/authorize", params=params, scopes=scopes, approve="Allow", deny="Deny",
+            unticked=self.withheld_scopes,
         )  # fmt: skip
 
     async def _form(self, request: Request) -> dict[str, str]:
@@ -563,6 +545,16 @@ class Sandbox:
             return {"quota": self.quota, "window": self.quota_window}
         if name == "google":
             return self.google.control(body)
+        if name == "access":
+            if method == "POST":
+                if "intraday" in body:
+                    self.intraday = bool(body["intraday"])
+                if "withhold_scopes" in body:
+                    withheld = body["withhold_scopes"]
+                    if not isinstance(withheld, list) or not all(isinstance(s, str) for s in withheld):
+                        raise ValueError("withhold_scopes must be a list of scope names")
+                    self.withheld_scopes = tuple(withheld)
+            return {"intraday": self.intraday, "withhold_scopes": list(self.withheld_scopes)}
         if (method, name) == ("GET", "info"):
             return {
                 "user_id": self.user_id, "timezone": self.config.timezone, "client_id": self.config.client_id,
@@ -584,6 +576,7 @@ def create_app(config: SandboxConfig) -> Starlette:
         sb.api_route("/1.2/user/-/sleep/list.json", "sleep", sb.sleep_list),
         sb.api_route("/1.2/user/-/sleep/date/{start}/{end}.json", "sleep", sb.sleep_range),
         sb.api_route("/1.2/user/-/sleep/date/{date}.json", "sleep", sb.sleep_date),
+        *PhysioRoutes(sb, sb.physiology).routes(),
         *sb.google.routes(),
         Route("/_sandbox/{name}", sb.control, methods=["GET", "POST"]),
     ]

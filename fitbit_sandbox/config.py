@@ -31,6 +31,11 @@ class SandboxConfig:
     gone: bool = False
     today: date | None = None
     timezone: str = "America/Los_Angeles"
+    # Intraday access: a personal app has it; False = a server/client app without Fitbit's approval (the heart-rate
+    # intraday answers then lack ``activities-heart-intraday``).
+    intraday: bool = True
+    # Scopes the simulated user leaves unticked on the consent page (and that auto-approval does not grant).
+    withheld_scopes: tuple[str, ...] = ()
     # Extension (not a command-line option): how long a "timeout" fault stalls a response before answering.
     timeout_seconds: float = 12.0
     # Where the OAuth state (signing key, tokens, refresh chains) lives between runs; None = in memory only.

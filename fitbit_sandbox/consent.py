@@ -20,13 +20,14 @@ async def authorize_request(request: Request) -> tuple[dict[str, str], list[str]
 
 def consent_page(
     *, title: str, heading: str, action: str, params: dict[str, str], scopes: tuple[str, ...],
-    approve: str, deny: str, notice: str = "",
+    approve: str, deny: str, notice: str = "", unticked: tuple[str, ...] = (),
 ) -> str:  # fmt: skip
     hidden = "".join(
         f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
     )
     boxes = "".join(
-        f'<li><label><input type="checkbox" name="granted" value="{html.escape(s)}" checked> {html.escape(s)}'
+        f'<li><label><input type="checkbox" name="granted" value="{html.escape(s)}"'
+        f"{'' if s in unticked else ' checked'}> {html.escape(s)}"
         "</label></li>"
         for s in scopes
     )

@@ -38,6 +38,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fitbit_sandbox.generator import Log, generate_history, resolve_today
+from fitbit_sandbox.physio_export import legacy_members
+from fitbit_sandbox.physiology import Physiology
 
 FORMATS = ("zip", "folder")
 DEFAULT_NAME = "Jane"
@@ -84,12 +86,20 @@ LAYOUT_MEMBERS: dict[str, dict[str, str]] = {
         "profile": "MyFitbitData/{name}/Personal & Account/Profile.csv",
         "noise": "MyFitbitData/{name}/Physical Activity/steps-2024-01-01.json"
         "|MyFitbitData/{name}/Sleep/Daily SpO2 - 2024-01-01.csv",
+        "heart_dir": "MyFitbitData/{name}/Physical Activity",
+        "hrv_dir": "MyFitbitData/{name}/Sleep",
+        "spo2_dir": "MyFitbitData/{name}/Sleep",
+        "temp_dir": "MyFitbitData/{name}/Sleep",
     },
     "takeout": {
         "sleep_dir": "Takeout/Fitbit/Global Export Data",
         "scores": "Takeout/Fitbit/Sleep Score/sleep_score.csv",
         "profile": "Takeout/Fitbit/Your Profile/Profile.csv",
         "noise": "Takeout/Fitbit/Global Export Data/heart_rate-2024-01-01.json|Takeout/archive_browser.html",
+        "heart_dir": "Takeout/Fitbit/Global Export Data",
+        "hrv_dir": "Takeout/Fitbit/Heart Rate Variability",
+        "spo2_dir": "Takeout/Fitbit/Oxygen Saturation (SpO2)",
+        "temp_dir": "Takeout/Fitbit/Temperature",
     },
     "google-health": {
         "sleep_dir": "Takeout/Google Health/Fitbit/Global Export Data",
@@ -97,16 +107,26 @@ LAYOUT_MEMBERS: dict[str, dict[str, str]] = {
         "profile": "Takeout/Google Health/Account/profile.json",
         "noise": "Takeout/Google Health/Health Fitness Data_GoogleData/UserSleeps_2026.csv"
         "|Takeout/archive_browser.html",
+        "heart_dir": "Takeout/Google Health/Fitbit/Global Export Data",
+        "hrv_dir": "Takeout/Google Health/Fitbit/Heart Rate Variability",
+        "spo2_dir": "Takeout/Google Health/Fitbit/Oxygen Saturation (SpO2)",
+        "temp_dir": "Takeout/Google Health/Fitbit/Temperature",
     },
 }
 LAYOUTS = tuple(LAYOUT_MEMBERS)
 
 
 def layout_paths(layout: str, name: str = DEFAULT_NAME) -> dict[str, str]:
-    """Directory of the sleep files, path of the score CSV, path of the profile, and some unrelated files."""
+    """Directory of the sleep files, path of the score CSV, path of the profile, some unrelated files, and the
+    folders of the physiology files (heart rate, HRV + breathing rate, SpO2, temperature)."""
     if layout not in LAYOUT_MEMBERS:
         raise ValueError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
     return {key: value.format(name=name) for key, value in LAYOUT_MEMBERS[layout].items()}
+
+
+def heart_rate_start(last: date, heart_rate_days: int | None) -> date | None:
+    """The first date that gets heart-rate sample files when only the last ``heart_rate_days`` do (None: all)."""
+    return None if heart_rate_days is None else last - timedelta(days=heart_rate_days - 1)
 
 
 def export_time(today: date, tz: str) -> datetime:
@@ -214,6 +234,9 @@ def compose_archive(
     duplicate_every: int = 2,
     classic_before: date | None = None,
     with_scores: bool = True,
+    physiology: Physiology | None = None,
+    physio_span: tuple[date, date] | None = None,
+    heart_rate_from: date | None = None,
 ) -> ExportedArchive:
     """The members of an archive holding ``logs`` (in memory; ``write_archive`` puts them on disk).
 
@@ -221,7 +244,9 @@ def compose_archive(
       their oldest record;
     - every ``duplicate_every``-th file boundary repeats the newest log of the older file in the newer file
       (0 = never);
-    - logs whose ``dateOfSleep`` is before ``classic_before`` are rewritten as classic logs.
+    - logs whose ``dateOfSleep`` is before ``classic_before`` are rewritten as classic logs;
+    - with ``physiology``: its members (``physio_export.legacy_members``) for the dates of ``physio_span`` (default:
+      its whole history), heart-rate samples from ``heart_rate_from`` on (None: all).
     """
     paths = layout_paths(layout, name)
     unique: dict[int, Log] = {}
@@ -253,9 +278,27 @@ def compose_archive(
         writer.writerows(archive.score_rows)
         archive.members[paths["scores"]] = out.getvalue().encode("utf-8")
     archive.members[paths["profile"]] = _profile(paths["profile"], name, timezone)
+    if physiology is not None:
+        first, last = physio_span or (physiology.first, physiology.last)
+        archive.members.update(
+            legacy_members(
+                physiology, heart_dir=paths["heart_dir"], hrv_dir=paths["hrv_dir"], spo2_dir=paths["spo2_dir"],
+                temp_dir=paths["temp_dir"], zone=ZoneInfo(timezone), first=first, last=last,
+                heart_rate_from=heart_rate_from,
+            )
+        )  # fmt: skip
     for noise in paths["noise"].split("|"):
-        archive.members[noise] = b"[]\n" if noise.endswith(".json") else b"timestamp,value\n"
+        archive.members.setdefault(noise, _noise(noise))
     return archive
+
+
+def _noise(member: str) -> bytes:
+    """An empty file of the kind the name says (a reader must pass over it without an error)."""
+    if member.endswith(".json"):
+        return b"[]\n"
+    if "Daily SpO2" in member:
+        return b"timestamp,average_value,lower_bound,upper_bound\n"
+    return b"timestamp,value\n"
 
 
 def _chunks(logs: list[Log], days_per_file: int) -> list[list[Log]]:
@@ -344,10 +387,17 @@ def export_history(
     tz: str = "America/Los_Angeles",
     layout: str = "myfitbitdata",
     as_zip: bool = True,
+    physiology: bool = False,
+    heart_rate_days: int | None = None,
 ) -> ExportedArchive:
-    """The archive of the history a sandbox with this seed/days/today/tz serves, exported at noon ``today``."""
+    """The archive of the history a sandbox with this seed/days/today/tz serves, exported at noon ``today``.
+
+    ``physiology``: also the heart-rate, resting-HR, HRV, SpO2, breathing-rate and temperature files, the same
+    values the sandbox serves (heart-rate samples only for the last ``heart_rate_days``: ~0.5 MB a day)."""
     end = resolve_today(today, tz)
     logs = generate_history(seed, days, end, tz)
+    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end, tz=tz) if physiology else None
     return build_archive(
-        dest, logs, layout=layout, timezone=tz, as_zip=as_zip, exported_at=export_time(end, tz)
-    )
+        dest, logs, layout=layout, timezone=tz, as_zip=as_zip, exported_at=export_time(end, tz),
+        physiology=phys, heart_rate_from=heart_rate_start(end, heart_rate_days),
+    )  # fmt: skip

@@ -8,6 +8,8 @@ Endpoints (paths as on accounts.google.com / oauth2.googleapis.com / health.goog
 - ``GET /v4/users/me/dataTypes/sleep/dataPoints`` and ``…/dataPoints:reconcile``: ``filter`` on
   ``sleep.interval.end_time`` / ``sleep.interval.civil_end_time`` only (``>=``, ``<``, ``AND``), ``pageSize`` ≤ 25,
   opaque ``pageToken`` bound to the filter, newest first, the in-progress session first.
+- the physiology types of ``google_physio.py`` (``heart-rate``, ``daily-resting-heart-rate``, HRV, SpO2,
+  respiratory rate, sleep temperature; ``list`` and ``:reconcile``; scope ``health_metrics_and_measurements``).
 
 Live quirks served (reference §2-§5): int64 as strings, durations as ``"32400s"``, omitted defaults, the last page
 ending with ``"nextPageToken": ""`` (``page_end="empty"``), no token (``"missing"``) or one more ``{}`` page
@@ -41,6 +43,8 @@ from starlette.routing import Route
 
 from fitbit_sandbox.consent import authorize_request, consent_page
 from fitbit_sandbox.google_oauth import SCOPE_PREFIX, GoogleAccess, GoogleOAuth, GoogleOAuthError
+from fitbit_sandbox.google_physio import HEALTH_SCOPES, GooglePhysiology, decode_token, encode_token
+from fitbit_sandbox.google_physio import TYPES as PHYSIO_TYPES
 from fitbit_sandbox.google_points import (
     health_user_id,
     main_flags,
@@ -101,11 +105,13 @@ class FilterError(ValueError):
         self.violations = violations
 
 
-def parse_sleep_filter(text: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The lower (``>=``) and upper (``<``) bounds per member of an AIP-160 ``filter`` on sleep.
+def parse_filter(
+    text: str, members: tuple[str, ...] = _SLEEP_MEMBERS
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The lower (``>=``) and upper (``<``) bounds per member of an AIP-160 ``filter`` on one data type.
 
-    Only the end-time members work for sleep, as observed live; anything else is a 400 with one field violation per
-    offending term, as Google answers."""
+    Only ``members`` work (for sleep the end-time ones, as observed live); anything else is a 400 with one field
+    violation per offending term, as Google answers. Civil members and dates take no zone; physical ones need it."""
     lower: dict[str, str] = {}
     upper: dict[str, str] = {}
     reasons: list[str] = []
@@ -120,7 +126,7 @@ def parse_sleep_filter(text: str) -> tuple[dict[str, str], dict[str, str]]:
                 "INVALID_DATA_POINT_FILTER_SYNTAX", [f"Invalid filter syntax. (at line 1, column {column})"]
             )
         member, op, value = m.group(1), m.group(2), m.group(4) if m.group(4) is not None else m.group(3)
-        if member not in _SLEEP_MEMBERS:
+        if member not in members:
             reasons.append("INVALID_DATA_POINT_FILTER_DATA_TYPE_MEMBER")
             violations.append(
                 f"Member '{member}' is not supported for filtering. (at line 1, column {column})"
@@ -128,14 +134,28 @@ def parse_sleep_filter(text: str) -> tuple[dict[str, str], dict[str, str]]:
         elif op not in (">=", "<"):
             reasons.append("INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARABLE")
             violations.append(f"Only >= and < are supported. (at line 1, column {column})")
-        elif member.endswith("civil_end_time") and (value.endswith("Z") or "+" in value):
+        elif _is_civil(member) and (value.endswith("Z") or "+" in value):
             reasons.append("INVALID_DATA_POINT_FILTER_CIVIL_DATE_TIME_FORMAT")
             violations.append(f"Civil time must not carry a zone. (at line 1, column {column})")
+        elif not _is_civil(member) and not _zoned(value):
+            reasons.append("INVALID_DATA_POINT_FILTER_SYNTAX")
+            violations.append(f"Physical time must be RFC 3339 with a zone. (at line 1, column {column})")
         else:
             (lower if op == ">=" else upper)[member] = value
     if violations:
         raise FilterError(", ".join(reasons), violations)
     return lower, upper
+
+
+def _is_civil(member: str) -> bool:
+    return "civil" in member or member.endswith(".date")
+
+
+def _zoned(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _civil(value: str) -> datetime:
@@ -168,7 +188,7 @@ def _bounds(lower: dict[str, str], upper: dict[str, str]) -> list[Bound]:
         (civil, is_lower, parse[civil](value))
         for is_lower, terms in ((True, lower), (False, upper))
         for member, value in terms.items()
-        for civil in ("civil" in member,)
+        for civil in (_is_civil(member),)
     ]
 
 
@@ -193,6 +213,31 @@ def _read_token(token: str, fingerprint: str) -> int | None:
     return int(offset) if seen == fingerprint and isinstance(offset, int) and offset >= 0 else None
 
 
+def _filter_error(err: FilterError) -> Response:
+    details = [error_info("INVALID_DATA_POINT_FILTER", detailedReasons=err.reason),
+               {"@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": "filter", "description": v} for v in err.violations]}]  # fmt: skip
+    return rpc_error(400, "INVALID_ARGUMENT", f"Invalid data point filter: {err.reason}.", details)
+
+
+def _page_size(query: Any, default: int, cap: int) -> int | None:
+    """``pageSize`` (or ``page_size``) clamped to 1..``cap``; None when it is not a number."""
+    try:
+        size = int(query.get("pageSize") or query.get("page_size") or default)
+    except ValueError:
+        return None
+    return max(1, min(size, cap))
+
+
+def _epoch_bounds(lower: dict[str, str], upper: dict[str, str]) -> list[tuple[bool, bool, int]]:
+    """The bounds as (civil, lower, seconds since 1970 of the civil time or of the UTC instant)."""
+    out = []
+    for civil, is_lower, moment in _bounds(lower, upper):
+        naive = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+        out.append((civil, is_lower, int((naive - datetime(1970, 1, 1)).total_seconds())))
+    return out
+
+
 class GoogleSide:
     """The v4 endpoints of one sandbox; shares the history, clock, faults, sync state and stats of ``Sandbox``."""
 
@@ -205,6 +250,7 @@ class GoogleSide:
         self.service_enabled = True
         self.usage: dict[str, tuple[int, int]] = {}
         self._cache: dict[int, tuple[int, bool, dict[str, Any], tuple[datetime, datetime]]] = {}
+        self.physio = GooglePhysiology(sb)
 
     # --- plumbing --------------------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
@@ -215,6 +261,14 @@ class GoogleSide:
             sb.plain_route("/revoke", ["POST"], self.revoke),
             self._api_route("/v4/users/{user}/identity", None, self.identity),
             self._api_route("/v4/users/{user}/settings", _SETTINGS_SCOPES, self.settings),
+            *(
+                self._api_route(
+                    f"/v4/users/{{user}}/dataTypes/{type_id}/{{method}}",
+                    HEALTH_SCOPES,
+                    self._physio_points(type_id),
+                )
+                for type_id in PHYSIO_TYPES
+            ),  # fmt: skip
             self._api_route(
                 "/v4/users/{user}/dataTypes/{data_type}/{method}", _SLEEP_SCOPES, self.data_points
             ),
@@ -427,17 +481,12 @@ class GoogleSide:
                 "Data source family is not supported for sleep; use ReconcileDataPoints.",
             )
         try:
-            lower, upper = parse_sleep_filter(q.get("filter", ""))
+            lower, upper = parse_filter(q.get("filter", ""))
         except FilterError as err:
-            details = [error_info("INVALID_DATA_POINT_FILTER", detailedReasons=err.reason),
-                       {"@type": "type.googleapis.com/google.rpc.BadRequest",
-                        "fieldViolations": [{"field": "filter", "description": v} for v in err.violations]}]  # fmt: skip
-            return rpc_error(400, "INVALID_ARGUMENT", f"Invalid data point filter: {err.reason}.", details)
-        try:
-            size = int(q.get("pageSize") or q.get("page_size") or SLEEP_PAGE_MAX)
-        except ValueError:
+            return _filter_error(err)
+        size = _page_size(q, SLEEP_PAGE_MAX, SLEEP_PAGE_MAX)
+        if size is None:
             return rpc_error(400, "INVALID_ARGUMENT", "Invalid value for pageSize.")
-        size = max(1, min(size, SLEEP_PAGE_MAX))
         fingerprint = hashlib.sha1(f"{method}|{q.get('filter', '')}|{size}".encode()).hexdigest()[:12]
         offset = 0
         if q.get("pageToken"):
@@ -459,6 +508,51 @@ class GoogleSide:
         elif self.page_end == "empty":
             body["nextPageToken"] = ""
         return _json(body)
+
+    def _physio_points(self, type_id: str) -> Callable[[Request, GoogleAccess], Awaitable[Response]]:
+        """list / reconcile of one physiology type (``google_physio.py``): filter on its members, newest first."""
+        kind = PHYSIO_TYPES[type_id]
+
+        async def handler(request: Request, token: GoogleAccess) -> Response:
+            method = request.path_params["method"]
+            if method not in ("dataPoints", "dataPoints:reconcile"):
+                return HTMLResponse(
+                    f"<p>The requested URL {html.escape(request.url.path)} was not found on this server.</p>",
+                    404,
+                )
+            q = request.query_params
+            try:
+                bounds = _epoch_bounds(*parse_filter(q.get("filter", ""), kind.members))
+            except FilterError as err:
+                return _filter_error(err)
+            except ValueError:
+                return _filter_error(
+                    FilterError("INVALID_DATA_POINT_FILTER_SYNTAX", ["Invalid date or time."])
+                )
+            size = _page_size(q, kind.default_page, kind.max_page)
+            if size is None:
+                return rpc_error(400, "INVALID_ARGUMENT", "Invalid value for pageSize.")
+            fingerprint = hashlib.sha1(
+                f"{type_id}|{method}|{q.get('filter', '')}|{size}".encode()
+            ).hexdigest()[:12]
+            start = None
+            if q.get("pageToken"):
+                start = decode_token(q["pageToken"], fingerprint)
+                if start is None:
+                    return rpc_error(400, "INVALID_ARGUMENT", "Invalid page token.")
+            points, after = self.physio.page(type_id, bounds, size, start)
+            if method == "dataPoints:reconcile":
+                points = [{k: v for k, v in p.items() if k != "dataSource"} for p in points]
+            body: dict[str, Any] = {}
+            if points:
+                body["dataPoints"] = points
+            if after is not None:
+                body["nextPageToken"] = encode_token(after, fingerprint)
+            elif self.page_end == "empty":
+                body["nextPageToken"] = ""
+            return _json(body)
+
+        return handler
 
     # --- control ---------------------------------------------------------------------------------------------
     def control(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,6 @@ Deterministic: the same arguments give byte-identical zips (random streams are s
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,11 +30,26 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fitbit_sandbox.export import ExportedArchive, compose_archive, export_time, write_archive
+from fitbit_sandbox.export import (
+    ExportedArchive,
+    compose_archive,
+    export_time,
+    heart_rate_start,
+    write_archive,
+)
 from fitbit_sandbox.generator import Log, generate_history, resolve_today
+from fitbit_sandbox.physio_export import (
+    csv_bytes,
+    google_daily_members,
+    google_heart_rate_members,
+    hrv_folder_members,
+)
+from fitbit_sandbox.physiology import Physiology
 
 LAYOUT = "takeout-2026"
 CSV_DIR = "Takeout/Fitbit/Health Fitness Data_GoogleData"
+GOOGLE_DATA_DIR = "Takeout/Fitbit/Physical Activity_GoogleData"
+HRV_DIR = "Takeout/Fitbit/Heart Rate Variability"
 ONE_VERSION_EVERY = 9  # one session in 9 has a single version row (half of them v1 only, half v2 only)
 SESSION_HEADER = [
     "sleep_id",
@@ -131,12 +144,27 @@ def part_paths(dest: Path, parts: int) -> list[Path]:
 
 
 def compose_takeout(
-    logs: list[Log], *, migrated_on: date, timezone: str, overlap_days: int = 14, name: str = "Jane"
+    logs: list[Log],
+    *,
+    migrated_on: date,
+    timezone: str,
+    overlap_days: int = 14,
+    name: str = "Jane",
+    physiology: Physiology | None = None,
+    heart_rate_from: date | None = None,
 ) -> Takeout2026:
     """Every member of the Takeout: legacy JSON for nights before ``migrated_on``, CSVs from ``overlap_days``
-    before it."""
+    before it; with ``physiology`` its files of both generations too (heart-rate samples from ``heart_rate_from``)."""
     legacy = [log for log in logs if date.fromisoformat(log["dateOfSleep"]) < migrated_on]
-    archive = compose_archive(legacy, layout="takeout", name=name, timezone=timezone)
+    span = (
+        None
+        if physiology is None
+        else (physiology.first, min(physiology.last, migrated_on - timedelta(days=1)))
+    )
+    archive = compose_archive(
+        legacy, layout="takeout", name=name, timezone=timezone, physiology=physiology, physio_span=span,
+        heart_rate_from=heart_rate_from,
+    )  # fmt: skip
     archive.logs = sorted(({**log} for log in logs), key=lambda lg: lg["startTime"])
     zone = ZoneInfo(timezone)
     csv_start = migrated_on - timedelta(days=overlap_days)
@@ -158,11 +186,27 @@ def compose_takeout(
             body = rows[kind]
             if kind == "UserSleepStages":
                 random.Random(index).shuffle(body)  # real stage rows are not in time order
-            archive.members[f"{CSV_DIR}/{kind}_{key}.csv"] = _csv(header, body)
+            archive.members[f"{CSV_DIR}/{kind}_{key}.csv"] = csv_bytes(header, body)
             archive.members[f"{CSV_DIR}/{kind} README.txt"] = (
                 "columns: user_id," + ",".join(header)
             ).encode()
+    if physiology is not None:
+        archive.members.update(_google_physiology(physiology, zone, csv_start, migrated_on, heart_rate_from))
     return takeout
+
+
+def _google_physiology(
+    phys: Physiology, zone: ZoneInfo, csv_start: date, migrated_on: date, heart_rate_from: date | None
+) -> dict[str, bytes]:
+    """The Google-era physiology CSVs from ``csv_start`` on, and the ``Heart Rate Variability`` folder's files of the
+    nights after the move (the legacy part has the ones before)."""
+    first, last = max(csv_start, phys.first), phys.last
+    members = google_daily_members(phys, GOOGLE_DATA_DIR, zone, first, last)
+    members.update(
+        google_heart_rate_members(phys, GOOGLE_DATA_DIR, zone, max(first, heart_rate_from or first), last)
+    )
+    members.update(hrv_folder_members(phys, phys.nights(max(migrated_on, phys.first), last), HRV_DIR))
+    return members
 
 
 def write_takeout(takeout: Takeout2026, dest: Path, *, parts: int = 1, exported_at: datetime) -> Takeout2026:
@@ -350,14 +394,6 @@ def _utc(moment: datetime, spelling: int) -> str:
     return text.isoformat() + "Z" if spelling else text.isoformat(sep=" ") + "+0000"
 
 
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
 def export_takeout_history(
     dest: Path,
     *,
@@ -367,10 +403,20 @@ def export_takeout_history(
     tz: str = "America/Los_Angeles",
     migrated_on: date | None = None,
     parts: int = 1,
+    physiology: bool = False,
+    heart_rate_days: int | None = None,
 ) -> Takeout2026:
-    """The Takeout of the history a sandbox with this seed/days/today/tz serves (default move: mid-history)."""
+    """The Takeout of the history a sandbox with this seed/days/today/tz serves (default move: mid-history);
+    ``physiology``/``heart_rate_days`` as in ``export.export_history``."""
     end = resolve_today(today, tz)
     logs = generate_history(seed, days, end, tz)
     moved = migrated_on or end - timedelta(days=days // 2)
-    takeout = compose_takeout(logs, migrated_on=moved, timezone=tz)
+    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end, tz=tz) if physiology else None
+    takeout = compose_takeout(
+        logs,
+        migrated_on=moved,
+        timezone=tz,
+        physiology=phys,
+        heart_rate_from=heart_rate_start(end, heart_rate_days),
+    )
     return write_takeout(takeout, dest, parts=parts, exported_at=export_time(end, tz))

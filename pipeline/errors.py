@@ -12,9 +12,9 @@ class FitbitSleepError(RuntimeError):
 
 
 class NotLoggedIn(FitbitSleepError):
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", *, provider: str = "Fitbit") -> None:
         super().__init__(
-            f"No saved Fitbit login{': ' + detail if detail else ''}. Run `fitbit-sleep login` first."
+            f"No saved {provider} login{': ' + detail if detail else ''}. Run `fitbit-sleep login` first."
         )
 
 

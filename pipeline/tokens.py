@@ -139,10 +139,12 @@ def resolve_user_id(paths: StoragePaths, source: str | None = None) -> str:
         files = [f for f in files if _file_provider(f) == source]
     if len(files) == 1:
         return files[0].stem
+    label = "Google" if source == "google-health" else "Fitbit"
     if not files:
-        raise NotLoggedIn(f"no token file under {paths.tokens_dir}")
+        raise NotLoggedIn(f"no token file under {paths.tokens_dir}", provider=label)
     raise NotLoggedIn(
-        f"several token files under {paths.tokens_dir} and no profile saying which user is current"
+        f"several token files under {paths.tokens_dir} and no profile saying which user is current",
+        provider=label,
     )
 
 

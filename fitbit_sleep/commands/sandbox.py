@@ -38,6 +38,18 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
 )
 @click.option("--gone", is_flag=True, help="Every endpoint answers 410 Gone.")
 @click.option(
+    "--no-intraday",
+    is_flag=True,
+    help="As an app without Fitbit's intraday approval: heart-rate answers lack activities-heart-intraday.",
+)
+@click.option(
+    "--withhold-scope",
+    "withheld_scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="A scope the simulated user unticks on the consent page (repeatable), e.g. heartrate.",
+)
+@click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -56,6 +68,8 @@ def sandbox(
     quota_window: int,
     faults: str,
     gone: bool,
+    no_intraday: bool,
+    withheld_scopes: tuple[str, ...],
     state_file: Path | None,
 ) -> None:
     """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
@@ -69,10 +83,18 @@ def sandbox(
         Faults.parse(faults, seed=seed, timeout_seconds=12.0)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--faults") from None
+    from fitbit_sandbox.oauth import KNOWN_SCOPES
+
+    unknown = [scope for scope in withheld_scopes if scope not in KNOWN_SCOPES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown scope {', '.join(unknown)}; use one of {', '.join(KNOWN_SCOPES)}",
+            param_hint="--withhold-scope",
+        )
     config = SandboxConfig(
         port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
         auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
-        faults=faults, gone=gone, state_file=state_file,
+        faults=faults, gone=gone, state_file=state_file, intraday=not no_intraday, withheld_scopes=withheld_scopes,
     )  # fmt: skip
     try:
         server = SandboxServer(config).start()
@@ -133,6 +155,17 @@ def sandbox(
     show_default=True,
     help="takeout-2026: split the Takeout into N zips (OUT-001.zip, OUT-002.zip, …).",
 )
+@click.option(
+    "--physiology",
+    is_flag=True,
+    help="Also write heart rate, resting heart rate, HRV, SpO2, breathing rate and skin temperature files.",
+)
+@click.option(
+    "--heart-rate-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --physiology: heart-rate samples for the last N days only (about 0.8 MB a day; default: all).",
+)
 def export(
     out: Path,
     seed: int,
@@ -142,6 +175,8 @@ def export(
     fmt: str,
     migrated_on: datetime | None,
     parts: int,
+    physiology: bool,
+    heart_rate_days: int | None,
 ) -> None:
     """Write the sandbox user's account archive: the history the sandbox serves, with the real archive's quirks.
 
@@ -153,7 +188,8 @@ def export(
 
     day = today.date() if today is not None else None
     if layout == TAKEOUT_2026:
-        _export_takeout(out, seed, days, day, fmt, migrated_on.date() if migrated_on else None, parts)
+        moved = migrated_on.date() if migrated_on else None
+        _export_takeout(out, seed, days, day, fmt, moved, parts, physiology, heart_rate_days)
         return
     if migrated_on is not None or parts != 1:
         raise click.BadParameter(
@@ -163,8 +199,9 @@ def export(
         kind = "a folder" if out.is_dir() else "a file"
         raise click.BadParameter(f"{out} is {kind}; pick another path or --format", param_hint="--out")
     archive = export_history(
-        out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip"
-    )
+        out, seed=seed, days=days, today=day, tz=SandboxConfig().timezone, layout=layout, as_zip=fmt == "zip",
+        physiology=physiology, heart_rate_days=heart_rate_days,
+    )  # fmt: skip
     click.echo(str(out))
     span = f"{min(archive.dates)} .. {max(archive.dates)}" if archive.logs else "no dates"
     click.echo(
@@ -175,7 +212,15 @@ def export(
 
 
 def _export_takeout(
-    out: Path, seed: int, days: int, day: date | None, fmt: str, migrated_on: date | None, parts: int
+    out: Path,
+    seed: int,
+    days: int,
+    day: date | None,
+    fmt: str,
+    migrated_on: date | None,
+    parts: int,
+    physiology: bool,
+    heart_rate_days: int | None,
 ) -> None:
     from fitbit_sandbox.config import SandboxConfig
     from fitbit_sandbox.takeout2026 import export_takeout_history
@@ -191,6 +236,8 @@ def _export_takeout(
         tz=SandboxConfig().timezone,
         migrated_on=migrated_on,
         parts=parts,
+        physiology=physiology,
+        heart_rate_days=heart_rate_days,
     )
     for part in takeout.parts:
         click.echo(str(part))

@@ -171,3 +171,60 @@ def test_an_instance_opened_by_path_keeps_its_events_in_its_own_home(
         assert isinstance(storage, KeptOpenSqliteEventLogStorage)
         assert Path(storage._base_dir).resolve() == (home / "history" / "runs").resolve()
     assert not (elsewhere / "history").exists()
+
+
+def _check_rows(home: Path) -> list[tuple[str, str, str | None, str]]:
+    import sqlite3
+
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as db:
+        rows = db.execute(
+            "SELECT asset_key, check_name, partition, execution_status FROM asset_check_executions"
+        ).fetchall()
+    return sorted(rows, key=lambda row: tuple("" if v is None else str(v) for v in row))
+
+
+def test_planned_checks_are_the_rows_stock_dagster_writes(dagster_home: Path, tmp_path: Path) -> None:
+    """The planned-check rows (one per partition of the run, the event serialized once) equal stock Dagster's for
+    the same run, and stock Dagster reads the event back from each."""
+    with cli_instance() as instance:
+        assert DEFS.resolve_job_def(JOB).execute_in_process(instance=instance, tags=RANGE).success
+    stock_home = tmp_path / "stock_home"
+    stock_home.mkdir()
+    (stock_home / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: dagster._core.storage.event_log\n  class: SqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {stock_home / 'history' / 'runs'}\n"
+    )
+    os.environ[PLANNED_SUBSET_ENV] = (
+        "1"  # the same one planned event per asset and check (undone by the fixture)
+    )
+    with DagsterInstance.from_config(str(stock_home)) as stock:
+        assert DEFS.resolve_job_def(JOB).execute_in_process(instance=stock, tags=RANGE).success
+    ours, theirs = _check_rows(dagster_home), _check_rows(stock_home)
+    assert ours == theirs
+    planned = [row[2] for row in ours if row[3] == "PLANNED"]
+    assert planned == [f"2024-01-{d:02d}" for d in range(1, 11)]
+    with _stock_reader(dagster_home, tmp_path) as reader:
+        records = reader.event_log_storage.get_asset_check_execution_history(
+            next(iter(landed_checks.check_keys)), limit=20
+        )
+        assert len(records) == len(ours) and all(r.event is not None for r in records)
+
+
+def test_the_asset_row_names_the_last_materialization_of_a_batch(dagster_home: Path, tmp_path: Path) -> None:
+    """A range run's materializations are stored as one batch and the asset's row written once, for the last of
+    them: stock Dagster reads the same latest materialization as if each had been written in turn."""
+    with cli_instance() as instance:
+        result = DEFS.resolve_job_def(JOB).execute_in_process(instance=instance, tags=RANGE)
+    with _stock_reader(dagster_home, tmp_path) as stock:
+        [record] = stock.get_asset_records([AssetKey("landed")])
+        entry = record.asset_entry
+        assert entry.last_run_id == result.run_id
+        assert entry.last_materialization is not None
+        assert entry.last_materialization.dagster_event is not None
+        assert entry.last_materialization.dagster_event.partition == "2024-01-10"
+        partitions = [
+            e.dagster_event.partition
+            for e in stock.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event_type.value == "ASSET_MATERIALIZATION"
+        ]
+        assert partitions[-1] == "2024-01-10" and len(partitions) == 10

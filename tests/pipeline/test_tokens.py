@@ -218,3 +218,14 @@ def test_a_user_id_that_cannot_name_a_token_file_is_refused(tmp_path: Path, user
     with pytest.raises(FitbitSleepError, match="user_id|token file"):
         store.save_login({"access_token": "a", "refresh_token": "r", "expires_in": 100, "user_id": user_id})
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_no_login_names_the_configured_provider(tmp_path: Path) -> None:
+    """A Google Health user without a login is told about their Google login, not a Fitbit one."""
+    paths = StoragePaths(tmp_path)
+    for source, label in (("google-health", "Google"), ("fitbit", "Fitbit")):
+        settings = Settings(client_id="id", client_secret="s", home=tmp_path, source=source)
+        with pytest.raises(
+            NotLoggedIn, match=f"^No saved {label} login: no token file under .*fitbit-sleep login"
+        ):
+            TokenStore(settings, paths).access_token()
