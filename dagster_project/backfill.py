@@ -22,6 +22,7 @@ from typing import Any
 from dagster import DagsterInstance, Definitions
 from dagster._core.instance.ref import InstanceRef
 
+from dagster_project.assets.raw import PARTICIPANT_TAG
 from dagster_project.checks import RANGE_END_TAG, RANGE_START_TAG
 from dagster_project.event_storage import enable_event_batches
 from dagster_project.jobs import DAILY_JOB, WHOLE_HISTORY_JOB
@@ -46,6 +47,9 @@ class ChunkOutcome:
     logs: int = 0
     error: str = ""
     error_class: str = ""  # the pipeline error behind a failed raw_sleep step (e.g. FitbitApiGone), if any
+    # participants that failed while the others landed (the run failed at its tables step, naming them)
+    participants_failed: str = ""
+    landed: bool = False  # raw_sleep materialized (every participant, or the ones that did not fail)
 
 
 @dataclass
@@ -104,9 +108,12 @@ def run_backfill(
     on_chunk_done: Callable[[ChunkOutcome], None] | None = None,
     chunk_days: int = MAX_DAYS_PER_RUN,
     on_note: Callable[[str], None] | None = None,
+    participant: str | None = None,
 ) -> BackfillOutcome:
     """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
-    ``downstream``) the whole-history assets once. Stops at the first failed chunk; re-running is safe (the
+    ``downstream``) the whole-history assets once; ``participant`` limits the runs to one (a run tag), else every
+    active participant is fetched. A chunk in which only some participants failed (the others landed) does not stop
+    the backfill; any other failed chunk does. Re-running is safe (the
     landing and the tables are idempotent). First, runs left by a killed process are failed and their pool slots
     freed (each reported through ``on_note``): otherwise this backfill would wait for their slots forever."""
     check_range(start, end, *partition_bounds(defs))
@@ -115,6 +122,8 @@ def run_backfill(
             on_note(note)
     outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
     process = {PROCESS_TAG: process_identity()}
+    if participant is not None:
+        process[PARTICIPANT_TAG] = participant
     job = defs.resolve_job_def(DAILY_JOB)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -135,11 +144,11 @@ def run_backfill(
             chunk = ChunkOutcome(chunk_start, chunk_end, result.run_id, result.success)
             _read_raw_metadata(result, chunk)
             if not result.success:
-                chunk.error, chunk.error_class = _first_failure(result)
+                chunk.error, chunk.error_class, chunk.participants_failed = _first_failure(result)
             outcome.chunks.append(chunk)
             if on_chunk_done:
                 on_chunk_done(chunk)
-            if not result.success:
+            if not result.success and not (chunk.participants_failed and chunk.landed):
                 return outcome
         if downstream:
             result = defs.resolve_job_def(WHOLE_HISTORY_JOB).execute_in_process(
@@ -160,6 +169,7 @@ def _read_raw_metadata(result: Any, chunk: ChunkOutcome) -> None:
     events = result.asset_materializations_for_node("raw_sleep")
     if not events:
         return
+    chunk.landed = True
     metadata = events[0].metadata
     chunk.calls = int(metadata["run_api_calls"].value) if "run_api_calls" in metadata else 0
     chunk.quota_wait_s = (
@@ -187,8 +197,9 @@ def check_range(start: date, end: date, first: date, last: date) -> None:
         raise ValueError("; ".join(problems) + ".")
 
 
-def _first_failure(result: Any) -> tuple[str, str]:
-    """The first failed step's own message and the pipeline error class behind it (from the Failure's metadata).
+def _first_failure(result: Any) -> tuple[str, str, str]:
+    """The first failed step's own message, the pipeline error class behind it and the participants that failed
+    (both from the Failure's metadata).
 
     A step that used up its retries fails with Dagster's "Exceeded max_retries of N"; the cause is kept in the
     Failure's description (``user_failure_data``), so that is what the user reads."""
@@ -197,14 +208,16 @@ def _first_failure(result: Any) -> tuple[str, str]:
         if data is None or data.error is None:
             continue
         user = data.user_failure_data
-        error_class = ""
+        error_class = participants = ""
         if user is not None and "error" in user.metadata:
             error_class = str(user.metadata["error"].value)
+        if user is not None and "participants_failed" in user.metadata:
+            participants = str(user.metadata["participants_failed"].value)
         if user is not None and user.description:
             message = user.description.strip()
         else:
             message = data.error.message.strip()
             if data.error.cause is not None and message.startswith("Exceeded max_retries"):
                 message = f"{data.error.cause.message.strip()} ({message.lower()})"
-        return f"{event.step_key}: {message}", error_class
-    return "the run failed (see it in the Dagster UI)", ""
+        return f"{event.step_key}: {message}", error_class, participants
+    return "the run failed (see it in the Dagster UI)", "", ""

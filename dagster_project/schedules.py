@@ -22,18 +22,21 @@ from pipeline.paths import StoragePaths
 
 def daily_window(paths: StoragePaths, today: date, config: ProjectConfig) -> tuple[date, date]:
     """The inclusive window the morning run fetches: ``today - lookback .. today``, widened back to the oldest
-    still-pending date of the last 100 days, never before the first partition."""
+    still-pending date of the last 100 days of any active participant, never before the first partition."""
     from pipeline.landing import read_header
+    from pipeline.participants import to_fetch
 
     first = max(config.start_date, today - timedelta(days=config.lookback_days))
     oldest_allowed = max(config.start_date, today - timedelta(days=MAX_DAYS_PER_RUN - 1))
-    day = oldest_allowed
-    while day < first:
-        path = paths.raw_sleep_file(day)
-        if path.exists() and read_header(path).state == "pending":
-            first = day
-            break
-        day += timedelta(days=1)
+    for participant in to_fetch(paths):
+        own = paths.participant(participant.id)
+        day = oldest_allowed
+        while day < first:
+            path = own.raw_sleep_file(day)
+            if path.exists() and read_header(path).state == "pending":
+                first = day
+                break
+            day += timedelta(days=1)
     return first, today
 
 

@@ -29,6 +29,9 @@ Control endpoints, for tests and benchmarks only (never used by the pipeline; JS
   (False: heart-rate intraday answers lack ``activities-heart-intraday``, as for an app without Fitbit's approval) and
   the scopes the simulated user unticks on the consent page (auto-approval does not grant them either).
 - ``POST /_sandbox/quota`` with ``{"quota": N?, "window": S?}`` changes the quota and clears the counters.
+- ``GET /_sandbox/accounts``: every account (name, user id, state, API calls, most calls in one quota window);
+  ``POST /_sandbox/accounts`` with ``{"account": NAME, "state": "ok"|"slow"|"revoked"|"gone", "delay": S?}``
+  switches one (``fitbit_sandbox/accounts.py``). Sync and edit controls act on the primary account.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from fitbit_sandbox.accounts import Account, Accounts, parse_account_faults
 from fitbit_sandbox.clock import Clock
 from fitbit_sandbox.config import SandboxConfig
 from fitbit_sandbox.consent import authorize_request, consent_page
@@ -119,10 +123,15 @@ class Sandbox:
         self.clock = Clock()
         self.today = resolve_today(config.today, config.timezone)
         self.store = SleepStore(config.seed, config.days, self.today, config.timezone)
-        self.user_id = self._user_id(config.seed)
+        self.accounts = Accounts(
+            config.seed, config.days, self.today, config.timezone, self.store, tuple(config.accounts)
+        )
+        self.user_id = self.accounts.primary.user_id
         self.oauth = OAuthState(config.client_id, config.client_secret, self.user_id, config.access_token_ttl)
         if config.state_file is not None:
             self.oauth.attach(config.state_file)
+        for name, (state, delay) in parse_account_faults(config.account_faults).items():
+            self.set_account_state(name, state, delay)
         self.faults = Faults.parse(config.faults, seed=config.seed, timeout_seconds=config.timeout_seconds)
         self.gone = config.gone
         self.quota = config.quota
@@ -136,11 +145,15 @@ class Sandbox:
         snapshot = [log for day in sorted(self.store.by_date) for log, _ in self.store.by_date[day]]
         self.physiology = Physiology(config.seed, snapshot, self.store.first, self.today, tz=config.timezone)
 
-    @staticmethod
-    def _user_id(seed: int) -> str:
-        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-        n = (seed * 2654435761 + 12345) % (34**6)
-        return "".join(alphabet[(n // 34**i) % 34] for i in range(6))
+    def set_account_state(self, name: str, state: str, delay_s: float | None = None) -> Account:
+        """Switch one account; ``revoked`` also revokes its tokens in the OAuth state (other processes see it)."""
+        account = self.accounts.set_state(name, state, delay_s)
+        if state == "revoked":
+            self.oauth.revoke_user(account.user_id)
+        return account
+
+    def account_of(self, token: AccessToken) -> Account:
+        return self.accounts.of_user(token.user_id)
 
     # --- shared pieces ---------------------------------------------------------------------------------------
     def sync_state(self) -> str:
@@ -230,12 +243,20 @@ class Sandbox:
         except OAuthError as err:
             return fitbit_error(err.status, err.error_type, err.message)
         key = (token.client_id, token.user_id)
+        account = self.accounts.of_user(token.user_id)
+        if account.state == "revoked":
+            return fitbit_error(401, "invalid_token", "Access token invalid: the user revoked the access.")
+        if account.state == "gone":
+            return fitbit_error(410, "request", "This account no longer exists.", "n/a")
         user = request.path_params.get("user_id", "-")
         if user not in ("-", token.user_id):
             return fitbit_error(403, "insufficient_permissions", "API client is not authorized by the resource owner "
                                 "to access the resource requested.")  # fmt: skip
         if not self.take_quota(key):
             return self.too_many(self.rate_headers(key))
+        account.count_call(int(self.clock.now() // self.quota_window))
+        if account.delay_s > 0:
+            await asyncio.sleep(account.delay_s)
         response = await handler(request, token)
         if stall:
             await asyncio.sleep(faults.timeout_seconds)
@@ -272,6 +293,14 @@ class Sandbox:
                 err.status,
             )
         state = params.get("state")
+        account = self.accounts.named(params.get("login_hint"))
+        if account is None:
+            return HTMLResponse(
+                "<!doctype html><html><head><title>Fitbit sandbox: sign-in error</title></head><body>"
+                f"<h1>Sign-in error</h1><p class=error>No account {html.escape(params['login_hint'])!s} here; "
+                f"accounts: {html.escape(', '.join(self.accounts.by_name))}</p></body></html>",
+                400,
+            )
         if request.method == "GET" and not self.config.auto_approve:
             return HTMLResponse(self._consent_page(params, scopes))
         if request.method == "POST" and action != "allow":
@@ -281,7 +310,7 @@ class Sandbox:
                 scopes = tuple(s for s in scopes if s in granted)
             else:  # auto-approval grants what the simulated user would have left ticked
                 scopes = tuple(s for s in scopes if s not in self.withheld_scopes)
-            code = self.oauth.issue_code(params, scopes, self.clock.now())
+            code = self.oauth.issue_code(params, scopes, self.clock.now(), account.user_id)
             query = {"code": code}
         if state is not None:
             query["state"] = state
@@ -316,6 +345,7 @@ class Sandbox:
             if grant_type == "authorization_code":
                 pair = self.oauth.exchange_code(form, confidential, now)
             elif grant_type == "refresh_token":
+                self._refuse_revoked(form.get("refresh_token"))
                 if self.faults.hit("token409"):
                     return fitbit_error(409, "request", "Request conflict due to multiple clients attempting to "
                                         "refresh the same access token.")  # fmt: skip
@@ -329,6 +359,12 @@ class Sandbox:
         except OAuthError as err:
             return self._oauth_error(err)
         return _json(pair, headers={"Cache-Control": "no-cache, private"})
+
+    def _refuse_revoked(self, refresh_token: str | None) -> None:
+        """A refresh for an account switched to ``revoked`` is ``invalid_grant``, as after a real withdrawal."""
+        owner = self.oauth.refresh_owner.get(refresh_token or "")
+        if owner is not None and self.accounts.of_user(owner[1]).state == "revoked":
+            raise OAuthError(400, "invalid_grant", f"Refresh token invalid: {refresh_token}.")
 
     async def revoke(self, request: Request) -> Response:
         if self.gone:
@@ -358,14 +394,15 @@ class Sandbox:
 
     # --- API -------------------------------------------------------------------------------------------------
     async def profile(self, request: Request, token: AccessToken) -> Response:
+        account = self.account_of(token)
         tz = ZoneInfo(self.config.timezone)
         offset = datetime.fromtimestamp(self.clock.now(), tz).utcoffset() or timedelta(0)
         user = {
             "age": 38, "avatar": "https://static0.fitbit.com/images/profile/defaultProfile_100.png",
             "dateOfBirth": "1988-04-02", "displayName": "Sandbox S.", "distanceUnit": "METRIC",
-            "encodedId": self.user_id, "firstName": "Sandbox", "fullName": "Sandbox Sleeper", "gender": "NA",
+            "encodedId": account.user_id, "firstName": "Sandbox", "fullName": "Sandbox Sleeper", "gender": "NA",
             "glucoseUnit": "METRIC", "height": 172.0, "heightUnit": "METRIC", "lastName": "Sleeper",
-            "locale": "en_US", "memberSince": (self.store.first - timedelta(days=30)).isoformat(),
+            "locale": "en_US", "memberSince": (account.store.first - timedelta(days=30)).isoformat(),
             "offsetFromUTCMillis": int(offset.total_seconds() * 1000), "startDayOfWeek": "MONDAY",
             "strideLengthRunning": 105.4, "strideLengthWalking": 71.5, "timezone": self.config.timezone,
             "waterUnit": "METRIC", "weight": 70.0, "weightUnit": "METRIC",
@@ -376,7 +413,7 @@ class Sandbox:
         day = _parse_day(request.path_params["date"], self.today)
         if day is None:
             return fitbit_error(400, "validation", f"Invalid date:{request.path_params['date']}", "date")
-        items, pending = self.store.day(day, self.sync_state())
+        items, pending = self.account_of(token).store.day(day, self.sync_state())
         items = sorted(items, key=lambda item: item[0]["startTime"], reverse=True)
         if pending and not items:
             return _json({"meta": PENDING_META})
@@ -402,11 +439,12 @@ class Sandbox:
             return fitbit_error(400, "validation", f"The date range must not exceed {MAX_RANGE_DAYS} days.",
                                 "endDate")  # fmt: skip
         state = self.sync_state()
+        store = self.account_of(token).store
         chunks: list[bytes] = []
         any_pending = False
         day = end
         while day >= start:
-            items, pending = self.store.day(day, state)
+            items, pending = store.day(day, state)
             any_pending = any_pending or pending
             chunks.extend(
                 raw for _, raw in sorted(items, key=lambda item: item[0]["startTime"], reverse=True)
@@ -445,7 +483,7 @@ class Sandbox:
                 400, "validation", f"Invalid date:{bound}", "beforeDate" if before else "afterDate"
             )
         date_only = len(bound) == 10
-        logs = self.store.all_logs(self.sync_state())
+        logs = self.account_of(token).store.all_logs(self.sync_state())
 
         def keep(log: Log) -> bool:
             if date_only:  # a date bound includes that dateOfSleep
@@ -545,6 +583,15 @@ class Sandbox:
             return {"quota": self.quota, "window": self.quota_window}
         if name == "google":
             return self.google.control(body)
+        if name == "accounts":
+            if method == "POST":
+                delay = body.get("delay")
+                self.set_account_state(
+                    str(body.get("account", "")),
+                    str(body.get("state", "")),
+                    None if delay is None else float(delay),
+                )
+            return {"accounts": self.accounts.describe()}
         if name == "access":
             if method == "POST":
                 if "intraday" in body:
@@ -559,7 +606,7 @@ class Sandbox:
             return {
                 "user_id": self.user_id, "timezone": self.config.timezone, "client_id": self.config.client_id,
                 "first_date": self.store.first.isoformat(), "last_date": self.today.isoformat(),
-                "seed": self.config.seed, "days": self.config.days,
+                "seed": self.config.seed, "days": self.config.days, "accounts": list(self.accounts.by_name),
             }  # fmt: skip
         raise KeyError(name)
 

@@ -40,3 +40,8 @@ class SandboxConfig:
     timeout_seconds: float = 12.0
     # Where the OAuth state (signing key, tokens, refresh chains) lives between runs; None = in memory only.
     state_file: Path | None = None
+    # Named accounts besides the primary one, each with its own history, tokens and quota (fitbit_sandbox/accounts.py);
+    # chosen at login with ``login_hint``.
+    accounts: tuple[str, ...] = ()
+    # Per-account switches, "p2=revoked,p3=slow:1.5,p4=gone" (also POST /_sandbox/accounts).
+    account_faults: str = ""

@@ -125,6 +125,7 @@ class Grant:
     challenge: str | None
     issued: float
     used: bool = False
+    user_id: str = ""  # the account that consented ("" in state files from before accounts: the primary one)
 
 
 @dataclass
@@ -267,11 +268,15 @@ class OAuthState:
         return redirect, scopes
 
     @_persisted
-    def issue_code(self, params: dict[str, str], scopes: tuple[str, ...], now: float) -> str:
+    def issue_code(
+        self, params: dict[str, str], scopes: tuple[str, ...], now: float, user_id: str | None = None
+    ) -> str:
+        """A one-time code for ``user_id`` (default: the primary account) granting ``scopes``."""
         code = secrets.token_hex(20)
         self.codes[code] = Grant(
-            code, params["client_id"], params.get("redirect_uri"), scopes, params.get("code_challenge"), now
-        )
+            code, params["client_id"], params.get("redirect_uri"), scopes, params.get("code_challenge"), now,
+            user_id=user_id or self.user_id,
+        )  # fmt: skip
         return code
 
     # --- token endpoint --------------------------------------------------------------------------------------
@@ -327,7 +332,7 @@ class OAuthState:
         elif not confidential:
             raise OAuthError(400, "invalid_request", f"Missing parameters: code_verifier {DOCS}")
         grant.used = True
-        return self._issue_pair(grant.client_id, grant.scopes, now)
+        return self._issue_pair(grant.client_id, grant.scopes, now, grant.user_id or self.user_id)
 
     @_persisted
     def refresh(self, form: dict[str, str], now: float) -> dict[str, Any]:
@@ -339,7 +344,7 @@ class OAuthState:
         if chain is None or owner is None:
             raise OAuthError(400, "invalid_grant", f"Refresh token invalid: {token}. {DOCS}")
         if token == chain.active:
-            response = self._issue_pair(owner[0], chain.scopes, now)
+            response = self._issue_pair(owner[0], chain.scopes, now, owner[1])
             chain.last_used = token
             chain.last_response = response
             chain.last_response_used = False
@@ -348,14 +353,16 @@ class OAuthState:
             return chain.last_response  # Fitbit's replay rule: identical answer until the new pair is used
         raise OAuthError(400, "invalid_grant", f"Refresh token invalid: {token}. {DOCS}")
 
-    def _issue_pair(self, client_id: str, scopes: tuple[str, ...], now: float) -> dict[str, Any]:
-        key = (client_id, self.user_id)
+    def _issue_pair(
+        self, client_id: str, scopes: tuple[str, ...], now: float, user_id: str
+    ) -> dict[str, Any]:
+        key = (client_id, user_id)
         chain = self.chains.setdefault(key, Chain())
-        access = self._jwt(client_id, scopes, now)
+        access = self._jwt(client_id, scopes, now, user_id)
         refresh = secrets.token_hex(32)
         chain.active, chain.scopes = refresh, scopes
         self.refresh_owner[refresh] = key
-        self.tokens[access] = AccessToken(access, client_id, self.user_id, scopes, now, now + self.access_ttl)
+        self.tokens[access] = AccessToken(access, client_id, user_id, scopes, now, now + self.access_ttl)
         if chain.last_used is not None:
             # The pair handed out for the replayed token is superseded: keep replay only for the newest pair.
             chain.last_response_used = True
@@ -365,10 +372,10 @@ class OAuthState:
             "refresh_token": refresh,
             "scope": " ".join(scopes),
             "token_type": "Bearer",
-            "user_id": self.user_id,
+            "user_id": user_id,
         }
 
-    def _jwt(self, client_id: str, scopes: tuple[str, ...], now: float) -> str:
+    def _jwt(self, client_id: str, scopes: tuple[str, ...], now: float, user_id: str) -> str:
         """An HS256 JWT shaped like Fitbit's (clients must treat it as opaque)."""
 
         def b64(raw: bytes) -> str:
@@ -376,7 +383,7 @@ class OAuthState:
 
         header = b64(b'{"alg":"HS256"}')
         claims = {
-            "aud": client_id, "sub": self.user_id, "iss": "Fitbit", "typ": "access_token",
+            "aud": client_id, "sub": user_id, "iss": "Fitbit", "typ": "access_token",
             "scopes": " ".join("r" + _SCOPE_CODES[s] for s in scopes),
             "exp": int(now + self.access_ttl), "iat": int(now), "jti": secrets.token_hex(8),
         }  # fmt: skip
@@ -453,6 +460,17 @@ class OAuthState:
         chain = self.chains.pop(owner, None)
         if chain is not None and chain.active is not None:
             self.refresh_owner.pop(chain.active, None)
+
+    @_persisted
+    def revoke_user(self, user_id: str) -> None:
+        """The account withdrew its consent: every token of ``user_id`` stops working (401 / ``invalid_grant``)."""
+        for record in self.tokens.values():
+            if record.user_id == user_id:
+                record.revoked = True
+        for owner in [k for k in self.chains if k[1] == user_id]:
+            chain = self.chains.pop(owner)
+            if chain.active is not None:
+                self.refresh_owner.pop(chain.active, None)
 
     @_synced
     def introspect(self, token: str, now: float) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, str] = {
     "sandbox": "fitbit_sleep.commands.sandbox:sandbox",
     "login": "fitbit_sleep.commands.auth:login",
+    "participants": "fitbit_sleep.commands.participants:participants",
     "logout": "fitbit_sleep.commands.auth:logout",
     "status": "fitbit_sleep.commands.status:status",
     "plan": "fitbit_sleep.commands.fetch:plan",

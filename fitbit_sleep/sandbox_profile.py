@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.atomic import atomic_write_bytes
 from pipeline.config import ConfigError, Settings
-from pipeline.paths import StoragePaths
+from pipeline.paths import DEFAULT_PARTICIPANT, StoragePaths
 
 if TYPE_CHECKING:
     from fitbit_sandbox.config import SandboxConfig
@@ -51,8 +51,15 @@ class SandboxProfile:
     today: date | None = None  # a pinned calendar (`demo --today`, FITBIT_SLEEP_TODAY); None = the real date
 
     def config(self, paths: StoragePaths, port: int = 0) -> SandboxConfig:
-        """The sandbox of this profile: auto-approved consent (loopback only) and the shared OAuth state file."""
+        """The sandbox of this profile: auto-approved consent (loopback only), the shared OAuth state file, and one
+        account per registered participant (named by its id, so `login --participant P --auto` signs in as P)."""
         from fitbit_sandbox.config import SandboxConfig
+        from pipeline.participants import ParticipantError, list_participants
+
+        try:
+            accounts = tuple(p.id for p in list_participants(paths) if p.id != DEFAULT_PARTICIPANT)
+        except ParticipantError:
+            accounts = ()
 
         return SandboxConfig(
             port=port,
@@ -61,6 +68,7 @@ class SandboxProfile:
             auto_approve=True,
             today=self.today,
             state_file=paths.sandbox_state_file,
+            accounts=accounts,
         )
 
 

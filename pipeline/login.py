@@ -269,8 +269,12 @@ def login(
     auto_approve: bool = True,
     timeout: float = 300.0,
     show_url: Callable[[str], None] = print,
+    login_hint: str | None = None,
 ) -> LoginResult:
-    """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice."""
+    """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice.
+
+    ``login_hint`` names the account to sign in as (OAuth's ``login_hint``: Google honours it, the sandbox picks that
+    account of a multi-user sandbox); a participant's login passes its id."""
     install_redaction()
     provider = provider_for(settings)
     auth_base = provider.auth_base
@@ -293,7 +297,10 @@ def login(
         scope=list(provider.scopes),
         pkce="S256",
     )
-    authorize_url, state = session.authorization_url(provider.authorize_url, **provider.authorize_params)
+    hint = {"login_hint": login_hint} if login_hint else {}
+    authorize_url, state = session.authorization_url(
+        provider.authorize_url, **provider.authorize_params, **hint
+    )
     listener.start(timeout, state)
     try:
         if auto:

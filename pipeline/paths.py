@@ -2,6 +2,10 @@
 
 Why a class: the landing, the tables, the warehouse, the plots and the Dagster assets all need the same paths, and
 the layout is documented in docs/architecture.md. Nothing else builds paths by hand.
+
+Participants (docs/participants.md): every participant is a data root of its own with this same layout. The default
+participant is the data root itself (``StoragePaths(root)``: a one-person install sees no change); another one lives
+under ``<root>/participants/<id>/`` and shares the cohort root's warehouse, sandbox, Dagster home and registry.
 """
 
 from __future__ import annotations
@@ -10,10 +14,42 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+DEFAULT_PARTICIPANT = "default"
+
 
 @dataclass(frozen=True)
 class StoragePaths:
     root: Path
+    participant_id: str = DEFAULT_PARTICIPANT
+    # The data root every participant shares (warehouse, sandbox, Dagster home, registry); None = ``root`` itself.
+    cohort: Path | None = None
+
+    # --- participants -------------------------------------------------------------------------------------------
+    @property
+    def cohort_root(self) -> Path:
+        return self.cohort if self.cohort is not None else self.root
+
+    @property
+    def participants_file(self) -> Path:
+        """The registry of participants (ids, zones, active or retired; no secrets)."""
+        return self.cohort_root / "participants.json"
+
+    @property
+    def participants_dir(self) -> Path:
+        return self.cohort_root / "participants"
+
+    def participant(self, participant_id: str) -> StoragePaths:
+        """The paths of one participant of this cohort (the default participant is the cohort root itself)."""
+        if participant_id == DEFAULT_PARTICIPANT:
+            return StoragePaths(self.cohort_root)
+        return StoragePaths(
+            self.participants_dir / participant_id, participant_id=participant_id, cohort=self.cohort_root
+        )
+
+    @property
+    def cohort_paths(self) -> StoragePaths:
+        """The default participant's paths, i.e. the cohort root's."""
+        return StoragePaths(self.cohort_root)
 
     # --- secrets and state -------------------------------------------------------------------------------------
     @property
@@ -91,7 +127,8 @@ class StoragePaths:
     # --- warehouse, plots, report -----------------------------------------------------------------------------------
     @property
     def warehouse_file(self) -> Path:
-        return self.root / "warehouse.duckdb"
+        """The shared warehouse of every participant (``participant_id`` in every table and view)."""
+        return self.cohort_root / "warehouse.duckdb"
 
     @property
     def plots_dir(self) -> Path:
@@ -105,7 +142,7 @@ class StoragePaths:
     @property
     def sandbox_dir(self) -> Path:
         """Present when this data root was made by `make demo` / `make dev`: it belongs to the built-in sandbox."""
-        return self.root / "sandbox"
+        return self.cohort_root / "sandbox"
 
     @property
     def sandbox_profile_file(self) -> Path:
@@ -120,7 +157,7 @@ class StoragePaths:
     @property
     def dagster_home(self) -> Path:
         """The default DAGSTER_HOME: the run history belongs with the data it describes."""
-        return self.root / "dagster_home"
+        return self.cohort_root / "dagster_home"
 
     @property
     def imports_dir(self) -> Path:

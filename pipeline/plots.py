@@ -184,9 +184,9 @@ def open_warehouse(paths: StoragePaths) -> duckdb.DuckDBPyConnection | None:
     """A read-only connection, or None when no warehouse has been built yet (every figure then says 'no data')."""
     if not paths.warehouse_file.exists():
         return None
-    from pipeline.warehouse import connect_readonly
+    from pipeline.warehouse import connect_participant
 
-    return connect_readonly(paths)
+    return connect_participant(paths)
 
 
 # --- shared drawing helpers -----------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ makes a writer that opens the same file fail at once ("Could not set lock on fil
 ``os.replace``-ing it over the old one never opens the reader's file for writing: a reader keeps its snapshot (the old
 inode), new readers see the new file, and nobody ever sees a half-built database. Rebuilding whole is cheap because
 the inputs are ~120 month files per table at 10 years (see bench/bench_tables.py).
+
+One warehouse serves every participant (docs/participants.md): each participant's Parquet is read with a
+``participant_id`` column and unioned, and ``sql/warehouse.sql`` / ``sql/metrics.sql`` keep participants apart in every
+join and window. A participant's figures and report read it through ``connect_participant``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pipeline.atomic import kill_point, remove_stale_temps, temp_prefix
 from pipeline.errors import FitbitSleepError
 from pipeline.landing import landed_files, read_header
 from pipeline.metric_settings import MetricSettings
+from pipeline.participants import list_participants, with_data
 from pipeline.paths import StoragePaths
 from pipeline.tables import NIGHTS_SQL, table_files
 from pipeline.transform import transform_files
@@ -42,6 +47,9 @@ WAREHOUSE_TABLES = (
     "sleep_scores",
     "coverage",
 )
+PARQUET_TABLES = WAREHOUSE_TABLES[
+    :-1
+]  # coverage comes from the landing (and `participants` from the registry)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -90,11 +98,26 @@ def coverage_table(paths: StoragePaths) -> pa.Table:
     headers = [read_header(path) for _, path in landed_files(paths)]
     return pa.table(
         {
+            "participant_id": pa.array([paths.participant_id] * len(headers), pa.string()),
             "date": pa.array([h.date for h in headers], pa.date32()),
             "state": pa.array([h.state for h in headers], pa.string()),
             "source": pa.array([h.source for h in headers], pa.string()),
             "source_ref": pa.array([h.source_ref for h in headers], pa.string()),
             "fetched_at_text": pa.array([h.fetched_at for h in headers], pa.string()),
+        }
+    )
+
+
+def participants_table(paths: StoragePaths) -> pa.Table:
+    """The registry as a table: every participant, active or retired, with its zone and dates."""
+    people = list_participants(paths)
+    return pa.table(
+        {
+            "participant_id": pa.array([p.id for p in people], pa.string()),
+            "status": pa.array([p.status for p in people], pa.string()),
+            "timezone": pa.array([p.timezone for p in people], pa.string()),
+            "added_at": pa.array([p.added_at for p in people], pa.string()),
+            "retired_at": pa.array([p.retired_at for p in people], pa.string()),
         }
     )
 
@@ -139,21 +162,27 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
+            inputs = with_data(paths)
             sources: dict[str, str] = {}
-            for name in WAREHOUSE_TABLES[:-1]:  # every table but coverage, which comes from the landing
-                files = table_files(paths, name)
-                if files:
-                    listing = ", ".join(_literal(str(f)) for f in files)
-                    sources[name] = f"read_parquet([{listing}], hive_partitioning = false)"
-                else:
+            for name in PARQUET_TABLES:
+                parts = [
+                    f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM read_parquet([{listing}], "
+                    "hive_partitioning = false))"
+                    for p in inputs
+                    if (listing := ", ".join(_literal(str(f)) for f in table_files(p, name)))
+                ]
+                if not parts:
                     empties = empties or _empty_schemas()
                     con.register(f"empty_{name}", empties[name])
-                    sources[name] = f"empty_{name}"
-            con.register("coverage_arrow", coverage_table(paths))
+                    parts = [f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"]
+                sources[name] = "(" + " UNION ALL BY NAME ".join(parts) + ")"
+            con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
             sources["coverage"] = (
-                "(SELECT date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
+                "(SELECT participant_id, date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
                 "FROM coverage_arrow)"
             )
+            con.register("participants_arrow", participants_table(paths))
+            sources["participants"] = "participants_arrow"
             script = _PLACEHOLDER.sub(
                 lambda m: sources[m.group(1)], WAREHOUSE_SQL.read_text(encoding="utf-8")
             )
@@ -209,4 +238,42 @@ def connect_readonly(paths: StoragePaths, *, sealed: bool = False) -> duckdb.Duc
     con.execute("SET TimeZone = 'UTC'")
     if sealed:
         con.execute("SET lock_configuration = true")
+    return con
+
+
+def connect_participant(paths: StoragePaths) -> duckdb.DuckDBPyConnection:
+    """The shared warehouse as one participant (``paths.participant_id``) sees it, read-only.
+
+    Why views of the same names: every query written for one person (the figures, the report, status) runs unchanged.
+    An in-memory database attaches the warehouse read-only and defines each of its tables and views under the same
+    name, filtered to the participant; the warehouse's macros stay reachable through the search path. Filtering a
+    view's output is exact because every view keeps participants apart. A root whose only participant is the default
+    one gets the plain connection (nothing to filter)."""
+    if not paths.warehouse_file.exists():
+        raise WarehouseMissing(paths.warehouse_file)
+    if [p.id for p in list_participants(paths)] == [paths.participant_id]:
+        return connect_readonly(paths)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH {_literal(str(paths.warehouse_file))} AS cohort (READ_ONLY)")
+        relations = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'cohort' "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'cohort' AND NOT internal"
+        ).fetchall()
+        with_id = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_columns() "
+                "WHERE database_name = 'cohort' AND column_name = 'participant_id'"
+            ).fetchall()
+        }
+        who = _literal(paths.participant_id)
+        for (name,) in relations:
+            where = f" WHERE participant_id = {who}" if name in with_id else ""
+            con.execute(f'CREATE VIEW main."{name}" AS SELECT * FROM cohort.main."{name}"{where}')
+        con.execute("SET search_path = 'memory.main,cohort.main'")
+    except BaseException:
+        con.close()
+        raise
     return con

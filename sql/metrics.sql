@@ -12,6 +12,9 @@
 -- segments are contiguous in it, so durations equal Fitbit's own); a night across a DST change is off by the shift
 -- only in its clock hours, never in its durations. "Hours" columns are hours after local midnight, 0 <= h < 24.
 --
+-- Participants: every table and view carries participant_id, and every join, window and group keeps participants
+-- apart (log ids, periods and nights are only unique within one participant), so two participants' nights never mix.
+--
 -- The night model is the `nights` table's: a night's MAIN SLEEP PERIOD runs from nights.bedtime_local to
 -- nights.waketime_local and holds every log of that night inside that span (split parts of one night included: the
 -- time between parts is awake); the other logs of the night are naps. The views never decide what a main sleep is.
@@ -39,11 +42,11 @@ CREATE MACRO is_free_night(night) AS
 -- ---------------------------------------------------------------------------------------------------------------
 -- Which sleep period each log belongs to: the night's main period (period_id = nights.main_log_id) or its own (a nap).
 CREATE VIEW sleep_log_periods AS
-SELECT l.log_id, l.date_of_sleep, l.night_date,
+SELECT l.participant_id, l.log_id, l.date_of_sleep, l.night_date,
        coalesce(n.main_log_id IS NOT NULL
                 AND l.start_local >= n.bedtime_local AND l.end_local <= n.waketime_local, false) AS is_main_period,
        CASE WHEN is_main_period THEN n.main_log_id ELSE l.log_id END AS period_id
-FROM sleep_logs l LEFT JOIN nights n USING (night_date);
+FROM sleep_logs l LEFT JOIN nights n USING (participant_id, night_date);
 
 -- Sleep bouts: each sleep period cut into maximal runs of one state, 'sleep', 'wake' or 'unknown'.
 -- Asleep = a `data` segment of level deep/light/rem (stages) or asleep (classic). Awake = wake (stages),
@@ -54,53 +57,57 @@ FROM sleep_logs l LEFT JOIN nights n USING (night_date);
 -- and computing it once at build makes the views cheap to query (bench/bench_metrics.py).
 CREATE TABLE sleep_bouts AS
 WITH seg AS (
-    SELECT p.period_id, epoch(s.start_local)::BIGINT AS t0, epoch(s.start_local)::BIGINT + s.seconds AS t1,
+    SELECT p.participant_id, p.period_id, epoch(s.start_local)::BIGINT AS t0, epoch(s.start_local)::BIGINT + s.seconds AS t1,
            CASE WHEN s.is_short THEN 'short'
                 WHEN s.level IN ('deep', 'light', 'rem', 'asleep') THEN 'sleep'
                 WHEN s.level IN ('wake', 'awake', 'restless') THEN 'wake'
                 ELSE 'unknown' END AS kind
-    FROM sleep_segments s JOIN sleep_log_periods p ON s.log_id = p.log_id AND s.date_of_sleep = p.date_of_sleep
+    FROM sleep_segments s JOIN sleep_log_periods p
+      ON s.participant_id = p.participant_id AND s.log_id = p.log_id AND s.date_of_sleep = p.date_of_sleep
     WHERE s.seconds > 0
 ), periods AS (
-    SELECT p.period_id, any_value(p.night_date) AS night_date, bool_or(p.is_main_period) AS is_main_period
-    FROM sleep_log_periods p GROUP BY p.period_id
+    SELECT p.participant_id, p.period_id, any_value(p.night_date) AS night_date,
+           bool_or(p.is_main_period) AS is_main_period
+    FROM sleep_log_periods p GROUP BY p.participant_id, p.period_id
 ), deltas AS (
-    SELECT period_id, t0 AS t, kind, 1 AS d FROM seg
-    UNION ALL SELECT period_id, t1, kind, -1 FROM seg
+    SELECT participant_id, period_id, t0 AS t, kind, 1 AS d FROM seg
+    UNION ALL SELECT participant_id, period_id, t1, kind, -1 FROM seg
     UNION ALL  -- the logs' own bounds: time in bed not covered by a segment is awake
-    SELECT p.period_id, epoch(l.start_local)::BIGINT, 'edge', 0 FROM sleep_log_periods p JOIN sleep_logs l USING (log_id)
+    SELECT p.participant_id, p.period_id, epoch(l.start_local)::BIGINT, 'edge', 0
+    FROM sleep_log_periods p JOIN sleep_logs l USING (participant_id, log_id)
     UNION ALL
-    SELECT p.period_id, epoch(l.end_local)::BIGINT, 'edge', 0 FROM sleep_log_periods p JOIN sleep_logs l USING (log_id)
+    SELECT p.participant_id, p.period_id, epoch(l.end_local)::BIGINT, 'edge', 0
+    FROM sleep_log_periods p JOIN sleep_logs l USING (participant_id, log_id)
 ), points AS (
-    SELECT period_id, t,
+    SELECT participant_id, period_id, t,
            coalesce(sum(d) FILTER (WHERE kind = 'short'), 0) AS d_short,
            coalesce(sum(d) FILTER (WHERE kind = 'sleep'), 0) AS d_sleep,
            coalesce(sum(d) FILTER (WHERE kind = 'wake'), 0) AS d_wake,
            coalesce(sum(d) FILTER (WHERE kind = 'unknown'), 0) AS d_unknown
-    FROM deltas GROUP BY period_id, t
+    FROM deltas GROUP BY participant_id, period_id, t
 ), running AS (
-    SELECT period_id, t, lead(t) OVER (PARTITION BY period_id ORDER BY t) AS t_next,
+    SELECT participant_id, period_id, t, lead(t) OVER (PARTITION BY participant_id, period_id ORDER BY t) AS t_next,
            sum(d_short) OVER w AS n_short, sum(d_sleep) OVER w AS n_sleep, sum(d_wake) OVER w AS n_wake,
            sum(d_unknown) OVER w AS n_unknown
     FROM points
-    WINDOW w AS (PARTITION BY period_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY participant_id, period_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), pieces AS (
-    SELECT period_id, t AS t0, t_next AS t1,
+    SELECT participant_id, period_id, t AS t0, t_next AS t1,
            CASE WHEN n_short > 0 THEN 'wake' WHEN n_sleep > 0 THEN 'sleep' WHEN n_wake > 0 THEN 'wake'
                 WHEN n_unknown > 0 THEN 'unknown' ELSE 'wake' END AS state
     FROM running WHERE t_next > t
 ), numbered AS (
     SELECT *, sum(CASE WHEN state IS DISTINCT FROM previous THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY period_id ORDER BY t0) AS bout_no
-    FROM (SELECT *, lag(state) OVER (PARTITION BY period_id ORDER BY t0) AS previous FROM pieces)
+                  OVER (PARTITION BY participant_id, period_id ORDER BY t0) AS bout_no
+    FROM (SELECT *, lag(state) OVER (PARTITION BY participant_id, period_id ORDER BY t0) AS previous FROM pieces)
 )
-SELECT p.night_date, b.period_id, p.is_main_period, b.bout_no::INTEGER AS bout_no, b.state,
+SELECT b.participant_id, p.night_date, b.period_id, p.is_main_period, b.bout_no::INTEGER AS bout_no, b.state,
        b.start_sec, b.end_sec, (b.end_sec - b.start_sec)::INTEGER AS seconds,
        local_ts(b.start_sec) AS start_local, local_ts(b.end_sec) AS end_local
-FROM (SELECT period_id, bout_no, any_value(state) AS state, min(t0) AS start_sec, max(t1) AS end_sec
-      FROM numbered GROUP BY period_id, bout_no) b
-JOIN periods p USING (period_id)
-ORDER BY b.start_sec;
+FROM (SELECT participant_id, period_id, bout_no, any_value(state) AS state, min(t0) AS start_sec, max(t1) AS end_sec
+      FROM numbered GROUP BY participant_id, period_id, bout_no) b
+JOIN periods p USING (participant_id, period_id)
+ORDER BY b.participant_id, b.start_sec;
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- night_metrics: one row per night (every row of `nights`; the timing and continuity columns are NULL for a night
@@ -126,11 +133,11 @@ ORDER BY b.start_sec;
 CREATE VIEW night_metrics AS
 WITH main AS (
     SELECT b.*,
-           min(start_sec) FILTER (WHERE state = 'sleep') OVER (PARTITION BY night_date) AS onset_sec,
-           max(end_sec) FILTER (WHERE state = 'sleep') OVER (PARTITION BY night_date) AS wake_sec
+           min(start_sec) FILTER (WHERE state = 'sleep') OVER (PARTITION BY participant_id, night_date) AS onset_sec,
+           max(end_sec) FILTER (WHERE state = 'sleep') OVER (PARTITION BY participant_id, night_date) AS wake_sec
     FROM sleep_bouts b WHERE is_main_period
 ), per_night AS (
-    SELECT night_date, min(start_sec) AS bed_sec, max(end_sec) AS rise_sec,
+    SELECT participant_id, night_date, min(start_sec) AS bed_sec, max(end_sec) AS rise_sec,
            any_value(onset_sec) AS onset_sec, any_value(wake_sec) AS wake_sec,
            coalesce(sum(seconds) FILTER (WHERE state = 'sleep'), 0) AS sleep_s,
            coalesce(sum(seconds) FILTER (WHERE state = 'unknown'), 0) AS unknown_s,
@@ -141,18 +148,18 @@ WITH main AS (
                             AND seconds >= (SELECT awakening_minutes FROM metric_settings) * 60) AS awakenings,
            coalesce(max(seconds) FILTER (WHERE state = 'wake' AND start_sec >= onset_sec AND end_sec <= wake_sec), 0)
                AS longest_s
-    FROM main GROUP BY night_date
+    FROM main GROUP BY participant_id, night_date
 ), naps AS (
-    SELECT night_date, count(DISTINCT period_id) AS nap_count,
+    SELECT participant_id, night_date, count(DISTINCT period_id) AS nap_count,
            coalesce(sum(seconds) FILTER (WHERE state = 'sleep'), 0) AS nap_sleep_s
-    FROM sleep_bouts WHERE NOT is_main_period GROUP BY night_date
+    FROM sleep_bouts WHERE NOT is_main_period GROUP BY participant_id, night_date
 ), timed AS (
-    SELECT n.night_date, n.main_log_id, is_free_night(n.night_date) AS is_free_night,
+    SELECT n.participant_id, n.night_date, n.main_log_id, is_free_night(n.night_date) AS is_free_night,
            p.bed_sec, p.rise_sec, p.onset_sec, p.wake_sec, p.sleep_s, p.unknown_s, p.waso_s, p.awakenings_all,
            p.awakenings, p.longest_s, p.onset_sec IS NOT NULL AS slept
-    FROM nights n LEFT JOIN per_night p USING (night_date)
+    FROM nights n LEFT JOIN per_night p USING (participant_id, night_date)
 )
-SELECT t.night_date, t.main_log_id, t.is_free_night,
+SELECT t.participant_id, t.night_date, t.main_log_id, t.is_free_night,
        local_ts(t.bed_sec) AS bedtime_local,
        local_ts(t.onset_sec) AS onset_local,
        local_ts(t.wake_sec) AS wake_local,
@@ -175,8 +182,8 @@ SELECT t.night_date, t.main_log_id, t.is_free_night,
            AS sleep_efficiency_pct,
        coalesce(z.nap_count, 0)::INTEGER AS nap_count,
        coalesce(z.nap_sleep_s, 0) / 60.0 AS nap_sleep_min
-FROM timed t LEFT JOIN naps z USING (night_date)
-ORDER BY t.night_date;
+FROM timed t LEFT JOIN naps z USING (participant_id, night_date)
+ORDER BY t.participant_id, t.night_date;
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- Sleep Regularity Index (Phillips et al. 2017, Sci Rep 7:3216):
@@ -198,73 +205,80 @@ ORDER BY t.night_date;
 CREATE VIEW sri_day_intervals AS
 WITH s AS (SELECT sri_epoch_seconds AS e, 86400 // sri_epoch_seconds AS m FROM metric_settings),
 iv AS (
-    SELECT b.state, ceil((b.start_sec - 43200) / s.e)::BIGINT AS k0, ceil((b.end_sec - 43200) / s.e)::BIGINT AS k1, s.m
+    SELECT b.participant_id, b.state, ceil((b.start_sec - 43200) / s.e)::BIGINT AS k0, ceil((b.end_sec - 43200) / s.e)::BIGINT AS k1, s.m
     FROM sleep_bouts b, s WHERE b.state IN ('sleep', 'unknown')
 )
-SELECT DATE '1970-01-01' + d::INTEGER AS day, state, greatest(k0, d * m) - d * m AS i0, least(k1, (d + 1) * m) - d * m AS i1
+SELECT participant_id, DATE '1970-01-01' + d::INTEGER AS day, state, greatest(k0, d * m) - d * m AS i0, least(k1, (d + 1) * m) - d * m AS i1
 FROM (SELECT *, unnest(range(k0 // m, (k1 - 1) // m + 1)) AS d FROM iv WHERE k1 > k0);
 
 -- One row per pair of consecutive observed days (night_date, night_date + 1). A table for the same reason as
 -- sleep_bouts (the variant is fixed when the warehouse is built).
 CREATE TABLE sri_pairs AS
 WITH s AS (SELECT sri_epoch_seconds AS e, 86400 // sri_epoch_seconds AS m FROM metric_settings),
-observed AS (SELECT night_date AS day FROM nights WHERE main_log_id IS NOT NULL),
-pairs AS (SELECT day FROM observed WHERE day + 1 IN (SELECT day FROM observed)),
+observed AS (SELECT participant_id, night_date AS day FROM nights WHERE main_log_id IS NOT NULL),
+pairs AS (
+    SELECT o.participant_id, o.day FROM observed o
+    SEMI JOIN observed later ON later.participant_id = o.participant_id AND later.day = o.day + 1
+),
 sides AS (
-    SELECT p.day AS pair_day, 0 AS side, i.state, i.i0, i.i1 FROM pairs p JOIN sri_day_intervals i ON i.day = p.day
+    SELECT p.participant_id, p.day AS pair_day, 0 AS side, i.state, i.i0, i.i1
+    FROM pairs p JOIN sri_day_intervals i ON i.participant_id = p.participant_id AND i.day = p.day
     UNION ALL
-    SELECT p.day, 1, i.state, i.i0, i.i1 FROM pairs p JOIN sri_day_intervals i ON i.day = p.day + 1
+    SELECT p.participant_id, p.day, 1, i.state, i.i0, i.i1
+    FROM pairs p JOIN sri_day_intervals i ON i.participant_id = p.participant_id AND i.day = p.day + 1
 ), deltas AS (
-    SELECT pair_day, i0 AS pos, side, state, 1 AS d FROM sides
-    UNION ALL SELECT pair_day, i1, side, state, -1 FROM sides
-    UNION ALL SELECT day, 0, 0, 'edge', 0 FROM pairs
-    UNION ALL SELECT day, s.m, 0, 'edge', 0 FROM pairs, s
+    SELECT participant_id, pair_day, i0 AS pos, side, state, 1 AS d FROM sides
+    UNION ALL SELECT participant_id, pair_day, i1, side, state, -1 FROM sides
+    UNION ALL SELECT participant_id, day, 0, 0, 'edge', 0 FROM pairs
+    UNION ALL SELECT participant_id, day, s.m, 0, 'edge', 0 FROM pairs, s
 ), points AS (
-    SELECT pair_day, pos,
+    SELECT participant_id, pair_day, pos,
            coalesce(sum(d) FILTER (WHERE side = 0 AND state = 'sleep'), 0) AS a_sleep,
            coalesce(sum(d) FILTER (WHERE side = 0 AND state = 'unknown'), 0) AS a_unknown,
            coalesce(sum(d) FILTER (WHERE side = 1 AND state = 'sleep'), 0) AS b_sleep,
            coalesce(sum(d) FILTER (WHERE side = 1 AND state = 'unknown'), 0) AS b_unknown
-    FROM deltas GROUP BY pair_day, pos
+    FROM deltas GROUP BY participant_id, pair_day, pos
 ), running AS (
-    SELECT pair_day, pos, lead(pos) OVER (PARTITION BY pair_day ORDER BY pos) - pos AS epochs,
+    SELECT participant_id, pair_day, pos,
+           lead(pos) OVER (PARTITION BY participant_id, pair_day ORDER BY pos) - pos AS epochs,
            sum(a_sleep) OVER w > 0 AS a_asleep, sum(a_unknown) OVER w > 0 AS a_missing,
            sum(b_sleep) OVER w > 0 AS b_asleep, sum(b_unknown) OVER w > 0 AS b_missing
     FROM points
-    WINDOW w AS (PARTITION BY pair_day ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY participant_id, pair_day ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), totals AS (
-    SELECT pair_day,
+    SELECT participant_id, pair_day,
            coalesce(sum(epochs) FILTER (WHERE NOT a_missing AND NOT b_missing), 0) AS valid_epochs,
            coalesce(sum(epochs) FILTER (WHERE NOT a_missing AND NOT b_missing AND a_asleep = b_asleep), 0)
                AS agreeing_epochs
-    FROM running WHERE epochs > 0 GROUP BY pair_day
+    FROM running WHERE epochs > 0 GROUP BY participant_id, pair_day
 )
-SELECT t.pair_day AS night_date, t.pair_day + 1 AS next_night_date, s.e AS epoch_seconds, s.m AS epochs_per_day,
+SELECT t.participant_id, t.pair_day AS night_date, t.pair_day + 1 AS next_night_date, s.e AS epoch_seconds, s.m AS epochs_per_day,
        t.valid_epochs::BIGINT AS valid_epochs, t.agreeing_epochs::BIGINT AS agreeing_epochs,
        t.valid_epochs / s.m AS valid_fraction,
        CASE WHEN t.valid_epochs > 0 THEN -100 + 200.0 * t.agreeing_epochs / t.valid_epochs END AS sri
 FROM totals t, s
-ORDER BY night_date;
+ORDER BY t.participant_id, night_date;
 
 -- Rolling SRI, one row per night: over the 7 (6 pairs) and 28 (27 pairs) days ending on night_date.
 CREATE VIEW sri_rolling AS
 WITH s AS (SELECT 86400 // sri_epoch_seconds AS m FROM metric_settings),
 w AS (
-    SELECT n.night_date,
+    SELECT n.participant_id, n.night_date,
            count(p.night_date) FILTER (WHERE p.night_date >= n.night_date - 6) AS pairs_7d,
            sum(p.valid_epochs) FILTER (WHERE p.night_date >= n.night_date - 6) AS valid_7d,
            sum(p.agreeing_epochs) FILTER (WHERE p.night_date >= n.night_date - 6) AS agree_7d,
            count(p.night_date) AS pairs_28d, sum(p.valid_epochs) AS valid_28d, sum(p.agreeing_epochs) AS agree_28d
-    FROM nights n LEFT JOIN sri_pairs p ON p.night_date BETWEEN n.night_date - 27 AND n.night_date - 1
-    GROUP BY n.night_date
+    FROM nights n LEFT JOIN sri_pairs p
+      ON p.participant_id = n.participant_id AND p.night_date BETWEEN n.night_date - 27 AND n.night_date - 1
+    GROUP BY n.participant_id, n.night_date
 )
-SELECT w.night_date,
+SELECT w.participant_id, w.night_date,
        -100 + 200.0 * w.agree_7d / nullif(w.valid_7d, 0) AS sri_7d,
        coalesce(w.valid_7d, 0) / (6.0 * s.m) AS sri_7d_valid_fraction, w.pairs_7d::INTEGER AS sri_7d_pairs,
        -100 + 200.0 * w.agree_28d / nullif(w.valid_28d, 0) AS sri_28d,
        coalesce(w.valid_28d, 0) / (27.0 * s.m) AS sri_28d_valid_fraction, w.pairs_28d::INTEGER AS sri_28d_pairs
 FROM w, s
-ORDER BY w.night_date;
+ORDER BY w.participant_id, w.night_date;
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- Period metrics: one row per period of `days` nights, periods aligned on Mondays (days = 7: ISO weeks; 28: four
@@ -293,7 +307,7 @@ WITH nm AS (
            clock_angle(onset_hours) AS a_on, clock_angle(wake_hours) AS a_wk, clock_angle(midpoint_hours) AS a_mid
     FROM night_metrics WHERE onset_hours IS NOT NULL
 ), per AS (
-    SELECT period_start, count(*)::INTEGER AS nights,
+    SELECT participant_id, period_start, count(*)::INTEGER AS nights,
            count(*) FILTER (WHERE NOT is_free_night)::INTEGER AS work_nights,
            count(*) FILTER (WHERE is_free_night)::INTEGER AS free_nights,
            avg(sin(a_on)) AS s_on, avg(cos(a_on)) AS c_on, avg(sin(a_wk)) AS s_wk, avg(cos(a_wk)) AS c_wk,
@@ -306,25 +320,26 @@ WITH nm AS (
            avg(sleep_period_min) FILTER (WHERE is_free_night) / 60 AS sd_f,
            avg(total_sleep_min) AS total_sleep_mean_min, avg(sol_min) AS sol_mean_min,
            avg(waso_min) AS waso_mean_min, avg(awakenings) AS awakenings_mean
-    FROM nm GROUP BY period_start
+    FROM nm GROUP BY participant_id, period_start
 ), calendar AS (  -- free / work nights the period's calendar holds, scaled to a week (WD + FD = 7)
-    SELECT period_start, 7.0 * count(*) FILTER (WHERE is_free_night(night)) / days AS fd
-    FROM (SELECT period_start, period_start + k::INTEGER AS night FROM per, range(days) r(k))
-    GROUP BY period_start
+    SELECT participant_id, period_start, 7.0 * count(*) FILTER (WHERE is_free_night(night)) / days AS fd
+    FROM (SELECT participant_id, period_start, period_start + k::INTEGER AS night FROM per, range(days) r(k))
+    GROUP BY participant_id, period_start
 ), mctq AS (
     SELECT p.*, 7 - c.fd AS wd, c.fd,
            (p.so_w + p.sd_w) % 24 AS se_w, (p.so_f + p.sd_f) % 24 AS se_f,
            (p.so_w + p.sd_w / 2) % 24 AS msw, (p.so_f + p.sd_f / 2) % 24 AS msf,
            (p.sd_w * (7 - c.fd) + p.sd_f * c.fd) / 7 AS sd_week
-    FROM per p JOIN calendar c USING (period_start)
+    FROM per p JOIN calendar c USING (participant_id, period_start)
     WHERE p.work_nights > 0 AND p.free_nights > 0
 ), sri AS (
-    SELECT per.period_start, count(*)::INTEGER AS sri_pairs, sum(q.valid_epochs) AS valid, sum(q.agreeing_epochs) AS agree,
+    SELECT per.participant_id, per.period_start, count(*)::INTEGER AS sri_pairs, sum(q.valid_epochs) AS valid, sum(q.agreeing_epochs) AS agree,
            any_value(q.epochs_per_day) AS m
-    FROM per JOIN sri_pairs q ON q.night_date >= per.period_start AND q.night_date + 1 < per.period_start + days
-    GROUP BY per.period_start
+    FROM per JOIN sri_pairs q ON q.participant_id = per.participant_id
+        AND q.night_date >= per.period_start AND q.night_date + 1 < per.period_start + days
+    GROUP BY per.participant_id, per.period_start
 )
-SELECT p.period_start, p.period_start + (days - 1) AS period_end, days AS period_days,
+SELECT p.participant_id, p.period_start, p.period_start + (days - 1) AS period_end, days AS period_days,
        p.nights, p.work_nights, p.free_nights,
        circ_mean_hours(p.s_on, p.c_on) AS onset_mean_hours, circ_sd_minutes(p.s_on, p.c_on) AS onset_sd_min,
        circ_mean_hours(p.s_wk, p.c_wk) AS wake_mean_hours, circ_sd_minutes(p.s_wk, p.c_wk) AS wake_sd_min,
@@ -343,8 +358,8 @@ SELECT p.period_start, p.period_start + (days - 1) AS period_end, days AS period
        coalesce(q.valid / (q.m * (days - 1)), 0) AS sri_valid_fraction,
        coalesce(q.sri_pairs, 0) AS sri_pairs,
        p.total_sleep_mean_min, p.sol_mean_min, p.waso_mean_min, p.awakenings_mean
-FROM per p LEFT JOIN mctq m USING (period_start) LEFT JOIN sri q USING (period_start)
-ORDER BY p.period_start;
+FROM per p LEFT JOIN mctq m USING (participant_id, period_start) LEFT JOIN sri q USING (participant_id, period_start)
+ORDER BY p.participant_id, p.period_start;
 
 CREATE VIEW period_metrics AS SELECT * FROM period_metrics_over(7);
 CREATE VIEW period_metrics_28d AS SELECT * FROM period_metrics_over(28);
@@ -357,22 +372,22 @@ CREATE VIEW period_metrics_28d AS SELECT * FROM period_metrics_over(28);
 -- nothing), with the number of such nights beside it. Positive = sleep owed.
 CREATE VIEW sleep_debt AS
 WITH d AS (
-    SELECT night_date, is_free_night, total_sleep_min + nap_sleep_min AS sleep_min,
+    SELECT participant_id, night_date, is_free_night, total_sleep_min + nap_sleep_min AS sleep_min,
            (SELECT sleep_goal_hours FROM metric_settings) * 60 AS goal_min
     FROM night_metrics WHERE total_sleep_min IS NOT NULL
 )
-SELECT night_date, is_free_night, sleep_min, goal_min, sleep_min - goal_min AS balance_min,
+SELECT participant_id, night_date, is_free_night, sleep_min, goal_min, sleep_min - goal_min AS balance_min,
        sum(goal_min - sleep_min) OVER w7 AS debt_7d_min, count(*) OVER w7 AS nights_7d,
        sum(goal_min - sleep_min) OVER w14 AS debt_14d_min, count(*) OVER w14 AS nights_14d
 FROM d
-WINDOW w7 AS (ORDER BY night_date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW),
-       w14 AS (ORDER BY night_date RANGE BETWEEN INTERVAL 13 DAYS PRECEDING AND CURRENT ROW)
-ORDER BY night_date;
+WINDOW w7 AS (PARTITION BY participant_id ORDER BY night_date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW),
+       w14 AS (PARTITION BY participant_id ORDER BY night_date RANGE BETWEEN INTERVAL 13 DAYS PRECEDING AND CURRENT ROW)
+ORDER BY participant_id, night_date;
 
 -- Work nights against free nights over the whole history: the circular means of the clock times, the means of the
 -- rest, and the sleep balance against the goal.
 CREATE VIEW work_free_nights AS
-SELECT CASE WHEN is_free_night THEN 'free' ELSE 'work' END AS night_type, count(*) AS nights,
+SELECT participant_id, CASE WHEN is_free_night THEN 'free' ELSE 'work' END AS night_type, count(*) AS nights,
        circ_mean_hours(avg(sin(clock_angle(onset_hours))), avg(cos(clock_angle(onset_hours)))) AS onset_mean_hours,
        circ_mean_hours(avg(sin(clock_angle(wake_hours))), avg(cos(clock_angle(wake_hours)))) AS wake_mean_hours,
        circ_mean_hours(avg(sin(clock_angle(midpoint_hours))), avg(cos(clock_angle(midpoint_hours))))
@@ -381,4 +396,4 @@ SELECT CASE WHEN is_free_night THEN 'free' ELSE 'work' END AS night_type, count(
        avg(awakenings) AS awakenings_mean,
        avg(total_sleep_min + nap_sleep_min) - (SELECT sleep_goal_hours FROM metric_settings) * 60 AS balance_mean_min
 FROM night_metrics WHERE onset_hours IS NOT NULL
-GROUP BY ALL ORDER BY night_type DESC;
+GROUP BY ALL ORDER BY participant_id, night_type DESC;

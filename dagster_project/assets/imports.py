@@ -75,7 +75,7 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
         metadata["partitions_recorded"] = recorded
         if tables is not None:
             metadata.update(scalar_facts(tables, prefix="tables_"))
-        metadata.update(table_counts(paths))
+        metadata.update(table_counts([paths]))
         if summary.problems:
             metadata["problems"] = "\n".join(summary.problems)
         return MaterializeResult(metadata=metadata)

@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from dagster_project.assets.metadata import scalar_facts
+from dagster_project.assets.raw import run_participants
 from dagster_project.partitions import MAX_DAYS_PER_RUN, window_dates
 from dagster_project.resources import StorageResource
 
@@ -37,27 +38,43 @@ def build_sleep_tables(partitions_def: DailyPartitionsDefinition, raw_sleep: Any
         ),
     )
     def sleep_tables(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
+        from pipeline.participants import participant_tz
         from pipeline.tables import update_tables
 
         start, end = window_dates(*context.partition_time_window)
         dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        result = update_tables(storage.paths(), dates)
+        paths = storage.paths()
+        people = run_participants(paths, context.run.tags)
+        result = None
+        for own in people:
+            result = update_tables(own, dates, tz=participant_tz(own))
         metadata: dict[str, Any] = {
             "run_first_date": start.isoformat(),
             "run_last_date": end.isoformat(),
-            **table_counts(storage.paths()),
+            **table_counts(people),
         }
-        return MaterializeResult(metadata={**metadata, **scalar_facts(result, prefix="run_")})
+        # one participant: its table facts as before; a cohort: the counts only (facts are per participant)
+        return MaterializeResult(
+            metadata={
+                **metadata,
+                **(scalar_facts(result, prefix="run_") if len(people) == 1 and result else {}),
+            }
+        )
 
     return sleep_tables
 
 
-def table_counts(paths: Any) -> dict[str, int]:
-    """Nights, main sleeps and naps in the tables after this run (sql/queries/counts.sql, as every summary)."""
+def table_counts(people: list[Any]) -> dict[str, int]:
+    """Nights, main sleeps and naps in the tables after this run (sql/queries/counts.sql, as every summary),
+    summed over the run's participants."""
     from pipeline.checks import tables_connection
     from pipeline.warehouse import count_nights
 
-    with tables_connection(paths) as con:
-        if "main_log_id" not in {r[0] for r in con.execute("DESCRIBE nights").fetchall()}:
-            return {"tables_nights": 0, "tables_main_sleeps": 0, "tables_naps": 0}
-        return {f"tables_{key}": value for key, value in count_nights(con).items()}
+    totals = {"tables_nights": 0, "tables_main_sleeps": 0, "tables_naps": 0}
+    for paths in people:
+        with tables_connection(paths) as con:
+            if "main_log_id" not in {r[0] for r in con.execute("DESCRIBE nights").fetchall()}:
+                continue
+            for key, value in count_nights(con).items():
+                totals[f"tables_{key}"] += value
+    return totals

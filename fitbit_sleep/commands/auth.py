@@ -36,18 +36,28 @@ def _fail(exc: BaseException) -> NoReturn:
 @click.option(
     "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the callback."
 )
+@click.option(
+    "--participant",
+    default=None,
+    help="Log in this participant (see `fitbit-sleep participants`); its tokens go to its own 0600 file. "
+    "Default: the data root's own (default) participant.",
+)
 @uses_api
-def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> None:
+def login(no_browser: bool, auto: bool, port: int | None, timeout: float, participant: str | None) -> None:
     """Authorise fitbit-sleep to read your sleep data (OAuth2 with PKCE) and save the tokens."""
     from pipeline.config import ConfigError, Settings
     from pipeline.errors import FitbitSleepError
     from pipeline.login import DEFAULT_PORT
     from pipeline.login import login as run_login
-    from pipeline.paths import StoragePaths
+    from pipeline.participants import get_participant
+    from pipeline.paths import DEFAULT_PARTICIPANT, StoragePaths
 
     try:
         settings = Settings.from_env()
         paths = StoragePaths(settings.home)
+        if participant is not None:
+            paths = paths.participant(get_participant(paths, participant).id)
+        hint = participant if participant not in (None, DEFAULT_PARTICIPANT) else None
         if port is None:
             port = 0 if auto else DEFAULT_PORT
 
@@ -56,11 +66,13 @@ def login(no_browser: bool, auto: bool, port: int | None, timeout: float) -> Non
             click.echo(url)
 
         result = run_login(
-            settings, paths, port=port, open_browser=not no_browser, auto=auto, timeout=timeout, show_url=show
-        )
+            settings, paths, port=port, open_browser=not no_browser, auto=auto, timeout=timeout, show_url=show,
+            login_hint=hint,
+        )  # fmt: skip
     except (ConfigError, FitbitSleepError) as exc:
         _fail(exc)
-    click.echo(f"Logged in as {result.user_id} (scopes: {result.scope}; time zone: {result.timezone}).")
+    who = f"participant {participant}: " if participant else ""
+    click.echo(f"{who}Logged in as {result.user_id} (scopes: {result.scope}; time zone: {result.timezone}).")
     click.echo(f"Tokens saved to {result.token_file} (mode 0600).")
 
 

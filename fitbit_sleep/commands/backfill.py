@@ -37,8 +37,13 @@ from fitbit_sleep.sandbox_profile import uses_api
     is_flag=True,
     help="Only land and table the dates; skip the warehouse/plots/report run.",
 )
+@click.option(
+    "--participant", default=None, help="Backfill only this participant (default: every active one)."
+)
 @uses_api
-def backfill(start: date | None, end: date | None, last: int | None, no_downstream: bool) -> None:
+def backfill(
+    start: date | None, end: date | None, last: int | None, no_downstream: bool, participant: str | None
+) -> None:
     """Materialize START..END in runs of at most 100 days (one API call each), recorded in $DAGSTER_HOME.
 
     Without options: every partition. DAGSTER_HOME defaults to <data root>/dagster_home, the instance `make dev`
@@ -66,6 +71,12 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
     from pipeline.text import plural
 
     try:
+        if participant is not None:  # a bad or retired id is one line, before any run starts
+            from pipeline.config import Settings
+            from pipeline.participants import to_fetch
+            from pipeline.paths import StoragePaths
+
+            to_fetch(StoragePaths(Settings.from_env().home), participant)
         defs = build_defs()  # reads FITBIT_SLEEP_START_DATE, _TZ, _LOOKBACK_DAYS ...: a bad value stops here
         first, today = partition_bounds(defs)
         if last is not None:
@@ -129,14 +140,18 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
                     on_chunk_start=on_start,
                     on_chunk_done=on_done,
                     on_note=lambda note: console.print(note, highlight=False),
+                    participant=participant,
                 )
         finally:
             WAIT_LISTENERS.remove(on_wait)
         bar.update(task, description="Done" if outcome.success else "Failed")
 
     runs = len(outcome.chunks) + (outcome.downstream_run_id is not None)
+    partial = [c for c in outcome.chunks if not c.success and c.participants_failed and c.landed]
+    for chunk in partial:
+        console.print(f"[red]Run {chunk.run_id} for {chunk.start}..{chunk.end}:[/] {chunk.error}")
     for chunk in outcome.chunks:
-        if not chunk.success:
+        if not chunk.success and chunk not in partial:
             console.print(f"[red]Run {chunk.run_id} for {chunk.start}..{chunk.end} failed:[/] {chunk.error}")
             if chunk.error_class == "FitbitApiGone":  # resuming cannot help: the API is switched off for good
                 raise click.ClickException(
@@ -147,6 +162,13 @@ def backfill(start: date | None, end: date | None, last: int | None, no_downstre
                 f"Backfill stopped at {chunk.start}. Fix the cause, then resume with "
                 f"`fitbit-sleep backfill --start {chunk.start} --end {end}`."
             )
+    if partial:
+        who = sorted({p.strip() for c in partial for p in c.participants_failed.split(",")})
+        raise click.ClickException(
+            f"The other participants landed; not fetched: {', '.join(who)}. Fix the cause (a revoked login: "
+            f"`fitbit-sleep login --participant {who[0]}`), then `fitbit-sleep backfill --participant {who[0]} "
+            f"--start {start} --end {end}` (one per participant)."
+        )
     if outcome.downstream_success is False:
         raise click.ClickException(
             f"The dates were landed, but the warehouse/plots/report run {outcome.downstream_run_id} failed "

@@ -12,6 +12,7 @@ same fetch recorded as Dagster runs.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import date
 
 import click
@@ -72,16 +73,19 @@ def plan(start: date, end: date) -> None:
     is_flag=True,
     help="Only land the raw files; do not update the tables and the warehouse (run `fitbit-sleep rebuild` later).",
 )
+@click.option("--participant", default=None, help="Fetch only this participant (default: every active one).")
 @uses_api
-def fetch(start: date, end: date, no_build: bool) -> None:
+def fetch(start: date, end: date, no_build: bool, participant: str | None) -> None:
     """Fetch START..END from the API, land one raw file per date, then update the tables and the warehouse.
 
     No Dagster run is recorded: use `fitbit-sleep backfill` to have the Dagster UI show the dates as materialized.
+    With participants, each one is fetched with its own login and quota; one that fails is named and the others land.
     """
+    from pipeline.cohort_fetch import fetch_participants
     from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
-    from pipeline.landing import land_fetch
-    from pipeline.paths import StoragePaths
+    from pipeline.participants import participant_tz, to_fetch
+    from pipeline.paths import DEFAULT_PARTICIPANT, StoragePaths
     from pipeline.source_client import open_client
     from pipeline.text import plural
 
@@ -92,27 +96,51 @@ def fetch(start: date, end: date, no_build: bool) -> None:
 
     try:
         settings = Settings.from_env()
-        paths = StoragePaths(settings.home)
-        with open_client(settings, on_wait=on_wait) as client:
-            result = client.sleep(start, end)
-        landed = land_fetch(paths, result)
+        root = StoragePaths(settings.home)
+        people = [root.participant(p.id) for p in to_fetch(root, participant)]
     except FitbitSleepError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    click.echo(
-        f"{start}..{end}: {plural(len(result.logs), 'log')} in {plural(result.calls, 'call')}; landed "
-        f"{plural(len(landed.dates), 'day')} ({landed.written} written, {landed.revised} revised, "
-        f"{landed.unchanged} unchanged, {landed.empty} empty, {landed.pending} pending)."
-    )
+
+    def client_for(own: StoragePaths):  # type: ignore[no-untyped-def]
+        return open_client(replace(settings, home=own.root), on_wait=on_wait)
+
+    cohort = fetch_participants(people, start, end, client_for)
+    for outcome in cohort.outcomes:
+        who = "" if outcome.participant_id == DEFAULT_PARTICIPANT else f"{outcome.participant_id}: "
+        if not outcome.ok:
+            click.echo(f"error: {who}{outcome.error}", err=True)
+            continue
+        landed = outcome.landed
+        assert landed is not None
+        click.echo(
+            f"{who}{start}..{end}: {plural(landed.logs, 'log')} in {plural(outcome.calls, 'call')}; landed "
+            f"{plural(len(landed.dates), 'day')} ({landed.written} written, {landed.revised} revised, "
+            f"{landed.unchanged} unchanged, {landed.empty} empty, {landed.pending} pending)."
+        )
     if no_build:
         click.echo("Tables not updated (--no-build): run `fitbit-sleep rebuild` to see these dates in SQL.")
-        return
-    from pipeline.tables import update_tables
-    from pipeline.warehouse import build_warehouse
+        sys.exit(1 if cohort.failed else 0)
+    if cohort.fetched:
+        from pipeline.tables import update_tables
+        from pipeline.warehouse import build_warehouse
 
-    tables = update_tables(paths, landed.dates)
-    build_warehouse(paths)
-    click.echo(
-        f"Updated the tables ({plural(tables.logs, 'log')} in the {plural(len(tables.months), 'month')} touched) "
-        f"and {paths.warehouse_file}. Not a Dagster run: `fitbit-sleep backfill` records one."
-    )
+        logs = months = 0
+        for outcome in cohort.fetched:
+            own = root.participant(outcome.participant_id)
+            assert outcome.landed is not None
+            tables = update_tables(own, outcome.landed.dates, tz=participant_tz(own))
+            logs, months = logs + tables.logs, months + len(tables.months)
+        build_warehouse(root)
+        click.echo(
+            f"Updated the tables ({plural(logs, 'log')} in the {plural(months, 'month')} touched) "
+            f"and {root.warehouse_file}. Not a Dagster run: `fitbit-sleep backfill` records one."
+        )
+    if cohort.failed:
+        if len(cohort.outcomes) > 1:
+            click.echo(
+                f"{len(cohort.failed)} of {len(cohort.outcomes)} participants not fetched ({cohort.failed_ids()}); "
+                "the others landed.",
+                err=True,
+            )
+        sys.exit(1)

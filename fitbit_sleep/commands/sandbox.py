@@ -55,6 +55,17 @@ DEFAULTS_HELP = "defaults: client id sandbox-client-id, client secret sandbox-cl
     default=None,
     help="Keep the OAuth state (tokens, refresh chains) in this file, so logins outlive the server.",
 )
+@click.option(
+    "--accounts",
+    default="",
+    help="Named accounts besides the primary one, each with its own history, tokens and quota: a comma list "
+    "(p001,p002) or a count (20 = p001..p020). A login picks one with login_hint (login --participant --auto).",
+)
+@click.option(
+    "--account-faults",
+    default="",
+    help="Switch accounts: NAME=STATE,... with STATE ok, slow[:SECONDS], revoked or gone (e.g. p002=revoked).",
+)
 def sandbox(
     ctx: click.Context,
     port: int,
@@ -71,6 +82,8 @@ def sandbox(
     no_intraday: bool,
     withheld_scopes: tuple[str, ...],
     state_file: Path | None,
+    accounts: str,
+    account_faults: str,
 ) -> None:
     """Serve the Fitbit sandbox (www + api paths) until Ctrl-C; `sandbox export` writes its archive instead."""
     if ctx.invoked_subcommand is not None:
@@ -83,8 +96,14 @@ def sandbox(
         Faults.parse(faults, seed=seed, timeout_seconds=12.0)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--faults") from None
+    from fitbit_sandbox.accounts import account_names, parse_account_faults
     from fitbit_sandbox.oauth import KNOWN_SCOPES
 
+    try:
+        names = account_names(accounts)
+        parse_account_faults(account_faults)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--accounts/--account-faults") from None
     unknown = [scope for scope in withheld_scopes if scope not in KNOWN_SCOPES]
     if unknown:
         raise click.BadParameter(
@@ -95,6 +114,7 @@ def sandbox(
         port=port, seed=seed, days=days, client_id=client_id, client_secret=client_secret,
         auto_approve=auto_approve, access_token_ttl=access_token_ttl, quota=quota, quota_window=quota_window,
         faults=faults, gone=gone, state_file=state_file, intraday=not no_intraday, withheld_scopes=withheld_scopes,
+        accounts=names, account_faults=account_faults,
     )  # fmt: skip
     try:
         server = SandboxServer(config).start()

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -50,9 +50,25 @@ def status(timeout: float) -> None:
         if settings.source == "google-health"
         else settings.api_url
     )
-    rows = [("data root", str(paths.root.resolve())), ("api", api), *local_facts(paths)]
-    _print(rows)
-    ok, line = api_check(timeout)
+    from pipeline.participants import list_participants
+
+    people = list_participants(paths)
+    if [p.id for p in people] != ["default"]:
+        rows = [("data root", str(paths.root.resolve())), ("api", api), *cohort_facts(paths)]
+        _print(rows)
+        for line in participant_lines(paths, people):
+            click.echo(line)
+    else:
+        rows = [("data root", str(paths.root.resolve())), ("api", api), *local_facts(paths)]
+        _print(rows)
+    logged_in = [
+        paths.participant(p.id)
+        for p in people
+        if p.active and any(paths.participant(p.id).tokens_dir.glob("*.json"))
+    ]
+    ok, line = api_check(timeout, logged_in[0] if logged_in else None)
+    if len(people) > 1 and logged_in:
+        line = f"{line} (as {logged_in[0].participant_id})"
     _print([("api check", line)], width=max(len(k) for k, _ in rows))
     if not ok:
         sys.exit(1)
@@ -73,6 +89,75 @@ def local_facts(paths: StoragePaths) -> list[Row]:
         _quota_row(paths),
         _runs_row(),
     ]
+
+
+def cohort_facts(paths: StoragePaths) -> list[Row]:
+    """The facts every participant shares: the warehouse and the Dagster runs."""
+    return [*_warehouse_rows(paths)[:1], _runs_row()]
+
+
+COHORT_NIGHTS = """
+select participant_id, max(night_date) as last_night,
+       arg_max(minutes_asleep, night_date) as asleep
+from nights group by participant_id
+"""
+COHORT_PENDING = (
+    "select participant_id, count(*) from coverage where state = 'pending' group by participant_id"
+)
+
+
+def participant_lines(paths: StoragePaths, people: list[Any]) -> list[str]:
+    """One line per participant: status, last night, pending dates, token health, quota used in the last window."""
+    nights: dict[str, tuple[Any, Any]] = {}
+    pending: dict[str, int] = {}
+    if paths.warehouse_file.is_file():
+        from pipeline.warehouse import connect_readonly
+
+        try:
+            con = connect_readonly(paths)
+            try:
+                nights = {r[0]: (r[1], r[2]) for r in con.execute(COHORT_NIGHTS).fetchall()}
+                pending = {r[0]: int(r[1]) for r in con.execute(COHORT_PENDING).fetchall()}
+            finally:
+                con.close()
+        except Exception:  # noqa: BLE001 - a status line, not a crash
+            nights, pending = {}, {}
+    width = max(len(p.id) for p in people)
+    lines = []
+    for p in people:
+        own = paths.participant(p.id)
+        night, asleep = nights.get(p.id, (None, None))
+        last = f"{night} ({asleep // 60} h {asleep % 60:02d})" if night is not None and asleep else "none yet"
+        lines.append(
+            f"{p.id:<{width}}  {p.status:<7}  last night {last:<22}  pending {pending.get(p.id, 0):<3}  "
+            f"token {_token_word(own)}  quota {_quota_word(own)}"
+        )
+    return lines
+
+
+def _token_word(paths: StoragePaths) -> str:
+    from pipeline.errors import FitbitSleepError
+    from pipeline.tokens import token_health
+
+    try:
+        health = token_health(paths)
+    except FitbitSleepError:
+        return "none (not logged in)"
+    if health["last_refresh_error"]:
+        return f"refused ({health['last_refresh_error']})"
+    left = int(health["access_expires_in_s"])
+    return f"ok (access {_duration(left)} more)" if left > 0 else "ok (refreshed on the next call)"
+
+
+def _quota_word(paths: StoragePaths) -> str:
+    from pipeline.quota import QuotaSnapshot
+
+    snap = QuotaSnapshot.load(paths.quota_file)
+    if snap is None or snap.remaining is None or snap.limit is None:
+        return "not seen yet"
+    if not (snap.reset_in() or 0) > 0:
+        return f"0/{snap.limit} (that window has ended)"
+    return f"{snap.limit - snap.remaining}/{snap.limit} used this hour"
 
 
 def _runs_row() -> Row:
@@ -129,7 +214,7 @@ select night_date, minutes_asleep, time_in_bed, efficiency from nights order by 
 
 
 def _warehouse_rows(paths: StoragePaths) -> list[Row]:
-    from pipeline.warehouse import connect_readonly
+    from pipeline.warehouse import connect_participant
 
     if not paths.warehouse_file.is_file():
         return [("warehouse", "not built yet: `fitbit-sleep rebuild`")]
@@ -139,7 +224,7 @@ def _warehouse_rows(paths: StoragePaths) -> list[Row]:
         ("warehouse", f"built {_duration(int(time.time() - built))} ago ({stamp}), {paths.warehouse_file}")
     ]
     try:
-        con = connect_readonly(paths)
+        con = connect_participant(paths)
         try:
             row = con.execute(LAST_NIGHT).fetchone()
         finally:
@@ -170,8 +255,11 @@ def _quota_row(paths: StoragePaths) -> Row:
     return ("quota", f"{snap.remaining}/{snap.limit} left when last seen{when}")
 
 
-def api_check(timeout: float) -> tuple[bool, str]:
-    """One profile call, one try, ``timeout`` seconds; the data root's sandbox runs for it when it has one."""
+def api_check(timeout: float, who: StoragePaths | None = None) -> tuple[bool, str]:
+    """One profile call, one try, ``timeout`` seconds; the data root's sandbox runs for it when it has one.
+    ``who``: the participant whose login it uses (default: the data root's own)."""
+    from dataclasses import replace
+
     import requests
 
     from fitbit_sleep.sandbox_profile import profile_sandbox
@@ -183,6 +271,8 @@ def api_check(timeout: float) -> tuple[bool, str]:
     try:
         with profile_sandbox():
             settings = Settings.from_env()
+            if who is not None:
+                settings = replace(settings, home=who.root)
             with open_client(settings, timeout=(timeout, timeout), attempts=1) as client:
                 user = client.profile()
                 quota = client.last_quota

@@ -41,11 +41,15 @@ def project_defs(
     return build_defs(config, resources={"storage": StorageResource(root=str(home)), "fitbit": fitbit})
 
 
-def login_to(sandbox: Any, home: Path) -> str:
-    """Log in against the sandbox the way `fitbit-sleep login --auto` does; returns the user id."""
+def login_to(sandbox: Any, home: Path, participant: str | None = None) -> str:
+    """Log in against the sandbox the way `fitbit-sleep login [--participant P] --auto` does; returns the user id.
+
+    ``participant``: a registered participant of ``home``, signed in as the sandbox account of the same name."""
     from pipeline.config import Settings
     from pipeline.login import login
     from pipeline.paths import StoragePaths
+
+    paths = StoragePaths(home) if participant is None else StoragePaths(home).participant(participant)
 
     settings = Settings(
         client_id=sandbox.config.client_id,
@@ -55,8 +59,35 @@ def login_to(sandbox: Any, home: Path) -> str:
         home=home,
     )
     return login(
-        settings, StoragePaths(home), port=0, auto=True, timeout=20, show_url=lambda _u: None
+        settings, paths, port=0, auto=True, timeout=20, show_url=lambda _u: None, login_hint=participant
     ).user_id
+
+
+def add_and_login(sandbox: Any, home: Path, participants: tuple[str, ...]) -> None:
+    """Register each participant in ``home`` and log it in as the sandbox account of the same name."""
+    from pipeline.participants import add_participant
+    from pipeline.paths import StoragePaths
+
+    for participant in participants:
+        add_participant(StoragePaths(home), participant)
+        login_to(sandbox, home, participant)
+
+
+def set_account(sandbox: Any, account: str, state: str) -> None:
+    """Switch one sandbox account (ok, slow, revoked, gone) through the sandbox's control endpoint."""
+    import requests
+
+    requests.post(
+        f"{sandbox.base_url}/_sandbox/accounts", json={"account": account, "state": state}, timeout=5
+    ).raise_for_status()
+
+
+def account_calls(sandbox: Any) -> dict[str, int]:
+    """API calls each sandbox account has answered so far."""
+    import requests
+
+    answer = requests.get(f"{sandbox.base_url}/_sandbox/accounts", timeout=5).json()
+    return {a["account"]: a["calls"] for a in answer["accounts"]}
 
 
 def sleep_calls(sandbox: Any) -> int:
