@@ -186,3 +186,23 @@ def test_an_unreadable_file_is_one_problem_and_the_rest_lands(tmp_path: Path, ar
     assert summary.physio_files_damaged == 2
     assert read_physiology_day(paths, "spo2", date(2026, 4, 10)) is not None
     assert read_physiology_day(paths, "hrv", date(2026, 4, 14)) is not None
+
+
+def test_a_zip_bomb_heart_rate_member_is_named_and_the_rest_lands(tmp_path: Path) -> None:
+    import zipfile
+
+    paths = StoragePaths(tmp_path / "data")
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(FIXTURE.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(FIXTURE).as_posix())
+        # 20 MB of spaces deflates ~1000:1: past the reader's 100x inflation cap once past its 8 MB floor
+        zf.writestr(
+            "Takeout/Fitbit/Global Export Data/heart_rate-2026-04-09.json", b"[" + b" " * 20_000_000 + b"]"
+        )
+    summary = import_archive(paths, archive)
+    lines = [p for p in summary.problems if "heart_rate-2026-04-09.json" in p]
+    assert len(lines) == 1 and "inflates more than 100x" in lines[0]
+    assert summary.physio_days["heart_rate_intraday"] == 5
+    assert read_physiology_day(paths, "hrv", date(2026, 4, 10)) is not None
