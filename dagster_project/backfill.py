@@ -166,12 +166,15 @@ def run_backfill(
 
 def _read_raw_metadata(result: Any, chunk: ChunkOutcome) -> None:
     """API calls, quota wait and logs of the chunk, from the raw_sleep materialization (run-scoped keys)."""
+    physiology = result.asset_materializations_for_node("raw_physiology")
+    if physiology and "run_api_calls" in physiology[0].metadata:
+        chunk.calls += int(physiology[0].metadata["run_api_calls"].value)
     events = result.asset_materializations_for_node("raw_sleep")
     if not events:
         return
     chunk.landed = True
     metadata = events[0].metadata
-    chunk.calls = int(metadata["run_api_calls"].value) if "run_api_calls" in metadata else 0
+    chunk.calls += int(metadata["run_api_calls"].value) if "run_api_calls" in metadata else 0
     chunk.quota_wait_s = (
         float(metadata["run_quota_wait_seconds"].value) if "run_quota_wait_seconds" in metadata else 0
     )

@@ -26,6 +26,7 @@ from dagster import (
 from dagster_project.resources import StorageResource
 from pipeline.checks import DATA_CHECKS, Check, CheckInputs, Verdict, evaluate
 from pipeline.paths import StoragePaths
+from pipeline.physiology_checks import PHYSIOLOGY_CHECKS
 
 RECENT_NIGHTS_DAYS = 7
 TOKEN_IDLE_WARN_DAYS = 10
@@ -178,11 +179,11 @@ _FRESHNESS_AND_LOGIN: tuple[Check, ...] = (
         last_night_arrived,
     ),
 )
-CHECKS: tuple[Check, ...] = DATA_CHECKS + _FRESHNESS_AND_LOGIN
+CHECKS: tuple[Check, ...] = DATA_CHECKS + _FRESHNESS_AND_LOGIN + PHYSIOLOGY_CHECKS
 
 
 def build_checks(
-    raw_sleep: Any, sleep_tables: Any, today: Callable[[], date], archive_import: Any
+    assets: dict[str, Any], today: Callable[[], date], archive_import: Any
 ) -> list[AssetChecksDefinition]:
     """Every check, bound to the project's assets (built per Definitions so tests can use their own).
 
@@ -192,10 +193,12 @@ def build_checks(
     one alone. Blocking checks fail their step after every result is recorded, which skips the steps downstream.
     The table checks also depend on the archive import, so in an import run they run after it.
     """
-    assets = {"raw_sleep": raw_sleep, "sleep_tables": sleep_tables}
+    extra = {"sleep_tables": [archive_import], "physiology_tables": [archive_import]}
     return [
-        _multi_check(f"{name}_checks", assets[name], [c for c in CHECKS if c.asset == name], today, extra)
-        for name, extra in (("raw_sleep", []), ("sleep_tables", [archive_import]))
+        _multi_check(
+            f"{name}_checks", asset, [c for c in CHECKS if c.asset == name], today, extra.get(name, [])
+        )
+        for name, asset in assets.items()
     ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from dagster import AssetCheckKey, AssetSelection, BetaWarning, Definitions, definitions, in_process_executor
 
 from dagster_project.assets.imports import build_archive_import
+from dagster_project.assets.physiology import build_physiology_tables, build_raw_physiology
 from dagster_project.assets.plots import build_plots, build_report_asset
 from dagster_project.assets.raw import build_raw_sleep
 from dagster_project.assets.tables import build_sleep_tables
@@ -45,17 +46,34 @@ def build_defs(
         warnings.simplefilter("ignore", BetaWarning)
         raw_sleep = build_raw_sleep(daily)
         sleep_tables = build_sleep_tables(daily, raw_sleep)
+        raw_physiology = build_raw_physiology(daily)
+        physiology_tables = build_physiology_tables(daily, raw_physiology)
     archive_import = build_archive_import(daily)
-    warehouse = build_warehouse([sleep_tables, archive_import])
+    warehouse = build_warehouse([sleep_tables, physiology_tables, archive_import])
     plots = build_plots(warehouse)
     report = build_report_asset(plots)
-    checks = build_checks(raw_sleep, sleep_tables, config.local_today, archive_import)
+    daily_assets = {
+        "raw_sleep": raw_sleep,
+        "sleep_tables": sleep_tables,
+        "raw_physiology": raw_physiology,
+        "physiology_tables": physiology_tables,
+    }
+    checks = build_checks(daily_assets, config.local_today, archive_import)
     token_check = AssetCheckKey(raw_sleep.key, "token_health")
     whole_history = AssetSelection.assets(warehouse, plots, report)
-    jobs = build_jobs(raw_sleep, sleep_tables, archive_import, token_check, whole_history)
+    jobs = build_jobs(list(daily_assets.values()), sleep_tables, archive_import, token_check, whole_history)
     daily_job = jobs[0]
     return Definitions(
-        assets=[raw_sleep, sleep_tables, archive_import, warehouse, plots, report],
+        assets=[
+            raw_sleep,
+            sleep_tables,
+            raw_physiology,
+            physiology_tables,
+            archive_import,
+            warehouse,
+            plots,
+            report,
+        ],
         asset_checks=checks,
         jobs=jobs,
         schedules=[build_daily_schedule(config, daily_job)],

@@ -17,7 +17,7 @@ WHOLE_HISTORY_JOB = "whole_history_job"
 
 
 def build_jobs(
-    raw_sleep: Any,
+    daily_assets: list[Any],
     sleep_tables: Any,
     archive_import: Any,
     token_health_check: Any,
@@ -25,9 +25,9 @@ def build_jobs(
 ) -> list[Any]:
     daily = define_asset_job(
         DAILY_JOB,
-        selection=AssetSelection.assets(raw_sleep, sleep_tables),
-        description="Fetch a window of dates from Fitbit (one call per <=100 days), land it, update the tables; "
-        "the checks on both assets run with it.",
+        selection=AssetSelection.assets(*daily_assets),
+        description="Fetch a window of dates from Fitbit (sleep: one call per <=100 days; the physiology the login "
+        "grants), land it, update the tables; the checks on these assets run with it.",
     )
     imports = define_asset_job(
         IMPORT_JOB,

@@ -226,6 +226,55 @@ class FitbitClient:
         result.fetched_at = datetime.now(UTC)
         return result
 
+    def granted_scopes(self) -> set[str] | None:
+        """The scopes the saved login was granted (the token answer's ``scope``), None when it recorded none."""
+        scope = str(self.store.load().get("scope") or "")
+        return set(scope.split()) if scope else None
+
+    def physiology(self, kind: str, start: date, end: date) -> tuple[dict[date, dict[str, Any]], list[str]]:
+        """One document per date of ``start..end`` for a physiology ``kind`` (``pipeline.physiology_fetch``), in the
+        fewest calls its range limit allows, and the paths called. A 200 that is not the answer asked for is
+        retried like a 5xx; a 403 raises ``InsufficientScope``."""
+        from pipeline.physiology_fetch import ENDPOINTS, answer_problem, chunk_range, split_answer
+
+        endpoint = ENDPOINTS[kind]
+        documents: dict[date, dict[str, Any]] = {}
+        called: list[str] = []
+        for first, last in chunk_range(start, end, endpoint.max_days):
+            path = endpoint.path(first, last)
+            body = self._get(
+                path,
+                what=f"{kind} {first}..{last}",
+                validate=functools.partial(answer_problem, kind, start=first, end=last),
+            )
+            called.append(path)
+            documents.update(split_answer(kind, body, first, last))
+        return documents, called
+
+    def heart_rate_daily(self, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """Daily heart rate (resting HR, zones) per date; ranges of up to a year per call."""
+        return self.physiology("heart_rate_daily", start, end)[0]
+
+    def heart_rate_intraday(self, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """Intraday heart rate at 1 min, one call per date (the API's intraday range is 24 h)."""
+        return self.physiology("heart_rate_intraday", start, end)[0]
+
+    def hrv(self, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """Nightly HRV (``dailyRmssd``, ``deepRmssd``) per wake date; 30 days per call."""
+        return self.physiology("hrv", start, end)[0]
+
+    def spo2(self, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """Nightly SpO2 (avg, min, max) per wake date."""
+        return self.physiology("spo2", start, end)[0]
+
+    def breathing_rate(self, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """Nightly breathing rate per sleep stage per wake date; 30 days per call."""
+        return self.physiology("breathing_rate", start, end)[0]
+
+    def skin_temp(self, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """Nightly skin temperature relative to the baseline per wake date; 30 days per call."""
+        return self.physiology("skin_temp", start, end)[0]
+
     # --- the request loop ----------------------------------------------------------------------------------------
     def _get(
         self, path: str, *, what: str, validate: Validator | None = None, params: dict[str, Any] | None = None
@@ -357,6 +406,12 @@ class FitbitClient:
             raise _Transient(f"a body that is not UTF-8 (byte {exc.start})") from None
         except ValueError:
             raise _Transient("truncated or unreadable JSON body") from None
+        if isinstance(
+            body, list
+        ):  # a bare list is an answer only for some endpoints: their validator decides
+            from pipeline.physiology_fetch import LIST_ANSWER
+
+            body = {LIST_ANSWER: body}
         if not isinstance(body, dict):
             raise _Transient("JSON body is not an object")
         problem = validate(body) if validate is not None else None

@@ -70,7 +70,11 @@ class FitbitApiGone(FitbitSleepError):
 
 
 class InsufficientScope(FitbitSleepError):
+    """HTTP 403. On the sleep endpoint it stops the run; on a physiology endpoint (``pipeline.physiology_fetch``)
+    only that kind is skipped, with ``detail`` (the API's message) in its one warning."""
+
     def __init__(self, detail: str = "") -> None:
+        self.detail = detail
         super().__init__(
             f"The login does not grant the sleep scope{': ' + detail if detail else ''}. "
             "Run `fitbit-sleep login` again and allow sleep (and profile or settings) access."

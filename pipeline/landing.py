@@ -146,8 +146,13 @@ def payload_sha256(logs: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _encode(record: dict[str, Any], *, compress: bool = False) -> bytes:
-    data = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+def _encode(record: dict[str, Any], *, compress: bool = False, payload_json: str | None = None) -> bytes:
+    """Compact JSON of ``record``; ``payload_json`` (already encoded by the caller, who hashed it) is spliced in as the
+    last key, ``payload``, instead of encoding a large payload twice."""
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    if payload_json is not None:
+        text = text[:-1] + ',"payload":' + payload_json + "}"
+    data = text.encode("utf-8") + b"\n"
     # mtime=0: the same record gives the same bytes, so an unchanged landing stays byte-identical
     return gzip.compress(data, compresslevel=6, mtime=0) if compress else data
 
@@ -172,7 +177,12 @@ def _header_values(data: bytes, keys: Iterable[str]) -> dict[str, str]:
 
 
 def land_record(
-    target: Path, revision_dir: Path, record: dict[str, Any], *, compress: bool = False
+    target: Path,
+    revision_dir: Path,
+    record: dict[str, Any],
+    *,
+    compress: bool = False,
+    payload_json: str | None = None,
 ) -> Outcome:
     """Write one raw record (header keys first, ``payload`` last) to ``target``: the one write path of the landing.
 
@@ -197,7 +207,7 @@ def land_record(
             if not revision.exists():
                 atomic_write_bytes(revision, previous)
             outcome = "revised"
-    atomic_write_bytes(target, _encode(record, compress=compress))
+    atomic_write_bytes(target, _encode(record, compress=compress, payload_json=payload_json))
     return outcome
 
 

@@ -40,6 +40,7 @@ from pipeline.oauth import (
     make_session,
 )
 from pipeline.paths import StoragePaths
+from pipeline.physiology_fetch import PHYSIOLOGY_SCOPES
 from pipeline.providers import Provider, provider_for
 from pipeline.redact import install as install_redaction
 from pipeline.redact import register_secret
@@ -270,11 +271,16 @@ def login(
     timeout: float = 300.0,
     show_url: Callable[[str], None] = print,
     login_hint: str | None = None,
+    physiology: bool = False,
 ) -> LoginResult:
     """Run the whole login and save the tokens and the profile; raises :class:`LoginError` with advice.
 
     ``login_hint`` names the account to sign in as (OAuth's ``login_hint``: Google honours it, the sandbox picks that
-    account of a multi-user sandbox); a participant's login passes its id."""
+    account of a multi-user sandbox); a participant's login passes its id.
+
+    ``physiology`` (Fitbit v1.2 only) also asks for the heart rate, SpO2, breathing rate and temperature scopes;
+    the runs then fetch the kinds whose scope was granted (``pipeline.physiology_fetch``). Opt-in because intraday
+    heart rate costs one call per day: a 2-year backfill waits hours of the 150/h quota (`fitbit-sleep plan`)."""
     install_redaction()
     provider = provider_for(settings)
     auth_base = provider.auth_base
@@ -294,7 +300,8 @@ def login(
         client_id,
         token_var=provider.token_var,
         redirect_uri=listener.redirect_uri,
-        scope=list(provider.scopes),
+        scope=list(provider.scopes)
+        + (list(PHYSIOLOGY_SCOPES) if physiology and provider.source == "fitbit" else []),
         pkce="S256",
     )
     hint = {"login_hint": login_hint} if login_hint else {}

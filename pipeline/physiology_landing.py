@@ -37,7 +37,8 @@ Kinds and their documents (the v1.2 endpoint of each, `../shared/reference/fitbi
 HRV, SpO2, breathing rate and skin temperature are measured during the main sleep and reported on the date the
 sleep ENDED; the tables attach them to the night that ended that day.
 
-File ``raw/physiology/<kind>/date=D.json`` (``.json.gz`` for ``heart_rate_intraday``), header keys first::
+File ``raw/physiology/<kind>/date=D.json`` (``.json.gz`` for ``heart_rate_intraday``), header keys first, the
+document as canonical JSON (compact, keys sorted: what is hashed is what is stored)::
 
     {"date", "kind", "source", "source_ref", "fetched_at", "payload_sha256", "state": "final"|"empty",
      "provenance": {...} | null, "payload": <document>}
@@ -59,9 +60,10 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.errors import FitbitSleepError
 from pipeline.landing import Outcome, format_fetched_at, land_record, precedence_keeps
@@ -95,10 +97,13 @@ def is_compressed(kind: str) -> bool:
     return kind == HEART_RATE_INTRADAY
 
 
+def canonical_json(document: dict[str, Any]) -> str:
+    """The document as stored and hashed: compact, keys sorted, so a re-serialised but equal answer is no change."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def document_sha256(document: dict[str, Any]) -> str:
-    """Hash of the canonical document (keys sorted), so a re-serialised but equal answer is not a change."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
 def _entries(kind: str, document: dict[str, Any]) -> list[Any]:
@@ -163,19 +168,23 @@ def land_physiology_day(
     with writer_lock(paths, f"landing {kind} {day}"):
         if precedence_keeps(target, source, fetched_at) is not None:
             return "unchanged"
+        canonical = canonical_json(document)  # encoded once: hashed, then written as the payload
         record = {
             "date": day.isoformat(),
             "kind": kind,
             "source": source,
             "source_ref": source_ref or "",
             "fetched_at": format_fetched_at(fetched_at),
-            "payload_sha256": document_sha256(document),
+            "payload_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
             "state": "final" if has_measurement(kind, document) else "empty",
             "provenance": provenance,
-            "payload": document,
         }
         return land_record(
-            target, paths.raw_physiology_revisions_dir(kind, day), record, compress=is_compressed(kind)
+            target,
+            paths.raw_physiology_revisions_dir(kind, day),
+            record,
+            compress=is_compressed(kind),
+            payload_json=canonical,
         )
 
 
@@ -208,3 +217,53 @@ def landed_physiology_files(paths: StoragePaths, kind: str) -> Iterator[tuple[da
         except ValueError:
             continue
     yield from sorted(found)
+
+
+class PhysiologyFetchLike(Protocol):
+    """What ``pipeline.physiology_fetch.PhysiologyFetch`` offers (a Protocol: the landing does not import the client)."""
+
+    documents: dict[str, dict[date, dict[str, Any]]]
+    source_refs: dict[str, dict[date, str]]
+    fetched_at: datetime
+
+
+@dataclass
+class PhysiologyLandingResult:
+    """What one ``land_physiology_fetch`` did; ``changed_dates`` is what the tables must be updated for."""
+
+    files: int = 0
+    written: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    changed_dates: set[date] = field(default_factory=set)
+
+
+def land_physiology_fetch(
+    paths: StoragePaths, fetch: PhysiologyFetchLike, source: str = "api"
+) -> PhysiologyLandingResult:
+    """Land every document of an API fetch (one per kind and date, empty ones included: asked, nothing measured)."""
+    result = PhysiologyLandingResult()
+    with writer_lock(paths, "landing physiology"):
+        for kind, documents in fetch.documents.items():
+            for day, document in sorted(documents.items()):
+                outcome = land_physiology_day(
+                    paths,
+                    kind,
+                    day,
+                    document,
+                    source=source,
+                    source_ref=fetch.source_refs.get(kind, {}).get(day),
+                    fetched_at=fetch.fetched_at,
+                )
+                result.files += 1
+                result.empty += not has_measurement(kind, document)
+                if outcome == "unchanged":
+                    result.unchanged += 1
+                    continue
+                result.changed_dates.add(day)
+                if outcome == "revised":
+                    result.revised += 1
+                else:
+                    result.written += 1
+    return result

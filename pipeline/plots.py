@@ -370,20 +370,29 @@ def _nightly_and_means(
         ax.plot(x, data[f"{col}_{suffix}"], color=colour, linewidth=width, label=mean_label)
 
 
-def draw_rolling_means(fig: Figure, data: pd.DataFrame) -> Axes:
+def draw_two_series_means(
+    fig: Figure, data: pd.DataFrame, panels: tuple[tuple[str, str, str], tuple[str, str, str]], title: str
+) -> Axes:
+    """Two nightly series (column, label, axis unit), one above the other, each with its 7- and 30-day means."""
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = _dates(data["night_date"])
-    for ax, col, label, unit in (
-        (top, "asleep_h", "Time asleep", "Time asleep (h)"),
-        (bottom, "efficiency_pct", "Efficiency", "Efficiency (%)"),
-    ):
+    for ax, (col, label, unit) in zip((top, bottom), panels, strict=True):
         _nightly_and_means(ax, x, data, col, label, (("7d", "7-day mean"), ("30d", "30-day mean")))
         ax.set_ylabel(unit)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.45) if ax is top else (1.02, 1.0))
     _date_axis(bottom, x)
     bottom.set_xlabel("Night (evening date)")
-    top.set_title("Rolling 7- and 30-day means of time asleep and efficiency (main sleeps)")
+    top.set_title(title)
     return top
+
+
+def draw_rolling_means(fig: Figure, data: pd.DataFrame) -> Axes:
+    return draw_two_series_means(
+        fig,
+        data,
+        (("asleep_h", "Time asleep", "Time asleep (h)"), ("efficiency_pct", "Efficiency", "Efficiency (%)")),
+        "Rolling 7- and 30-day means of time asleep and efficiency (main sleeps)",
+    )
 
 
 def draw_weekday_weekend(fig: Figure, data: pd.DataFrame) -> Axes:
@@ -887,6 +896,10 @@ FIGURES: dict[str, FigureSpec] = {
     )
 }
 
+
+# The physiology figures live in pipeline/physiology_plots.py, which uses this module's helpers and adds its specs to
+# FIGURES when it is imported; importing it here (in either import order) keeps one registry.
+import pipeline.physiology_plots  # noqa: E402, F401
 
 # --- rendering --------------------------------------------------------------------------------------------------------
 

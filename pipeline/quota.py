@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 DEFAULT_LIMIT = 150
@@ -144,3 +145,24 @@ def eta_seconds(calls: int, snapshot: QuotaSnapshot | None, now: float | None = 
         return 0.0
     extra_windows = math.ceil((calls - remaining) / limit)
     return reset_in + (extra_windows - 1) * DEFAULT_WINDOW_S
+
+
+def plan_calls(
+    start: date, end: date, kinds: Sequence[str] = (), *, run_days: int = 100
+) -> dict[str, list[str]]:
+    """Every API path a backfill of ``start..end`` calls, per endpoint family (``"sleep"``, then each physiology
+    kind), in order: the windows are the backfill's runs (consecutive ``run_days``-day windows from ``start``, as
+    ``dagster_project.backfill`` makes them), and each window takes the fewest calls each endpoint's range limit
+    allows (sleep: 100 days; ``pipeline.physiology_fetch.ENDPOINTS``). A test checks a real backfill makes exactly
+    these calls."""
+    from pipeline.client import chunk_range
+    from pipeline.physiology_fetch import planned_calls
+
+    plan: dict[str, list[str]] = {"sleep": []}
+    for kind in kinds:
+        plan[kind] = []
+    for first, last in chunk_range(start, end, run_days):
+        plan["sleep"] += [f"/1.2/user/-/sleep/date/{a}/{b}.json" for a, b in chunk_range(first, last)]
+        for kind, paths in planned_calls(first, last, kinds).items():
+            plan[kind] += paths
+    return plan

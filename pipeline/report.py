@@ -121,6 +121,25 @@ TIMING_VARIANT = (
     "reference and how closely it matches the reference implementations."
 )
 
+# "Sleep physiology" section (report_physiology.sql): (label, value key, unit, nights key, definition).
+PHYSIOLOGY_NUMBERS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("Heart rate asleep", "hr_mean_asleep", " bpm", "nights_with_hr",
+     "mean of the samples inside the main sleep's asleep segments (one source per night)"),
+    ("Lowest heart rate asleep", "hr_min_asleep", " bpm", "nights_with_hr", "mean of each night's lowest sample"),
+    ("Heart rate in deep sleep", "hr_mean_deep", " bpm", "nights_with_hr", "stages nights"),
+    ("Heart rate in REM sleep", "hr_mean_rem", " bpm", "nights_with_hr", "stages nights"),
+    ("Resting heart rate", "resting_hr", " bpm", "nights_with_resting_hr", "Fitbit's, of the day the sleep ended"),
+    ("HRV (RMSSD)", "hrv_rmssd", " ms", "nights_with_hrv", "over the main sleep, reported the day it ended"),
+    ("SpO2", "spo2_avg", " %", "nights_with_spo2", "nightly average; 50 (no reading) removed"),
+    ("Breathing rate", "breathing_rate", " /min", "nights_with_breathing_rate", "breaths per minute, full sleep"),
+    ("Skin temperature", "skin_temp_delta", " °", "nights_with_skin_temp",
+     "deviation from the personal baseline (°C or °F as the account's locale)"),
+)  # fmt: skip
+NO_PHYSIOLOGY_TEXT = (
+    "No heart rate, HRV, SpO2, breathing rate or skin temperature yet. Log in with <code>fitbit-sleep login "
+    "--physiology</code> and run a backfill, or import an account archive that holds them."
+)
+
 # Sleep Score section: (label, stat key) rows, then the bands Fitbit names.
 SCORE_NUMBERS: tuple[tuple[str, str], ...] = (
     ("Scored nights", "scored_nights"),
@@ -206,19 +225,26 @@ def report_data(paths: StoragePaths, figures: dict[str, FigureResult]) -> Report
     con = open_warehouse(paths)
     summary: Stats = {}
     timing: Stats = {}
+    physiology: Stats = {}
     scores: Stats = {}
     months: list[dict[str, Any]] = []
     if con is not None:
         try:
             summary = run_stats(con, "report_summary.sql")
             timing = run_stats(con, "report_timing_regularity.sql")
+            physiology = run_stats(con, "report_physiology.sql")
             scores = run_stats(con, "report_sleep_scores.sql")
             cur = con.execute(query_path("report_sleep_scores_by_month.sql").read_text(encoding="utf-8"))
             names = [d[0] for d in cur.description]
             months = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         finally:
             con.close()
-    numbers: dict[str, Stats] = {"summary": summary, "timing": timing, "scores": scores}
+    numbers: dict[str, Stats] = {
+        "summary": summary,
+        "timing": timing,
+        "physiology": physiology,
+        "scores": scores,
+    }
     numbers.update({name: result.stats for name, result in figures.items()})
     return ReportData(numbers, months)
 
@@ -312,6 +338,38 @@ def _timing_html(timing: Stats) -> str:
     )
 
 
+def physiology_numbers(stats: Stats) -> tuple[tuple[str, str, str, str], ...]:
+    """(label, printed value, nights, definition) of the "Sleep physiology" table; () without any physiology."""
+    if not any(stats.get(nights) for *_, nights, _ in PHYSIOLOGY_NUMBERS):
+        return ()
+    return tuple(
+        (label, "n/a" if stats.get(key) is None else f"{format_stat(stats[key])}{unit}",
+         format_stat(stats.get(nights, 0)), definition)
+        for label, key, unit, nights, definition in PHYSIOLOGY_NUMBERS
+    )  # fmt: skip
+
+
+def _physiology_html(stats: Stats) -> str:
+    """The "Sleep physiology" section: whole-history means per night, with how many nights each covers."""
+    rows = physiology_numbers(stats)
+    if not rows:
+        return f"<section id='physiology'><h2>Sleep physiology</h2><p>{NO_PHYSIOLOGY_TEXT}</p></section>"
+    body = "".join(
+        f"<tr><th>{html.escape(label)}</th><td class='num'>{html.escape(value)}</td>"
+        f"<td class='num'>{html.escape(nights)}</td><td class='def'>{html.escape(definition)}</td></tr>"
+        for label, value, nights, definition in rows
+    )
+    return (
+        "<section id='physiology'><h2>Sleep physiology</h2>"
+        f"<p>Means over the {format_stat(stats.get('nights', 0))} nights; heart rate from "
+        f"{html.escape(str(stats.get('hr_sources', 'none')))}. The figures Heart rate during sleep, Last night's "
+        "heart rate and stages, HRV and resting heart rate trends and Sleep duration and next-day resting heart "
+        "rate show them over time.</p>"
+        "<table class='key' id='physiology-numbers'><tr><th>Measure</th><th>Mean</th><th>Nights</th>"
+        f"<th>Definition</th></tr>{body}</table></section>"
+    )
+
+
 def _figures_html(figures: dict[str, FigureResult]) -> list[str]:
     parts = ["<h2>Figures</h2>"]
     for name, result in figures.items():
@@ -372,6 +430,7 @@ def render_html(
         "<h3>Sleep Regularity Index</h3>",
         f"<p class='formula'>{SRI_FORMULA}</p><p>{SRI_EXPLANATION}</p>",
         _timing_html(numbers.get("timing", {})),
+        _physiology_html(numbers.get("physiology", {})),
         _scores_html(numbers.get("scores", {}), data.score_months),
         *_figures_html(figures),
         "</body></html>",

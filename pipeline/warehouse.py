@@ -30,12 +30,17 @@ from pipeline.landing import landed_files, read_header
 from pipeline.metric_settings import MetricSettings
 from pipeline.participants import list_participants, with_data
 from pipeline.paths import StoragePaths
+from pipeline.physiology_tables import PHYSIOLOGY_TABLES
+from pipeline.physiology_tables import SCHEMAS as PHYSIOLOGY_SCHEMAS
 from pipeline.tables import NIGHTS_SQL, table_files
 from pipeline.transform import transform_files
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
 METRICS_SQL = SQL_DIR / "metrics.sql"
+PHYSIOLOGY_SQL = SQL_DIR / "physiology.sql"
+NIGHTLY_PHYSIOLOGY_SQL = SQL_DIR / "nightly_physiology.sql"
+HEART_RATE_ASLEEP_SQL = SQL_DIR / "heart_rate_asleep.sql"
 QUERIES_DIR = SQL_DIR / "queries"
 COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = (
@@ -65,6 +70,9 @@ class WarehouseResult:
     path: Path
     rows: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # nights, main_sleeps, naps (sql/queries/counts.sql)
+    physiology_rows: dict[str, int] = field(
+        default_factory=dict
+    )  # the physiology tables and nightly_physiology
     bytes: int = 0
     seconds: float = 0.0
 
@@ -144,6 +152,53 @@ def install_metric_settings(con: duckdb.DuckDBPyConnection, settings: MetricSett
     con.unregister("free_dates_arrow")
 
 
+def participants_source(inputs: list[StoragePaths], name: str) -> str | None:
+    """Every participant's partition files of table ``name`` as one relation with a ``participant_id`` column
+    (None when no participant has a file of it)."""
+    parts = [
+        f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM read_parquet([{listing}], "
+        "hive_partitioning = false))"
+        for p in inputs
+        if (listing := ", ".join(_literal(str(f)) for f in table_files(p, name)))
+    ]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")" if parts else None
+
+
+def fill_placeholders(sql: str, sources: dict[str, str]) -> str:
+    """``{{name}}`` -> ``sources[name]`` (or ``name`` itself when not given: a relation of the connection)."""
+    return _PLACEHOLDER.sub(lambda m: sources.get(m.group(1), m.group(1)), sql)
+
+
+def install_nightly_physiology(
+    con: duckdb.DuckDBPyConnection, *, table: bool, sources: dict[str, str] | None = None
+) -> None:
+    """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table in the warehouse, a view for the checks
+    over one participant's Parquet tables, whose ``sources`` give them a ``participant_id``)."""
+    sources = sources or {}
+    con.execute(
+        "CREATE VIEW heart_rate_asleep AS " + fill_placeholders(HEART_RATE_ASLEEP_SQL.read_text(), sources)
+    )
+    kind = "TABLE" if table else "VIEW"
+    con.execute(
+        f"CREATE {kind} nightly_physiology AS "
+        + fill_placeholders(NIGHTLY_PHYSIOLOGY_SQL.read_text(), sources)
+    )
+
+
+def _add_physiology(con: duckdb.DuckDBPyConnection, inputs: list[StoragePaths]) -> None:
+    """The physiology tables (``sql/physiology.sql``) of every participant and ``nightly_physiology``, after the
+    sleep tables it reads."""
+    sources: dict[str, str] = {}
+    for name in PHYSIOLOGY_TABLES:
+        source = participants_source(inputs, name)
+        if source is None:
+            con.register(f"empty_{name}", PHYSIOLOGY_SCHEMAS[name].empty_table())
+            source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
+        sources[name] = source
+    con.execute(fill_placeholders(PHYSIOLOGY_SQL.read_text(encoding="utf-8"), sources))
+    install_nightly_physiology(con, table=True)
+
+
 def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) -> WarehouseResult:
     """Build ``warehouse.duckdb`` from the Parquet tables and the landing; readers are never blocked.
 
@@ -165,17 +220,12 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
             inputs = with_data(paths)
             sources: dict[str, str] = {}
             for name in PARQUET_TABLES:
-                parts = [
-                    f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM read_parquet([{listing}], "
-                    "hive_partitioning = false))"
-                    for p in inputs
-                    if (listing := ", ".join(_literal(str(f)) for f in table_files(p, name)))
-                ]
-                if not parts:
+                source = participants_source(inputs, name)
+                if source is None:
                     empties = empties or _empty_schemas()
                     con.register(f"empty_{name}", empties[name])
-                    parts = [f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"]
-                sources[name] = "(" + " UNION ALL BY NAME ".join(parts) + ")"
+                    source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
+                sources[name] = source
             con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
             sources["coverage"] = (
                 "(SELECT participant_id, date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
@@ -187,12 +237,13 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
                 lambda m: sources[m.group(1)], WAREHOUSE_SQL.read_text(encoding="utf-8")
             )
             con.execute(script)
+            _add_physiology(con, inputs)
             install_metric_settings(con, metrics)
             con.execute(METRICS_SQL.read_text(encoding="utf-8"))
-            rows = {
-                name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-                for name in WAREHOUSE_TABLES
-            }
+            rows, physiology_rows = (
+                {name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]) for name in names}
+                for names in (WAREHOUSE_TABLES, (*PHYSIOLOGY_TABLES, "nightly_physiology"))
+            )
             counts = count_nights(con)
             con.execute("CHECKPOINT")
         finally:
@@ -208,6 +259,7 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
     return WarehouseResult(
         path=target,
         rows=rows,
+        physiology_rows=physiology_rows,
         counts=counts,
         bytes=target.stat().st_size,
         seconds=time.perf_counter() - started,

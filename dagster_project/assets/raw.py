@@ -35,17 +35,36 @@ from pipeline.text import plural
 RAW_GROUP = "landing"
 
 
+def api_asset_options(partitions_def: DailyPartitionsDefinition) -> dict[str, Any]:
+    """What every daily asset that calls the API shares: the partitions, ≤100-day runs, the ``fitbit_api`` pool
+    (one caller, one token refresh, one quota at a time) and step retries for transient failures."""
+    return {
+        "group_name": RAW_GROUP,
+        "partitions_def": partitions_def,
+        "backfill_policy": BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
+        "pool": "fitbit_api",
+        "retry_policy": RetryPolicy(
+            max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+        ),
+        "kinds": {"api", "json"},
+    }
+
+
+def api_failure(exc: FitbitSleepError) -> Failure:
+    """The step failure for a pipeline error: 410 Gone, a lost login, a missing scope, a bad setting, a bad request or
+    a server nobody answers at do not get better by retrying the step; transient failures (5xx, timeouts) were
+    already retried inside the client, so step retries are still allowed for them. The class name lets the CLI
+    backfill choose its advice (no "resume" after 410)."""
+    from pipeline.errors import ApiUnreachable, FitbitUnavailable
+
+    final = not isinstance(exc, FitbitUnavailable) or isinstance(exc, ApiUnreachable)
+    return Failure(description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=not final)
+
+
 def build_raw_sleep(partitions_def: DailyPartitionsDefinition):  # type: ignore[no-untyped-def]
     @asset(
         name="raw_sleep",
-        group_name=RAW_GROUP,
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN),
-        pool="fitbit_api",
-        retry_policy=RetryPolicy(
-            max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
-        ),
-        kinds={"api", "json"},
+        **api_asset_options(partitions_def),
         description=(
             "What the Fitbit v1.2 sleep API said about each dateOfSleep, one JSON file per date under "
             "raw/sleep/ (with provenance and a payload hash). One range call per run of up to 100 days; dates "

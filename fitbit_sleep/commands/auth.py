@@ -42,8 +42,16 @@ def _fail(exc: BaseException) -> NoReturn:
     help="Log in this participant (see `fitbit-sleep participants`); its tokens go to its own 0600 file. "
     "Default: the data root's own (default) participant.",
 )
+@click.option(
+    "--physiology",
+    is_flag=True,
+    help="Also ask for heart rate, SpO2, breathing rate and skin temperature (Fitbit v1.2). Runs then fetch "
+    "them too; intraday heart rate costs one call per day (see `fitbit-sleep plan`).",
+)
 @uses_api
-def login(no_browser: bool, auto: bool, port: int | None, timeout: float, participant: str | None) -> None:
+def login(
+    no_browser: bool, auto: bool, port: int | None, timeout: float, participant: str | None, physiology: bool
+) -> None:
     """Authorise fitbit-sleep to read your sleep data (OAuth2 with PKCE) and save the tokens."""
     from pipeline.config import ConfigError, Settings
     from pipeline.errors import FitbitSleepError
@@ -67,7 +75,7 @@ def login(no_browser: bool, auto: bool, port: int | None, timeout: float, partic
 
         result = run_login(
             settings, paths, port=port, open_browser=not no_browser, auto=auto, timeout=timeout, show_url=show,
-            login_hint=hint,
+            login_hint=hint, physiology=physiology,
         )  # fmt: skip
     except (ConfigError, FitbitSleepError) as exc:
         _fail(exc)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import click
 
@@ -36,7 +37,8 @@ def plan(start: date, end: date) -> None:
     from pipeline.client import chunk_range
     from pipeline.config import Settings
     from pipeline.paths import StoragePaths
-    from pipeline.quota import DEFAULT_LIMIT, QuotaSnapshot, eta_seconds
+    from pipeline.physiology_fetch import ENDPOINTS, login_kinds
+    from pipeline.quota import DEFAULT_LIMIT, QuotaSnapshot, eta_seconds, plan_calls
     from pipeline.text import plural
 
     check_range(start, end)
@@ -52,18 +54,30 @@ def plan(start: date, end: date) -> None:
             f"{plural(days, 'day')} -> about {plural(pages, 'call')}; no quota wait (300 calls a minute)."
         )
         return
-    snapshot = QuotaSnapshot.load(StoragePaths(Settings.from_env().home).quota_file)
+    paths = StoragePaths(Settings.from_env().home)
+    snapshot = QuotaSnapshot.load(paths.quota_file)
     for chunk_start, chunk_end in chunks:
         click.echo(
             f"GET /1.2/user/-/sleep/date/{chunk_start}/{chunk_end}.json  "
             f"({plural((chunk_end - chunk_start).days + 1, 'day')})"
         )
-    eta = eta_seconds(len(chunks), snapshot)
+    kinds = login_kinds(paths)
+    calls = plan_calls(start, end, kinds)
+    for kind in kinds:
+        endpoint = ENDPOINTS[kind]
+        limit = "one date" if endpoint.max_days == 1 else f"<= {endpoint.max_days} days"
+        click.echo(f"{kind}: {plural(len(calls[kind]), 'call')} ({limit} each, scope {endpoint.scope})")
+    if not kinds:
+        click.echo(
+            "physiology: not fetched (the login grants none of its scopes: `fitbit-sleep login --physiology`)"
+        )
+    total = sum(len(paths_) for paths_ in calls.values())
+    eta = eta_seconds(total, snapshot)
     if snapshot is not None and snapshot.remaining is not None and (snapshot.reset_in() or 0) > 0:
         basis = f"last seen quota: {snapshot.remaining}/{snapshot.limit} left, resets in {snapshot.reset_in():.0f} s"
     else:
         basis = f"assuming a fresh quota of {(snapshot.limit if snapshot and snapshot.limit else DEFAULT_LIMIT)}/h"
-    click.echo(f"{plural(days, 'day')} -> {plural(len(chunks), 'call')}; quota wait {_human(eta)} ({basis}).")
+    click.echo(f"{plural(days, 'day')} -> {plural(total, 'call')}; quota wait {_human(eta)} ({basis}).")
 
 
 @click.command()
@@ -77,6 +91,8 @@ def plan(start: date, end: date) -> None:
 @uses_api
 def fetch(start: date, end: date, no_build: bool, participant: str | None) -> None:
     """Fetch START..END from the API, land one raw file per date, then update the tables and the warehouse.
+
+    The physiology the login grants (`fitbit-sleep login --physiology`) is fetched and landed with the sleep.
 
     No Dagster run is recorded: use `fitbit-sleep backfill` to have the Dagster UI show the dates as materialized.
     With participants, each one is fetched with its own login and quota; one that fails is named and the others land.
@@ -106,6 +122,13 @@ def fetch(start: date, end: date, no_build: bool, participant: str | None) -> No
         return open_client(replace(settings, home=own.root), on_wait=on_wait)
 
     cohort = fetch_participants(people, start, end, client_for)
+    physiology = {
+        outcome.participant_id: _fetch_physiology(
+            root.participant(outcome.participant_id), client_for, start, end
+        )
+        for outcome in cohort.fetched
+        if settings.source == "fitbit"
+    }
     for outcome in cohort.outcomes:
         who = "" if outcome.participant_id == DEFAULT_PARTICIPANT else f"{outcome.participant_id}: "
         if not outcome.ok:
@@ -118,10 +141,13 @@ def fetch(start: date, end: date, no_build: bool, participant: str | None) -> No
             f"{plural(len(landed.dates), 'day')} ({landed.written} written, {landed.revised} revised, "
             f"{landed.unchanged} unchanged, {landed.empty} empty, {landed.pending} pending)."
         )
+        if physiology.get(outcome.participant_id):
+            click.echo(f"{who}{physiology[outcome.participant_id]}")
     if no_build:
         click.echo("Tables not updated (--no-build): run `fitbit-sleep rebuild` to see these dates in SQL.")
         sys.exit(1 if cohort.failed else 0)
     if cohort.fetched:
+        from pipeline.physiology_tables import update_physiology_tables
         from pipeline.tables import update_tables
         from pipeline.warehouse import build_warehouse
 
@@ -130,6 +156,8 @@ def fetch(start: date, end: date, no_build: bool, participant: str | None) -> No
             own = root.participant(outcome.participant_id)
             assert outcome.landed is not None
             tables = update_tables(own, outcome.landed.dates, tz=participant_tz(own))
+            if physiology.get(outcome.participant_id):
+                update_physiology_tables(own, outcome.landed.dates)
             logs, months = logs + tables.logs, months + len(tables.months)
         build_warehouse(root)
         click.echo(
@@ -144,3 +172,28 @@ def fetch(start: date, end: date, no_build: bool, participant: str | None) -> No
                 err=True,
             )
         sys.exit(1)
+
+
+def _fetch_physiology(own: Any, client_for: Any, start: date, end: date) -> str:
+    """Fetch and land the physiology one participant's login grants; the line to print ("" when none is granted)."""
+    from pipeline.errors import FitbitSleepError
+    from pipeline.physiology_fetch import fetch_physiology, login_kinds
+    from pipeline.physiology_landing import land_physiology_fetch
+    from pipeline.text import plural
+
+    kinds = login_kinds(own)
+    if not kinds:
+        return ""
+    try:
+        with client_for(own) as client:
+            fetched = fetch_physiology(
+                client, start, end, kinds, warn=lambda message: click.echo(f"warning: {message}", err=True)
+            )
+    except FitbitSleepError as exc:
+        return f"physiology not fetched: {exc}"
+    landed = land_physiology_fetch(own, fetched)
+    return (
+        f"physiology ({', '.join(fetched.documents) or 'none'}): {plural(landed.files, 'file')} in "
+        f"{plural(fetched.calls, 'call')} ({landed.written} written, {landed.revised} revised, "
+        f"{landed.unchanged} unchanged, {landed.empty} empty)."
+    )

@@ -33,6 +33,7 @@ def _paths():  # type: ignore[no-untyped-def]
 def rebuild(tz: str | None, night_offset_hours: int) -> None:
     """Rebuild every table from the raw landing alone, then the warehouse."""
     from pipeline.errors import FitbitSleepError
+    from pipeline.physiology_tables import update_physiology_tables
     from pipeline.tables import update_tables
     from pipeline.text import plural
     from pipeline.warehouse import build_warehouse
@@ -55,6 +56,13 @@ def rebuild(tz: str | None, night_offset_hours: int) -> None:
     if result.unknown_levels:
         click.echo(
             "unknown levels kept: " + ", ".join(f"{k} x{n}" for k, n in sorted(result.unknown_levels.items()))
+        )
+    physiology = update_physiology_tables(paths, None)
+    if physiology.files_read:
+        click.echo(
+            f"physiology: {plural(physiology.files_read, 'landed file')}, {plural(physiology.samples, 'heart-rate sample')}"
+            f", {physiology.samples_out_of_range + physiology.samples_unreadable + physiology.spo2_sentinels} "
+            "quarantined"
         )
     built = build_warehouse(paths)
     click.echo(

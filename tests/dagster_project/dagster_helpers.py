@@ -41,8 +41,9 @@ def project_defs(
     return build_defs(config, resources={"storage": StorageResource(root=str(home)), "fitbit": fitbit})
 
 
-def login_to(sandbox: Any, home: Path, participant: str | None = None) -> str:
-    """Log in against the sandbox the way `fitbit-sleep login [--participant P] --auto` does; returns the user id.
+def login_to(sandbox: Any, home: Path, participant: str | None = None, *, physiology: bool = False) -> str:
+    """Log in against the sandbox the way `fitbit-sleep login [--participant P] --auto [--physiology]` does;
+    returns the user id.
 
     ``participant``: a registered participant of ``home``, signed in as the sandbox account of the same name."""
     from pipeline.config import Settings
@@ -59,7 +60,14 @@ def login_to(sandbox: Any, home: Path, participant: str | None = None) -> str:
         home=home,
     )
     return login(
-        settings, paths, port=0, auto=True, timeout=20, show_url=lambda _u: None, login_hint=participant
+        settings,
+        paths,
+        port=0,
+        auto=True,
+        timeout=20,
+        show_url=lambda _u: None,
+        login_hint=participant,
+        physiology=physiology,
     ).user_id
 
 

@@ -336,6 +336,10 @@ def test_registry_has_every_figure_with_its_sql() -> None:
         "hypnogram_last_night",
         "naps_per_month",
         "coverage_calendar",
+        "heart_rate_sleep",
+        "hypnogram_heart_rate",
+        "hrv_resting_trends",
+        "sleep_vs_resting_hr",
     ]
     for name, spec in FIGURES.items():
         assert (QUERIES_DIR / f"plot_{name}.sql").is_file()
