@@ -7,7 +7,7 @@ minutes, in one file), 86,400 band samples a day, each archive with one sleep lo
 child process whose process tree's RSS is polled:
 
 - ``product``: ``import_archive`` (the product's import: local days, one source per day, gzip'd raw landing with
-  hashes and provenance; plus the physiology tables when the pipeline provides ``update_physiology_tables``);
+  hashes and provenance; then ``update_physiology_tables``: the month-compacted Parquet samples and daily tables);
 - ``baseline``: the plain way, ``json.load`` / ``pandas.read_csv`` + pandas per file (timestamps parsed, converted
   to local time, the phone's rows dropped for the CSV) into one Parquet file per month.
 
@@ -141,14 +141,9 @@ def run_product(archive: Path, home: Path) -> dict[str, Any]:
     paths = StoragePaths(home)
     start, cpu = time.perf_counter(), time.process_time()
     summary = import_archive(paths, archive)
-    tables = "none"
-    try:
-        from pipeline.physiology_tables import update_physiology_tables  # type: ignore[import-not-found]
-    except ImportError:  # before the pipeline's physiology tables exist: the landing alone
-        update_physiology_tables = None
-    if update_physiology_tables is not None:
-        update_physiology_tables(paths, summary.physiology_changed)
-        tables = "update_physiology_tables"
+    from pipeline.physiology_tables import update_physiology_tables
+
+    update_physiology_tables(paths, summary.physiology_changed)
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
@@ -156,7 +151,6 @@ def run_product(archive: Path, home: Path) -> dict[str, Any]:
         "samples": summary.hr_samples,
         "days": summary.physio_days.get("heart_rate_intraday", 0),
         "problems": summary.problems,
-        "tables": tables,
         "raw_bytes": _size(paths.raw_physiology_dir),
         "table_bytes": _size(paths.root / "tables"),
     }
@@ -280,8 +274,8 @@ def main() -> None:
                 f"  product  {product['seconds']:7.1f} s wall {product['cpu']:7.1f} s CPU  "
                 f"{product['samples'] / product['cpu']:>10,.0f} samples/CPU-s  "
                 f"peak RSS {product['peak_rss'] / mb:6.0f} MB  stored {stored / mb:7.1f} MB "
-                f"(raw {product['raw_bytes'] / mb:.1f} + tables {product['table_bytes'] / mb:.1f}; "
-                f"tables step: {product['tables']}); {product['days']} days, {product['samples']:,} samples landed"
+                f"(raw {product['raw_bytes'] / mb:.1f} + tables {product['table_bytes'] / mb:.1f}); "
+                f"{product['days']} days, {product['samples']:,} samples landed"
             )
             print(
                 f"  baseline {base['seconds']:7.1f} s wall {base['cpu']:7.1f} s CPU  "

@@ -119,7 +119,13 @@ def _build(paths: Any, summary: ImportSummary, console: Any) -> TablesResult | N
             result = update_tables(paths, summary.changed_dates, tz=summary.timezone)
         if result.rebuilt_all:
             click.echo(f"Rebuilt every table ({result.rebuilt_all}).")
-    if result is not None or not paths.warehouse_file.exists():
+    physiology = summary.physiology_changed
+    if physiology:
+        from pipeline.physiology_tables import update_physiology_tables
+
+        with console.status(f"Updating the physiology tables for {plural(len(physiology), 'date')}…"):
+            update_physiology_tables(paths, physiology)
+    if result is not None or physiology or not paths.warehouse_file.exists():
         with console.status("Rebuilding the warehouse…"):
             build_warehouse(paths)
     return result

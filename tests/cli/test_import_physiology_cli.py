@@ -6,9 +6,12 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
+import pytest
 from click.testing import CliRunner
 
 from fitbit_sleep.cli import main
+from pipeline.paths import StoragePaths
 
 FIXTURE = Path(__file__).parents[1] / "pipeline" / "sources" / "fixtures" / "physiology_archive"
 
@@ -32,6 +35,24 @@ def test_import_summary_counts_physiology_and_names_the_damaged_file(tmp_path: P
     assert _field(out, "left out") == "4 heart-rate samples of another data source that day (never added up)"
     problems = [line for line in out.splitlines() if "heart_rate-2026-04-12.json" in line]
     assert len(problems) == 1 and "damaged after 2 records" in problems[0] and "Traceback" not in out
+
+    # the tables and the warehouse have them: one source per day, the samples as landed
+    con = duckdb.connect(str(StoragePaths(data_home).warehouse_file), read_only=True)
+    try:
+        samples = con.execute("select count(*), min(source) from heart_rate").fetchone()
+        night = con.execute(
+            "select hr_samples_asleep, hr_mean_asleep, hrv_rmssd from nightly_physiology where night_date = '2026-04-10'"
+        ).fetchone()
+        hrv = con.execute(
+            "select hrv_rmssd, hrv_deep_rmssd from hrv_daily where date = '2026-04-13'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert samples == (17, "export")
+    # the fixture's one night (04-10 23:30 -> 04-11 06:30 local): its four samples from two legacy files, and the
+    # HRV reported on 04-11, the date it ended
+    assert night == (4, pytest.approx(66.5), pytest.approx(37.9))
+    assert hrv == (pytest.approx(35.2), pytest.approx(31.4))
 
     again = CliRunner().invoke(main, ["import", str(archive)], catch_exceptions=False)
     assert "0 new, 0 revised, 19 unchanged" in again.output
