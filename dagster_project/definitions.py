@@ -21,6 +21,7 @@ from dagster_project.assets.imports import build_archive_import
 from dagster_project.assets.physiology import build_physiology_tables, build_raw_physiology
 from dagster_project.assets.plots import build_plots, build_report_asset
 from dagster_project.assets.raw import build_raw_sleep
+from dagster_project.assets.shared import build_shared_assets, build_shared_jobs
 from dagster_project.assets.tables import build_sleep_tables
 from dagster_project.assets.warehouse import build_warehouse
 from dagster_project.checks import build_checks
@@ -34,6 +35,7 @@ from dagster_project.sensors import (
     stuck_runs_sensor,
     token_health_sensor,
 )
+from pipeline.scale_profile import active_profile
 
 
 def build_defs(
@@ -63,17 +65,22 @@ def build_defs(
     whole_history = AssetSelection.assets(warehouse, plots, report)
     jobs = build_jobs(list(daily_assets.values()), sleep_tables, archive_import, token_check, whole_history)
     daily_job = jobs[0]
+    assets = [
+        raw_sleep,
+        sleep_tables,
+        raw_physiology,
+        physiology_tables,
+        archive_import,
+        warehouse,
+        plots,
+        report,
+    ]
+    if active_profile() == "scale":  # docs/scale.md: publish to S3, the shared DuckLake warehouse
+        shared = build_shared_assets([sleep_tables, archive_import])
+        assets += shared
+        jobs += build_shared_jobs(*shared)
     return Definitions(
-        assets=[
-            raw_sleep,
-            sleep_tables,
-            raw_physiology,
-            physiology_tables,
-            archive_import,
-            warehouse,
-            plots,
-            report,
-        ],
+        assets=assets,
         asset_checks=checks,
         jobs=jobs,
         schedules=[build_daily_schedule(config, daily_job)],

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "backfill": "fitbit_sleep.commands.backfill:backfill",
     "report": "fitbit_sleep.commands.report:report",
     "demo": "fitbit_sleep.commands.demo:demo",
+    "cohort": "fitbit_sleep.commands.cohort:cohort",
 }
 
 

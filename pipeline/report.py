@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.paths import StoragePaths
+from pipeline.paths import DEFAULT_PARTICIPANT, StoragePaths
 from pipeline.plots import (
     FIGURES,
     FigureResult,
@@ -399,17 +399,19 @@ def _no_data_html(coverage: Stats, warehouse: Path) -> list[str]:
 
 
 def render_html(
-    data: ReportData, figures: dict[str, FigureResult], generated_at: datetime, warehouse: Path
+    data: ReportData, figures: dict[str, FigureResult], generated_at: datetime, warehouse: Path, who: str = ""
 ) -> str:
+    """The report page; ``who`` names the participant when it is not the data root's own."""
     numbers = data.numbers
     summary = numbers.get("summary", {})
     coverage = numbers.get("coverage_calendar", {})
+    title = "Sleep report" + (f" of participant {who}" if who else "")
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<title>Sleep report</title>",
+        f"<title>{html.escape(title)}</title>",
         f"<style>{CSS}</style></head><body>",
-        "<h1>Sleep report</h1>",
+        f"<h1>{html.escape(title)}</h1>",
         f"<p class='muted'>Generated {html.escape(generated_at.strftime('%Y-%m-%d %H:%M UTC'))} "
         "by <code>fitbit-sleep report</code> from the DuckDB warehouse.</p>",
     ]
@@ -443,7 +445,8 @@ def write_report(paths: StoragePaths, figures: dict[str, FigureResult] | None = 
     current warehouse, drawing only those missing or stale)."""
     figures = current_figures(paths) if figures is None else figures
     data = report_data(paths, figures)
-    text = render_html(data, figures, datetime.now(UTC), paths.warehouse_file)
+    who = "" if paths.participant_id == DEFAULT_PARTICIPANT else paths.participant_id
+    text = render_html(data, figures, datetime.now(UTC), paths.warehouse_file, who)
     paths.report_dir.mkdir(parents=True, exist_ok=True)
     target = paths.report_dir / "report.html"
     tmp = target.with_name(".report.html.tmp")

@@ -79,3 +79,52 @@ CREATE VIEW sleep_logs_scored AS
 SELECT l.*, s.overall_score, s.composition_score, s.revitalization_score, s.duration_score,
        s.deep_sleep_in_minutes AS score_deep_minutes, s.resting_heart_rate, s.restlessness
 FROM sleep_logs l LEFT JOIN sleep_scores s USING (participant_id, log_id);
+
+-- Cohort summary (docs/participants.md), one row per participant: its first and last night with a main sleep, the
+-- nights it has, the share of nights covered between them, nights per week, and its WEAR GAPS: runs of one or more
+-- nights without a main sleep between two nights that have one (the tracker not worn, not synced or not fetched),
+-- with the longest run and all nights missing; days landed and days still pending at Fitbit.
+CREATE VIEW cohort_coverage AS
+WITH slept AS (SELECT participant_id, night_date FROM nights WHERE main_log_id IS NOT NULL),
+gaps AS (
+    SELECT participant_id,
+           lead(night_date) OVER (PARTITION BY participant_id ORDER BY night_date) - night_date - 1 AS missing
+    FROM slept
+), per AS (
+    SELECT participant_id, min(night_date) AS first_night, max(night_date) AS last_night, count(*) AS nights
+    FROM slept GROUP BY participant_id
+), gap AS (
+    SELECT participant_id, count(*) FILTER (WHERE missing > 0) AS wear_gaps,
+           coalesce(max(missing) FILTER (WHERE missing > 0), 0) AS longest_gap_nights,
+           coalesce(sum(missing) FILTER (WHERE missing > 0), 0) AS gap_nights
+    FROM gaps GROUP BY participant_id
+), landed AS (
+    SELECT participant_id, count(*) AS days_landed, count(*) FILTER (WHERE state = 'pending') AS days_pending
+    FROM coverage GROUP BY participant_id
+)
+SELECT p.participant_id, p.status, per.first_night, per.last_night, coalesce(per.nights, 0)::INTEGER AS nights,
+       round(100.0 * per.nights / (per.last_night - per.first_night + 1), 1) AS coverage_pct,
+       round(7.0 * per.nights / (per.last_night - per.first_night + 1), 2) AS nights_per_week,
+       coalesce(gap.wear_gaps, 0)::INTEGER AS wear_gaps,
+       coalesce(gap.longest_gap_nights, 0)::INTEGER AS longest_gap_nights,
+       coalesce(gap.gap_nights, 0)::INTEGER AS gap_nights,
+       coalesce(landed.days_landed, 0)::INTEGER AS days_landed,
+       coalesce(landed.days_pending, 0)::INTEGER AS days_pending
+FROM participants p LEFT JOIN per USING (participant_id) LEFT JOIN gap USING (participant_id)
+LEFT JOIN landed USING (participant_id)
+ORDER BY p.participant_id;
+
+-- Nights with a main sleep per participant and ISO week (Monday first), every week from the participant's first to
+-- its last night (a week without any is a row with 0): the cohort figure's cells.
+CREATE VIEW cohort_weekly AS
+WITH slept AS (SELECT participant_id, night_date FROM nights WHERE main_log_id IS NOT NULL),
+weeks AS (
+    SELECT participant_id, unnest(generate_series(date_trunc('week', min(night_date)),
+                                                  date_trunc('week', max(night_date)), INTERVAL 7 DAY))::DATE AS week_start
+    FROM slept GROUP BY participant_id
+)
+SELECT w.participant_id, w.week_start, count(s.night_date)::INTEGER AS nights
+FROM weeks w LEFT JOIN slept s
+  ON s.participant_id = w.participant_id AND date_trunc('week', s.night_date)::DATE = w.week_start
+GROUP BY w.participant_id, w.week_start
+ORDER BY w.participant_id, w.week_start;

@@ -139,8 +139,16 @@ def build_report_asset(plot_assets: Any):  # type: ignore[no-untyped-def]
         "copy the `path` row (copy button) into your browser's address bar. Updates itself after the plots.",
     )
     def sleep_report(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
+        from pipeline.participants import list_participants
         from pipeline.report import write_report
 
-        return MaterializeResult(metadata=report_metadata(write_report(storage.paths())))
+        paths = storage.paths()
+        metadata = report_metadata(write_report(paths))
+        # a cohort: its page too (report --cohort)
+        if [p.id for p in list_participants(paths)] != ["default"]:
+            from pipeline.cohort_report import write_cohort_report
+
+            metadata["cohort_path"] = MetadataValue.path(str(write_cohort_report(paths).path))
+        return MaterializeResult(metadata=metadata)
 
     return sleep_report

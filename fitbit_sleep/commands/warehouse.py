@@ -33,12 +33,34 @@ def _paths():  # type: ignore[no-untyped-def]
 def rebuild(tz: str | None, night_offset_hours: int) -> None:
     """Rebuild every table from the raw landing alone, then the warehouse."""
     from pipeline.errors import FitbitSleepError
+    from pipeline.participants import participant_tz, with_data
+    from pipeline.paths import DEFAULT_PARTICIPANT
     from pipeline.physiology_tables import update_physiology_tables
     from pipeline.tables import update_tables
     from pipeline.text import plural
     from pipeline.warehouse import build_warehouse
 
     paths = _paths()
+    people = with_data(paths)
+    if len(people) > 1:  # a cohort: every participant's tables in its own zone, then the shared warehouse
+        try:
+            people = [
+                p for p in people if p.participant_id != DEFAULT_PARTICIPANT or p.raw_sleep_dir.exists()
+            ]
+            for own in people:
+                done = update_tables(
+                    own, None, tz=tz or participant_tz(own), night_offset_hours=night_offset_hours
+                )
+                click.echo(
+                    f"tables of {own.participant_id}: {plural(done.dates, 'landed date')}, "
+                    f"{plural(done.logs, 'log')}, {plural(done.nights_rebuilt, 'night')} (tz {done.tz})"
+                )
+                update_physiology_tables(own, None)
+        except (ValueError, FitbitSleepError) as exc:
+            raise click.ClickException(str(exc)) from None
+        built = build_warehouse(paths)
+        click.echo(f"warehouse: {built.path} ({built.bytes / 1e6:.1f} MB, {built.seconds:.2f} s)")
+        return
     try:
         result = update_tables(paths, None, tz=tz, night_offset_hours=night_offset_hours)
     except (ValueError, FitbitSleepError) as exc:

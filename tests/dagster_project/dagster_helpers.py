@@ -41,26 +41,30 @@ def project_defs(
     return build_defs(config, resources={"storage": StorageResource(root=str(home)), "fitbit": fitbit})
 
 
-def login_to(sandbox: Any, home: Path, participant: str | None = None, *, physiology: bool = False) -> str:
-    """Log in against the sandbox the way `fitbit-sleep login [--participant P] --auto [--physiology]` does;
-    returns the user id.
-
-    ``participant``: a registered participant of ``home``, signed in as the sandbox account of the same name."""
+def sandbox_settings(sandbox: Any, home: Path) -> Any:
+    """The pipeline's ``Settings`` for ``sandbox`` (its app's credentials, its URL for API and auth) and ``home``."""
     from pipeline.config import Settings
-    from pipeline.login import login
-    from pipeline.paths import StoragePaths
 
-    paths = StoragePaths(home) if participant is None else StoragePaths(home).participant(participant)
-
-    settings = Settings(
+    return Settings(
         client_id=sandbox.config.client_id,
         client_secret=sandbox.config.client_secret,
         api_url=sandbox.base_url,
         auth_url=sandbox.base_url,
         home=home,
     )
+
+
+def login_to(sandbox: Any, home: Path, participant: str | None = None, *, physiology: bool = False) -> str:
+    """Log in against the sandbox the way `fitbit-sleep login [--participant P] --auto [--physiology]` does;
+    returns the user id.
+
+    ``participant``: a registered participant of ``home``, signed in as the sandbox account of the same name."""
+    from pipeline.login import login
+    from pipeline.paths import StoragePaths
+
+    paths = StoragePaths(home) if participant is None else StoragePaths(home).participant(participant)
     return login(
-        settings,
+        sandbox_settings(sandbox, home),
         paths,
         port=0,
         auto=True,

@@ -225,7 +225,7 @@ def test_a_step_that_used_up_its_retries_reports_its_cause_not_exceeded_max_retr
         result = one_step.execute_in_process(instance=instance, raise_on_error=False)
     events = [e.event_type_value for e in result.all_events]
     assert "STEP_UP_FOR_RETRY" in events  # the retry happened: this is the "Exceeded max_retries" path
-    assert _first_failure(result) == ("flaky: sleep 2026-01-01..2026-01-31: HTTP 503 after 6 tries", "X")
+    assert _first_failure(result) == ("flaky: sleep 2026-01-01..2026-01-31: HTTP 503 after 6 tries", "X", "")
 
 
 @pytest.mark.parametrize(

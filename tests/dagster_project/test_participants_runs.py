@@ -169,10 +169,20 @@ def test_a_participant_tag_limits_the_runs_to_that_participant(
     before = account_calls(server)
     (tmp_path / "dagster_home").mkdir()
     with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
-        outcome = run_backfill(
-            build_defs(), instance, END - timedelta(days=9), END, downstream=False, participant="p3"
-        )
-    assert outcome.success
+        outcome = run_backfill(build_defs(), instance, END - timedelta(days=9), END, participant="p3")
+    assert outcome.success and outcome.downstream_success
     after = account_calls(server)
     assert after["p3"] == before["p3"] + 1 and (after["p1"], after["p2"]) == (before["p1"], before["p2"])
     assert _landed(home, "p3") and not _landed(home, "p1") and not _landed(home, "p2")
+    # the whole-history run wrote the cohort page with everyone, p3 with its nights
+    page = (home / "report" / "cohort.html").read_text()
+    assert all(f"<td>{p}</td>" in page for p in PEOPLE)
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT participant_id, nights > 0 FROM cohort_coverage").fetchall() == [
+            ("p1", False),
+            ("p2", False),
+            ("p3", True),
+        ]
+    finally:
+        con.close()

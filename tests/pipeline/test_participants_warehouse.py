@@ -6,6 +6,7 @@ Real sandbox accounts, real logins, real landing, Parquet tables and DuckDB file
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,13 @@ from typing import Any
 import duckdb
 
 from pipeline.cohort_fetch import fetch_participants
-from pipeline.config import Settings
 from pipeline.participants import participant_tz
 from pipeline.paths import StoragePaths
 from pipeline.source_client import open_client
 from pipeline.tables import update_tables
 from pipeline.warehouse import build_warehouse, connect_participant
 from tests.clock import TEST_TODAY
-from tests.dagster_project.dagster_helpers import add_and_login
+from tests.dagster_project.dagster_helpers import add_and_login, sandbox_settings
 
 PEOPLE = ("p1", "p2")
 # every table and view a person's figures, report and metrics read
@@ -49,19 +49,13 @@ def land_cohort(server: Any, home: Path, people: tuple[str, ...], days: int) -> 
     """Register, log in, fetch and table ``days`` days for each participant; returns the cohort root's paths."""
     add_and_login(server, home, people)
     root = StoragePaths(home)
-    settings = Settings(
-        client_id=server.config.client_id,
-        client_secret=server.config.client_secret,
-        api_url=server.base_url,
-        auth_url=server.base_url,
-        home=home,
-    )
+    settings = sandbox_settings(server, home)
     start, end = TEST_TODAY - timedelta(days=days - 1), TEST_TODAY
     cohort = fetch_participants(
         [root.participant(p) for p in people],
         start,
         end,
-        lambda own: open_client(Settings(**{**settings.__dict__, "home": own.root})),
+        lambda own: open_client(replace(settings, home=own.root)),
     )
     assert not cohort.failed, cohort.failure_summary()
     if len(people) > 1:
@@ -146,13 +140,7 @@ def test_a_single_user_root_is_unchanged_and_its_warehouse_says_default(sandbox:
     home = tmp_path / "home"
     login_to(sandbox, home)
     paths = StoragePaths(home)
-    settings = Settings(
-        client_id=sandbox.config.client_id,
-        client_secret=sandbox.config.client_secret,
-        api_url=sandbox.base_url,
-        auth_url=sandbox.base_url,
-        home=home,
-    )
+    settings = sandbox_settings(sandbox, home)
     cohort = fetch_participants(
         [paths], TEST_TODAY - timedelta(days=20), TEST_TODAY, lambda own: open_client(settings)
     )
