@@ -43,6 +43,7 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
     def archive_import(
         context: AssetExecutionContext, config: ImportConfig, storage: StorageResource
     ) -> MaterializeResult:
+        from pipeline.physiology_tables import update_physiology_tables
         from pipeline.sources.fitbit_export.importer import import_archive
         from pipeline.tables import update_tables
 
@@ -53,6 +54,11 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
         tables = (
             update_tables(paths, summary.changed_dates, tz=summary.timezone)
             if summary.tables_stale or stored_zone(paths) != summary.timezone
+            else None
+        )
+        physiology = (
+            update_physiology_tables(paths, summary.physiology_changed)
+            if summary.physiology_changed
             else None
         )
         keys = set(partitions_def.get_partition_keys())
@@ -68,6 +74,16 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
                         )
                     )
                 recorded += 1
+        for day in summary.physiology_changed:  # the imported physiology shows on its partitions too
+            if day.isoformat() in keys:
+                for asset_key in ("raw_physiology", "physiology_tables"):
+                    context.log_event(
+                        AssetMaterialization(
+                            asset_key=asset_key,
+                            partition=day.isoformat(),
+                            metadata={"source": "export", "archive": summary.archive},
+                        )
+                    )
         metadata: dict[str, Any] = scalar_facts(summary)
         metadata.update(
             {k: _iso(v) for k, v in (("first_date", summary.first_date), ("last_date", summary.last_date))}
@@ -75,6 +91,8 @@ def build_archive_import(partitions_def: DailyPartitionsDefinition):  # type: ig
         metadata["partitions_recorded"] = recorded
         if tables is not None:
             metadata.update(scalar_facts(tables, prefix="tables_"))
+        if physiology is not None:
+            metadata.update(scalar_facts(physiology, prefix="physiology_tables_"))
         metadata.update(table_counts([paths]))
         if summary.problems:
             metadata["problems"] = "\n".join(summary.problems)

@@ -47,7 +47,11 @@ def import_archive(path: tuple[Path, ...], no_build: bool, tz: str | None) -> No
 
     console = Console(stderr=True)
     paths = StoragePaths(Settings.from_env().home)
-    labels = {"scan": "Scanning sleep files", "import": "Importing sleep files"}
+    labels = {
+        "scan": "Scanning sleep files",
+        "import": "Importing sleep files",
+        "physiology": "Importing physiology files",
+    }
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -115,7 +119,13 @@ def _build(paths: Any, summary: ImportSummary, console: Any) -> TablesResult | N
             result = update_tables(paths, summary.changed_dates, tz=summary.timezone)
         if result.rebuilt_all:
             click.echo(f"Rebuilt every table ({result.rebuilt_all}).")
-    if result is not None or not paths.warehouse_file.exists():
+    physiology = summary.physiology_changed
+    if physiology:
+        from pipeline.physiology_tables import update_physiology_tables
+
+        with console.status(f"Updating the physiology tables for {plural(len(physiology), 'date')}…"):
+            update_physiology_tables(paths, physiology)
+    if result is not None or physiology or not paths.warehouse_file.exists():
         with console.status("Rebuilding the warehouse…"):
             build_warehouse(paths)
     return result
@@ -141,6 +151,49 @@ def _takeout_lines(summary: ImportSummary) -> list[str]:
         f"{summary.csv_sessions} sessions ({summary.csv_sessions_landed} from the CSVs, "
         f"{summary.csv_sessions_with_legacy} also in the legacy JSON, which won); {summary.csv_scores} scored",
     ] + ([f"  missing parts       {', '.join(summary.missing_parts)}"] if summary.missing_parts else [])
+
+
+PHYSIOLOGY_NAMES = {
+    "heart_rate_intraday": "heart rate",
+    "heart_rate_daily": "resting HR",
+    "hrv": "HRV",
+    "spo2": "SpO2",
+    "breathing_rate": "breathing rate",
+    "skin_temp": "skin temp",
+}
+
+
+def _physiology_lines(summary: ImportSummary) -> list[str]:
+    """The physiology part of the summary: dates per kind, what the landing did, what was left out and why."""
+    from pipeline.text import plural
+
+    if not summary.physio_files:
+        return ["  physiology          none in the archive"]
+    kinds = ", ".join(
+        f"{label} {summary.physio_days.get(kind, 0)}" for kind, label in PHYSIOLOGY_NAMES.items()
+    )
+    outcomes = summary.physio_outcomes
+    lines = [
+        f"  physiology          {plural(summary.physio_files, 'file')}"
+        + (f" ({summary.physio_files_damaged} damaged)" if summary.physio_files_damaged else "")
+        + f"; dates: {kinds}",
+        f"                      {outcomes.get('written', 0)} new, {outcomes.get('revised', 0)} revised, "
+        f"{outcomes.get('unchanged', 0)} unchanged, {summary.physio_days_kept} kept (API or newer archive); "
+        f"{plural(summary.hr_samples, 'heart-rate sample')}",
+    ]
+    left_out = [
+        (
+            summary.hr_samples_other_sources,
+            "heart-rate samples of another data source that day (never added up)",
+        ),
+        (summary.physio_other_family, "dates the other archive generation also had (one kept per kind)"),
+        (summary.physio_no_reading, "rows meaning no reading (resting HR 0.0, SpO2 50, NaN)"),
+        (summary.hr_samples_dropped, "heart-rate samples unreadable, repeated or outside their file's days"),
+    ]
+    shown = [f"{count} {what}" for count, what in left_out if count]
+    for index, line in enumerate(shown):
+        lines.append(("  left out            " if index == 0 else " " * 22) + line)
+    return lines
 
 
 def _print_summary(
@@ -184,6 +237,7 @@ def _print_summary(
             else ""
         ),
         f"  sleep scores        {scores}",
+        *_physiology_lines(summary),
         f"  time zone           {summary.timezone} (from {summary.timezone_source})",
     ]
     if counts is not None:

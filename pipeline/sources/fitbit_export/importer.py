@@ -52,6 +52,7 @@ from pipeline.import_ledger import record_import
 from pipeline.paths import StoragePaths
 from pipeline.sleep_scores import land_scores
 from pipeline.sources.fitbit_export import reader
+from pipeline.sources.fitbit_export.physiology_import import PhysiologyImport
 from pipeline.sources.takeout_csv.source import TakeoutCsv
 from pipeline.transform import table_fields
 from pipeline.writer_lock import writer_lock
@@ -59,7 +60,8 @@ from pipeline.writer_lock import writer_lock
 SOURCE = "export"
 MAX_PROBLEMS = 50  # problems listed individually in a summary; the counts stay exact
 
-# progress(phase, done, total): phase "scan" (finding dates) then "import" (parsing + landing), in sleep files.
+# progress(phase, done, total): phase "scan" (finding dates) then "import" (parsing + landing), in sleep files, then
+# "physiology" in physiology files.
 Progress = Callable[[str, int, int], None]
 
 _LOG_ID_RE = re.compile(rb'"logId"\s*:\s*(\d+)')
@@ -97,6 +99,21 @@ class ImportSummary:
     csv_sessions_with_legacy: int = 0  # sessions the legacy JSON also has (the legacy log won)
     csv_scores: int = 0  # sessions scored from UserSleepScores
     scores_state: str = "none"
+    # physiology (pipeline.sources.fitbit_export.physiology_import): heart rate, resting HR, HRV, SpO2, BR, skin temp
+    physio_files: int = 0  # physiology files found
+    physio_files_damaged: int = 0  # of them unreadable or damaged (named in problems; the rest landed)
+    physio_days: dict[str, int] = field(default_factory=dict)  # kind -> dates the archive has a document for
+    physio_outcomes: dict[str, int] = field(default_factory=dict)  # written / revised / unchanged
+    physio_days_kept: int = 0  # dates left as they are: the API's, or a newer archive's
+    # kind -> dates whose raw file changed (the physiology tables rebuild these)
+    physio_changed_dates: dict[str, list[date]] = field(default_factory=dict)
+    physio_other_family: int = 0  # dates both generations had: the other generation's copy was left out
+    physio_duplicates: int = 0  # a second document of one kind and date in one generation (first file kept)
+    physio_no_reading: int = 0  # rows meaning "no reading": resting HR 0.0 placeholders, SpO2 50, NaN
+    physio_rows_unreadable: int = 0  # rows of daily/detail files that could not be read
+    hr_samples: int = 0  # heart-rate samples landed
+    hr_samples_other_sources: int = 0  # samples of a data source that did not win its day (never added up)
+    hr_samples_dropped: int = 0  # unreadable, same-second duplicates, or outside their file's days
     timezone: str | None = None  # the zone the history is read in (see pipeline.timezones)
     timezone_source: str = ""  # where it came from: "--tz", "the archive's profile", ...
     archive_timezone: str | None = None  # the archive profile's zone, when it has one
@@ -109,6 +126,11 @@ class ImportSummary:
     def tables_stale(self) -> bool:
         """Whether ``update_tables`` has work: dates changed, or new scores arrived (even for unchanged dates)."""
         return bool(self.changed_dates) or self.scores_state == "written"
+
+    @property
+    def physiology_changed(self) -> list[date]:
+        """Every date whose physiology raw file changed, of any kind (the physiology tables rebuild these)."""
+        return sorted({day for days in self.physio_changed_dates.values() for day in days})
 
     def note(self, message: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -157,6 +179,7 @@ def import_archive(
         with writer_lock(paths, f"importing {name}"):
             _Importer(paths, archive, contents, summary, progress, takeout).run()
             _import_scores(paths, archive, contents, summary, takeout)
+            PhysiologyImport(paths, archive, summary, progress).run()
         _keep_profile(paths, summary)
     for one in sorted(
         set(archives) | set(given)

@@ -377,12 +377,18 @@ class JsonArrayError(ValueError):
         self.parsed = parsed
 
 
-def iter_json_array(data: bytes | BinaryIO) -> Iterator[Any]:
+def iter_json_array(
+    data: bytes | BinaryIO,
+    *,
+    limit: int = MAX_RECORDS_PER_FILE,
+    typical: str = "a real sleep file covers about 30 days",
+) -> Iterator[Any]:
     """Yield the elements of a top-level JSON array one at a time, then raise :class:`JsonArrayError` on damage.
 
     Why incremental (``ijson``): a truncated download or a corrupt file keeps the records before the damage, and
     memory holds one record, not the file. Nesting deeper than ``MAX_DEPTH`` (a real record is 5 deep) or more than
-    ``MAX_RECORDS_PER_FILE`` records end the file with an error instead of a ``RecursionError`` or gigabytes.
+    ``limit`` records (default ``MAX_RECORDS_PER_FILE``; ``typical`` says what a real file holds) end the file with
+    an error instead of a ``RecursionError`` or gigabytes.
     """
     stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes) else data
     head = stream.read(3)
@@ -412,10 +418,9 @@ def iter_json_array(data: bytes | BinaryIO) -> Iterator[Any]:
                 builder = ijson.ObjectBuilder()
             builder.event(event, value)
             if depth == 1:  # a record (or a scalar element) is complete
-                if count >= MAX_RECORDS_PER_FILE:
+                if count >= limit:
                     raise JsonArrayError(
-                        f"holds more than {MAX_RECORDS_PER_FILE} records (a real sleep file covers about 30 days); "
-                        "the rest of the file was skipped",
+                        f"holds more than {limit} records ({typical}); the rest of the file was skipped",
                         count,
                     )
                 yield builder.value
