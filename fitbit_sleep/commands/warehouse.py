@@ -56,7 +56,6 @@ def rebuild(tz: str | None, night_offset_hours: int) -> None:
                     f"tables of {own.participant_id}: {plural(done.dates, 'landed date')}, "
                     f"{plural(done.logs, 'log')}, {plural(done.nights_rebuilt, 'night')} (tz {done.tz})"
                 )
-                update_physiology_tables(own, None)
         except (ValueError, FitbitSleepError) as exc:
             raise click.ClickException(str(exc)) from None
         built = build_warehouse(paths)
