@@ -57,7 +57,7 @@ def test_diff_sources_without_a_google_login_is_one_line(sandbox_env: Any, data_
     assert _run("login", "--auto").exit_code == 0
     result = _run("diff-sources", "--start", str(TEST_TODAY - timedelta(days=3)), "--end", str(TEST_TODAY))
     assert result.exit_code == 1
-    assert result.output.startswith("error: No saved Fitbit login") and result.output.count("\n") == 1
+    assert result.output.startswith("error: No saved Google login") and result.output.count("\n") == 1
 
 
 def _log(start: str = "2026-11-19T23:00:00.000") -> dict[str, Any]:

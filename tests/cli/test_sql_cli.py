@@ -82,12 +82,13 @@ def test_csv_tsv_json_and_jsonl_carry_every_row_and_column(home: Path) -> None:
     columns = _columns(home, "nights")
     rows = list(csv.reader(io.StringIO(_sql("--csv", "-c", QUERY).stdout)))
     assert rows[0] == columns and len(rows) == 26
-    assert date.fromisoformat(rows[1][0]) and rows[1][columns.index("is_weekend")] in ("true", "false")
+    night = columns.index("night_date")
+    assert date.fromisoformat(rows[1][night]) and rows[1][columns.index("is_weekend")] in ("true", "false")
     tsv = list(csv.reader(io.StringIO(_sql("--tsv", "-c", QUERY).stdout), delimiter="\t"))
     assert tsv == rows
     records = json.loads(_sql("--json", "-c", QUERY).stdout)
     assert len(records) == 25 and list(records[0]) == columns
-    assert records[0]["night_date"] == rows[1][0] and isinstance(records[0]["minutes_asleep"], int)
+    assert records[0]["night_date"] == rows[1][night] and isinstance(records[0]["minutes_asleep"], int)
     lines = _sql("--jsonl", "-c", QUERY).stdout.splitlines()
     assert [json.loads(line) for line in lines] == records
 
