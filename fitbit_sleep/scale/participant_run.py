@@ -55,8 +55,12 @@ def main(argv: list[str] | None = None) -> int:
 
     with cli_instance() as instance:
         if "--init" in (sys.argv[1:] if argv is None else argv):
+            # only the missing rows: on Postgres, Dagster's insert-then-update of an existing row runs the update
+            # inside the transaction the failed insert aborted (InFailedSqlTransaction on a re-run of the demo)
+            existing = instance.event_log_storage.get_concurrency_keys()
             for pool in POOLS:
-                instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
+                if pool not in existing:
+                    instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
             return 0
         for line in sys.stdin:
             if not line.strip():
