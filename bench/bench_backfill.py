@@ -4,8 +4,8 @@ Contenders, each on a fresh sandbox (same seed, same 730 days) and a fresh data 
 warm for all), interleaved round by round with the order rotated, so machine noise hits all three alike:
 - plain: ``bench/plain_script.py``, requests + pandas + three PNGs (the seed tutorial; no landing, no checks);
 - product: ``fitbit-sleep backfill``'s ``run_backfill`` on ``cli_instance()`` (the dagster.yaml instance of
-  ``make dev``, SQLite in a fresh DAGSTER_HOME): ≤100-day runs of raw_sleep + sleep_tables with their checks, then
-  warehouse, every figure and the report;
+  ``make dev``, SQLite in a fresh DAGSTER_HOME): the CLI's runs of raw_sleep + sleep_tables with their checks (400
+  days each for the sandbox's sleep-only login, ``cli_days_per_run``), then warehouse, every figure and the report;
 - floor: the same runs, partitions, asset keys, checks and instance, with bodies that do nothing: what Dagster
   costs before any pipeline work.
 Prints each round and the median ratio; the goal (issue 19) is product <= 3x plain, and the line says when it is
@@ -120,14 +120,14 @@ def _resources(sandbox: SandboxServer, home: Path) -> dict[str, Any]:
     }
 
 
-def _backfill(defs: Any, root: Path, start: date, end: date) -> Any:
+def _backfill(defs: Any, root: Path, start: date, end: date, chunk_days: int) -> Any:
     from dagster_project.backfill import cli_instance, run_backfill
 
     dagster_home = root / f"dagster_home-{time.monotonic_ns()}"
     install_instance_config(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     with cli_instance() as instance:
-        outcome = run_backfill(defs, instance, start, end)
+        outcome = run_backfill(defs, instance, start, end, chunk_days=chunk_days)
     assert outcome.success, outcome
     return outcome
 
@@ -140,8 +140,11 @@ def product(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
     try:
         config = ProjectConfig(start_date=start, timezone=TZ, data_root=str(home))
         defs = build_defs(config, resources=_resources(sandbox, home))
+        from dagster_project.backfill import cli_days_per_run
+
+        days_per_run = cli_days_per_run(StoragePaths(home))  # as `fitbit-sleep backfill` (sleep only: 400)
         t0 = time.perf_counter()
-        outcome = _backfill(defs, root, start, end)
+        outcome = _backfill(defs, root, start, end, days_per_run)
         elapsed = time.perf_counter() - t0
         assert (StoragePaths(home).report_dir / "report.html").exists()
         return elapsed, f"{len(outcome.chunks) + 1} runs incl. rebuild, {_sleep_calls(sandbox)} API calls"
@@ -209,7 +212,9 @@ def floor_defs(start: date) -> Any:
 def floor(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
     defs = floor_defs(start)
     t0 = time.perf_counter()
-    outcome = _backfill(defs, root, start, end)
+    from dagster_project.backfill import CLI_DAYS_PER_RUN
+
+    outcome = _backfill(defs, root, start, end, CLI_DAYS_PER_RUN)  # the same runs as the product's
     return time.perf_counter() - t0, f"{len(outcome.chunks) + 1} runs, no work"
 
 
