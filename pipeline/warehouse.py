@@ -1,10 +1,16 @@
-"""The DuckDB warehouse (``warehouse.duckdb``): built from ``sql/warehouse.sql`` into a temp file, then swapped in.
+"""The DuckDB warehouse (``warehouse.duckdb``): a small file of views over Parquet parts, built new and swapped in.
 
 Why a new file each time: DuckDB allows one writer process per file, and a read-only reader in another process
 makes a writer that opens the same file fail at once ("Could not set lock on file"). Building into a fresh file and
 ``os.replace``-ing it over the old one never opens the reader's file for writing: a reader keeps its snapshot (the old
-inode), new readers see the new file, and nobody ever sees a half-built database. Rebuilding whole is cheap because
-the inputs are ~120 month files per table at 10 years (see bench/bench_tables.py).
+inode), new readers see the new file, and nobody ever sees a half-built database.
+
+Why views over parts (issue 19): a file holding every row made the daily run write the whole history again (9.8 MB
+at 10 years against 4.3 MB at 1, and far more with heart-rate samples). The file now holds views, the metric
+settings, ``coverage``, ``participants`` and ``warehouse_files``; the rows are immutable Parquet parts
+(``pipeline/warehouse_parts.py``): the tables' month files, copied only when a month changed, and the costly derived
+relations (``sleep_bouts``, ``sri_pairs``, ``nightly_physiology``), computed at build and written per night month
+only where their bytes changed. A reader's snapshot names parts no later build rewrites or deletes while it is open.
 
 One warehouse serves every participant (docs/participants.md): each participant's Parquet is read with a
 ``participant_id`` column and unioned, and ``sql/warehouse.sql`` / ``sql/metrics.sql`` keep participants apart in every
@@ -32,8 +38,9 @@ from pipeline.participants import list_participants, with_data
 from pipeline.paths import StoragePaths
 from pipeline.physiology_tables import PHYSIOLOGY_TABLES
 from pipeline.physiology_tables import SCHEMAS as PHYSIOLOGY_SCHEMAS
-from pipeline.tables import NIGHTS_SQL, table_files
+from pipeline.tables import NIGHTS_SQL, _parquet_bytes, table_files
 from pipeline.transform import transform_files
+from pipeline.warehouse_parts import Part, PartStore
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
@@ -41,6 +48,8 @@ METRICS_SQL = SQL_DIR / "metrics.sql"
 PHYSIOLOGY_SQL = SQL_DIR / "physiology.sql"
 NIGHTLY_PHYSIOLOGY_SQL = SQL_DIR / "nightly_physiology.sql"
 HEART_RATE_ASLEEP_SQL = SQL_DIR / "heart_rate_asleep.sql"
+SLEEP_BOUTS_SQL = SQL_DIR / "sleep_bouts.sql"
+SRI_PAIRS_SQL = SQL_DIR / "sri_pairs.sql"
 QUERIES_DIR = SQL_DIR / "queries"
 COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = (
@@ -73,7 +82,10 @@ class WarehouseResult:
     physiology_rows: dict[str, int] = field(
         default_factory=dict
     )  # the physiology tables and nightly_physiology
-    bytes: int = 0
+    bytes: int = 0  # the size of warehouse.duckdb itself
+    bytes_written: int = 0  # what this build wrote: warehouse.duckdb and the new parts
+    parts_written: int = 0
+    parts_reused: int = 0
     seconds: float = 0.0
 
 
@@ -152,18 +164,6 @@ def install_metric_settings(con: duckdb.DuckDBPyConnection, settings: MetricSett
     con.unregister("free_dates_arrow")
 
 
-def participants_source(inputs: list[StoragePaths], name: str) -> str | None:
-    """Every participant's partition files of table ``name`` as one relation with a ``participant_id`` column
-    (None when no participant has a file of it)."""
-    parts = [
-        f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM read_parquet([{listing}], "
-        "hive_partitioning = false))"
-        for p in inputs
-        if (listing := ", ".join(_literal(str(f)) for f in table_files(p, name)))
-    ]
-    return "(" + " UNION ALL BY NAME ".join(parts) + ")" if parts else None
-
-
 def fill_placeholders(sql: str, sources: dict[str, str]) -> str:
     """``{{name}}`` -> ``sources[name]`` (or ``name`` itself when not given: a relation of the connection)."""
     return _PLACEHOLDER.sub(lambda m: sources.get(m.group(1), m.group(1)), sql)
@@ -172,8 +172,9 @@ def fill_placeholders(sql: str, sources: dict[str, str]) -> str:
 def install_nightly_physiology(
     con: duckdb.DuckDBPyConnection, *, table: bool, sources: dict[str, str] | None = None
 ) -> None:
-    """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table in the warehouse, a view for the checks
-    over one participant's Parquet tables, whose ``sources`` give them a ``participant_id``)."""
+    """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table when ``table``, else a view: the checks'
+    view over one participant's Parquet tables, whose ``sources`` give them a ``participant_id``; the build's
+    computing view, which it then stores as parts)."""
     sources = sources or {}
     con.execute(
         "CREATE VIEW heart_rate_asleep AS " + fill_placeholders(HEART_RATE_ASLEEP_SQL.read_text(), sources)
@@ -185,18 +186,122 @@ def install_nightly_physiology(
     )
 
 
-def _add_physiology(con: duckdb.DuckDBPyConnection, inputs: list[StoragePaths]) -> None:
-    """The physiology tables (``sql/physiology.sql``) of every participant and ``nightly_physiology``, after the
-    sleep tables it reads."""
+def _read_parts(parts: list[Part]) -> str:
+    listing = ", ".join(_literal(p.path) for p in parts)
+    return f"read_parquet([{listing}], hive_partitioning = false)"
+
+
+def _with_participant_id(empty: pa.Table) -> pa.Table:
+    return empty.add_column(0, "participant_id", pa.array([], pa.string()))
+
+
+def _copied_source(store: PartStore, inputs: list[StoragePaths], name: str, empty: pa.Table) -> str:
+    """Every participant's month files of table ``name``, as the warehouse's own parts, in one relation with a
+    ``participant_id`` column (an empty part with the table's columns when no participant has one)."""
+    selects = []
+    for p in inputs:
+        parts = [
+            store.copy(name, p.participant_id, f.parent.name.removeprefix("month="), f)
+            for f in table_files(p, name)
+        ]
+        if parts:
+            selects.append(
+                f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM {_read_parts(parts)})"
+            )
+    if not selects:
+        return _read_parts([store.put(name, "", "", _parquet_bytes(_with_participant_id(empty)))])
+    return "(" + " UNION ALL BY NAME ".join(selects) + ")"
+
+
+# The derived relations stored as parts by night month, with the order that makes their parts' bytes deterministic.
+DERIVED_ORDER = {
+    "sleep_bouts": "start_sec, period_id, bout_no",
+    "sri_pairs": "night_date",
+    "nightly_physiology": "night_date",
+}
+
+
+def _materialize(con: duckdb.DuckDBPyConnection, store: PartStore, name: str) -> None:
+    """Compute the view ``name`` once, store its rows as parts by participant and night month (rewriting only the
+    months whose bytes changed), and point the view at the parts, keeping its ORDER BY."""
+    rows = con.sql(
+        f"SELECT *, strftime(night_date, '%Y-%m') AS __month FROM {name} "
+        f"ORDER BY participant_id, __month, {DERIVED_ORDER[name]}"
+    ).to_arrow_table()
+    keys = list(
+        zip(rows.column("participant_id").to_pylist(), rows.column("__month").to_pylist(), strict=True)
+    )
+    rows = rows.drop_columns(["__month"])
+    parts, start = [], 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            who, month = keys[start]
+            parts.append(store.put(name, who, month, _parquet_bytes(rows.slice(start, i - start))))
+            start = i
+    if not parts:
+        parts.append(store.put(name, "", "", _parquet_bytes(rows)))
+    order = "participant_id, night_date" if name == "nightly_physiology" else None
+    if order is None:
+        statement = re.search(rf"CREATE VIEW {name} AS .*? ORDER BY ([^;]+);", METRICS_SQL.read_text())
+        assert statement is not None, name
+        order = statement.group(1)
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {_read_parts(parts)} ORDER BY {order}")
+
+
+def _inline(path: Path) -> str:
+    return "(\n" + path.read_text(encoding="utf-8") + "\n)"
+
+
+def _install(
+    con: duckdb.DuckDBPyConnection, store: PartStore, paths: StoragePaths, metrics: MetricSettings
+) -> None:
+    """Every relation of the warehouse on ``con``: views over parts, and the small tables."""
+    inputs = with_data(paths)
     sources: dict[str, str] = {}
-    for name in PHYSIOLOGY_TABLES:
-        source = participants_source(inputs, name)
-        if source is None:
-            con.register(f"empty_{name}", PHYSIOLOGY_SCHEMAS[name].empty_table())
-            source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
-        sources[name] = source
-    con.execute(fill_placeholders(PHYSIOLOGY_SQL.read_text(encoding="utf-8"), sources))
-    install_nightly_physiology(con, table=True)
+    empties: dict[str, pa.Table] | None = None
+    for name in PARQUET_TABLES:
+        if not any(table_files(p, name) for p in inputs):
+            empties = empties or _empty_schemas()
+        sources[name] = _copied_source(store, inputs, name, (empties or {}).get(name, pa.table({})))
+    con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
+    sources["coverage"] = (
+        "(SELECT participant_id, date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
+        "FROM coverage_arrow)"
+    )
+    con.register("participants_arrow", participants_table(paths))
+    sources["participants"] = "participants_arrow"
+    con.execute(fill_placeholders(WAREHOUSE_SQL.read_text(encoding="utf-8"), sources))
+    physiology = {
+        name: _copied_source(store, inputs, name, PHYSIOLOGY_SCHEMAS[name].empty_table())
+        for name in PHYSIOLOGY_TABLES
+    }
+    con.execute(fill_placeholders(PHYSIOLOGY_SQL.read_text(encoding="utf-8"), physiology))
+    install_nightly_physiology(con, table=False)
+    _materialize(con, store, "nightly_physiology")
+    install_metric_settings(con, metrics)
+    derived = {"sleep_bouts": _inline(SLEEP_BOUTS_SQL), "sri_pairs": _inline(SRI_PAIRS_SQL)}
+    con.execute(fill_placeholders(METRICS_SQL.read_text(encoding="utf-8"), derived))
+    _materialize(con, store, "sleep_bouts")
+    _materialize(con, store, "sri_pairs")
+
+
+def _record_parts(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> None:
+    """``warehouse_files``: the parts this warehouse's views read (the sealed SQL shell may read these and no other
+    file)."""
+    con.register(
+        "parts_arrow",
+        pa.table(
+            {
+                "table_name": pa.array([p.table for p in parts], pa.string()),
+                "participant_id": pa.array([p.participant_id or None for p in parts], pa.string()),
+                "month": pa.array([p.month or None for p in parts], pa.string()),
+                "path": pa.array([p.path for p in parts], pa.string()),
+                "bytes": pa.array([p.bytes for p in parts], pa.int64()),
+            }
+        ),
+    )
+    con.execute("CREATE TABLE warehouse_files AS SELECT * FROM parts_arrow ORDER BY path")
+    con.unregister("parts_arrow")
 
 
 def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) -> WarehouseResult:
@@ -207,61 +312,49 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
     metrics = metrics or MetricSettings.from_env(paths)
     target = paths.warehouse_file
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target.parent)  # a build killed before its swap left its temp file (and .wal)
-    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # DuckDB must create the file itself
-    empties: dict[str, pa.Table] | None = None
-    try:
-        con = duckdb.connect(str(tmp))
+    with PartStore(paths).lock():
+        store = PartStore(paths)  # after the lock: the parts in place are the last build's
+        remove_stale_temps(target.parent)  # a build killed before its swap left its temp file (and .wal)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        tmp.unlink()  # DuckDB must create the file itself
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            inputs = with_data(paths)
-            sources: dict[str, str] = {}
-            for name in PARQUET_TABLES:
-                source = participants_source(inputs, name)
-                if source is None:
-                    empties = empties or _empty_schemas()
-                    con.register(f"empty_{name}", empties[name])
-                    source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
-                sources[name] = source
-            con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
-            sources["coverage"] = (
-                "(SELECT participant_id, date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
-                "FROM coverage_arrow)"
-            )
-            con.register("participants_arrow", participants_table(paths))
-            sources["participants"] = "participants_arrow"
-            script = _PLACEHOLDER.sub(
-                lambda m: sources[m.group(1)], WAREHOUSE_SQL.read_text(encoding="utf-8")
-            )
-            con.execute(script)
-            _add_physiology(con, inputs)
-            install_metric_settings(con, metrics)
-            con.execute(METRICS_SQL.read_text(encoding="utf-8"))
-            rows, physiology_rows = (
-                {name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]) for name in names}
-                for names in (WAREHOUSE_TABLES, (*PHYSIOLOGY_TABLES, "nightly_physiology"))
-            )
-            counts = count_nights(con)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        kill_point(target)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        Path(str(tmp) + ".wal").unlink(missing_ok=True)
-        raise
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                _install(con, store, paths, metrics)
+                _record_parts(con, store.parts)
+                rows, physiology_rows = (
+                    {
+                        name: int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+                        for name in names
+                    }
+                    for names in (WAREHOUSE_TABLES, (*PHYSIOLOGY_TABLES, "nightly_physiology"))
+                )
+                counts = count_nights(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            with tmp.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            size = tmp.stat().st_size
+            kill_point(target)
+            store.publish(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            raise
+        store.collect()
     return WarehouseResult(
         path=target,
         rows=rows,
         physiology_rows=physiology_rows,
         counts=counts,
-        bytes=target.stat().st_size,
+        bytes=size,
+        bytes_written=size + store.bytes_written,
+        parts_written=store.written,
+        parts_reused=store.reused,
         seconds=time.perf_counter() - started,
     )
 
@@ -278,17 +371,17 @@ def count_nights(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def connect_readonly(paths: StoragePaths, *, sealed: bool = False) -> duckdb.DuckDBPyConnection:
     """A read-only connection on the current warehouse file (a snapshot: a later rebuild does not disturb it).
 
-    ``sealed`` (the SQL shell): no file outside the warehouse can be read or written (``COPY … TO``,
-    ``read_text``, ``ATTACH``, extension installs), and the setting is locked so SQL cannot lift it. ``read_only``
-    alone protects only the warehouse file itself."""
+    ``sealed`` (the SQL shell): no file outside the warehouse (the file and the parts its views read, listed in
+    ``warehouse_files``) can be read or written (``COPY … TO``, ``read_text``, ``ATTACH``, extension installs), and
+    the setting is locked so SQL cannot lift it. ``read_only`` alone protects only the warehouse file itself."""
     if not paths.warehouse_file.exists():
         raise WarehouseMissing(paths.warehouse_file)
-    config: dict[str, str | bool | int | float | list[str]] = (
-        {"enable_external_access": False} if sealed else {}
-    )
-    con = duckdb.connect(str(paths.warehouse_file), read_only=True, config=config)
+    con = duckdb.connect(str(paths.warehouse_file), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     if sealed:
+        files = [r[0] for r in con.execute("SELECT path FROM warehouse_files").fetchall()]
+        con.execute(f"SET allowed_paths = [{', '.join(_literal(f) for f in files)}]")
+        con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
 
