@@ -40,7 +40,7 @@ from pipeline.physiology_tables import PHYSIOLOGY_TABLES
 from pipeline.physiology_tables import SCHEMAS as PHYSIOLOGY_SCHEMAS
 from pipeline.tables import NIGHTS_SQL, _parquet_bytes, table_files
 from pipeline.transform import transform_files
-from pipeline.warehouse_parts import Part, PartStore
+from pipeline.warehouse_parts import Part, PartStore, period_of
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
@@ -200,10 +200,13 @@ def _copied_source(store: PartStore, inputs: list[StoragePaths], name: str, empt
     ``participant_id`` column (an empty part with the table's columns when no participant has one)."""
     selects = []
     for p in inputs:
-        parts = [
-            store.copy(name, p.participant_id, f.parent.name.removeprefix("month="), f)
-            for f in table_files(p, name)
-        ]
+        by_period: dict[str, list[Path]] = {}
+        files = table_files(p, name)
+        open_year = files[-1].parent.name.removeprefix("month=")[:4] if files else ""
+        for f in files:
+            month = f.parent.name.removeprefix("month=")
+            by_period.setdefault(period_of(month, open_year), []).append(f)
+        parts = [store.merge(name, p.participant_id, period, group) for period, group in by_period.items()]
         if parts:
             selects.append(
                 f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM {_read_parts(parts)})"
@@ -222,16 +225,18 @@ DERIVED_ORDER = {
 
 
 def _materialize(con: duckdb.DuckDBPyConnection, store: PartStore, name: str) -> None:
-    """Compute the view ``name`` once, store its rows as parts by participant and night month (rewriting only the
-    months whose bytes changed), and point the view at the parts, keeping its ORDER BY."""
+    """Compute the view ``name`` once, store its rows as parts by participant and period of ``night_date``
+    (``warehouse_parts.period_of``; rewriting only the parts whose bytes changed), and point the view at the parts,
+    keeping its ORDER BY."""
     rows = con.sql(
-        f"SELECT *, strftime(night_date, '%Y-%m') AS __month FROM {name} "
-        f"ORDER BY participant_id, __month, {DERIVED_ORDER[name]}"
+        f"SELECT *, CASE WHEN year(night_date) < max(year(night_date)) OVER (PARTITION BY participant_id) "
+        f"THEN strftime(night_date, '%Y') ELSE strftime(night_date, '%Y-%m') END AS __period FROM {name} "
+        f"ORDER BY participant_id, __period, {DERIVED_ORDER[name]}"
     ).to_arrow_table()
     keys = list(
-        zip(rows.column("participant_id").to_pylist(), rows.column("__month").to_pylist(), strict=True)
+        zip(rows.column("participant_id").to_pylist(), rows.column("__period").to_pylist(), strict=True)
     )
-    rows = rows.drop_columns(["__month"])
+    rows = rows.drop_columns(["__period"])
     parts, start = [], 0
     for i in range(1, len(keys) + 1):
         if i == len(keys) or keys[i] != keys[start]:

@@ -3,8 +3,8 @@
 -- Built by pipeline/warehouse.py into a NEW small file that then replaces the old one (os.replace), so a reader that
 -- keeps `duckdb -readonly data/warehouse.duckdb` open never blocks the daily build and never sees half of it: it keeps
 -- its snapshot, and the next connection sees the new file. The relations below are VIEWS over the warehouse's own
--- immutable copies of the month-compacted Parquet tables (warehouse.parts/<name>/<participant>/<month>-<id>.parquet,
--- copied from tables/<name>/month=YYYY-MM/part-0.parquet only when that month changed), so a build writes the
+-- immutable copies of the month-compacted Parquet tables (state/warehouse/<name>/<participant>/<period>-<id>.parquet,
+-- copied from tables/<name>/month=YYYY-MM/part-0.parquet only when that month changed; a closed year in one part), so a build writes the
 -- changed months and this file, not the history, and a reader's snapshot names files no later build rewrites.
 --
 -- Participants (docs/participants.md): every participant's tables are read with a participant_id column (the single
