@@ -5,12 +5,14 @@ makes a writer that opens the same file fail at once ("Could not set lock on fil
 ``os.replace``-ing it over the old one never opens the reader's file for writing: a reader keeps its snapshot (the old
 inode), new readers see the new file, and nobody ever sees a half-built database.
 
-Why views over parts (issue 19): a file holding every row made the daily run write the whole history again (9.8 MB
-at 10 years against 4.3 MB at 1, and far more with heart-rate samples). The file now holds views, the metric
-settings, ``coverage``, ``participants`` and ``warehouse_files``; the rows are immutable Parquet parts
-(``pipeline/warehouse_parts.py``): the tables' month files, copied only when a month changed, and the costly derived
-relations (``sleep_bouts``, ``sri_pairs``, ``nightly_physiology``), computed at build and written per night month
-only where their bytes changed. A reader's snapshot names parts no later build rewrites or deletes while it is open.
+Why parts (issue 19): a file holding every row made the daily run write the whole history again (9.8 MB at 10 years
+against 4.3 MB at 1, and hundreds of MB once heart-rate samples are in). The relations of one row per segment or
+sample (``sleep_segments``, ``heart_rate`` and the derived ``sleep_bouts``: ~90% of the rows) are now views over
+immutable Parquet parts (``pipeline/warehouse_parts.py``): the tables' month files, copied only when a month changed,
+and ``sleep_bouts`` computed at build and written per period only where its bytes changed. The tables of one row per
+night, log or day stay tables in the file: they are small (~1.2 MB at 10 years, inside DuckDB's 256 kB blocks that
+a table takes anyway), a read-only table is what `fitbit-sleep sql` refuses to change, and the figures query them
+fastest. A reader's snapshot names parts no later build rewrites, nor deletes while the reader is open.
 
 One warehouse serves every participant (docs/participants.md): each participant's Parquet is read with a
 ``participant_id`` column and unioned, and ``sql/warehouse.sql`` / ``sql/metrics.sql`` keep participants apart in every
@@ -23,6 +25,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,7 +52,6 @@ PHYSIOLOGY_SQL = SQL_DIR / "physiology.sql"
 NIGHTLY_PHYSIOLOGY_SQL = SQL_DIR / "nightly_physiology.sql"
 HEART_RATE_ASLEEP_SQL = SQL_DIR / "heart_rate_asleep.sql"
 SLEEP_BOUTS_SQL = SQL_DIR / "sleep_bouts.sql"
-SRI_PAIRS_SQL = SQL_DIR / "sri_pairs.sql"
 QUERIES_DIR = SQL_DIR / "queries"
 COUNTS_SQL = QUERIES_DIR / "counts.sql"
 WAREHOUSE_TABLES = (
@@ -64,6 +66,8 @@ WAREHOUSE_TABLES = (
 PARQUET_TABLES = WAREHOUSE_TABLES[
     :-1
 ]  # coverage comes from the landing (and `participants` from the registry)
+# The relations of one row per segment or sample: views over the warehouse's parts, not tables in its file.
+PART_TABLES = ("sleep_segments", "heart_rate")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -172,9 +176,8 @@ def fill_placeholders(sql: str, sources: dict[str, str]) -> str:
 def install_nightly_physiology(
     con: duckdb.DuckDBPyConnection, *, table: bool, sources: dict[str, str] | None = None
 ) -> None:
-    """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table when ``table``, else a view: the checks'
-    view over one participant's Parquet tables, whose ``sources`` give them a ``participant_id``; the build's
-    computing view, which it then stores as parts)."""
+    """The view ``heart_rate_asleep`` and ``nightly_physiology`` (a table in the warehouse, a view for the checks
+    over one participant's Parquet tables, whose ``sources`` give them a ``participant_id``)."""
     sources = sources or {}
     con.execute(
         "CREATE VIEW heart_rate_asleep AS " + fill_placeholders(HEART_RATE_ASLEEP_SQL.read_text(), sources)
@@ -186,18 +189,26 @@ def install_nightly_physiology(
     )
 
 
+def participants_source(inputs: list[StoragePaths], name: str) -> str | None:
+    """Every participant's partition files of table ``name`` as one relation with a ``participant_id`` column
+    (None when no participant has a file of it)."""
+    parts = [
+        f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM read_parquet([{listing}], "
+        "hive_partitioning = false))"
+        for p in inputs
+        if (listing := ", ".join(_literal(str(f)) for f in table_files(p, name)))
+    ]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")" if parts else None
+
+
 def _read_parts(parts: list[Part]) -> str:
     listing = ", ".join(_literal(p.path) for p in parts)
     return f"read_parquet([{listing}], hive_partitioning = false)"
 
 
-def _with_participant_id(empty: pa.Table) -> pa.Table:
-    return empty.add_column(0, "participant_id", pa.array([], pa.string()))
-
-
-def _copied_source(store: PartStore, inputs: list[StoragePaths], name: str, empty: pa.Table) -> str:
-    """Every participant's month files of table ``name``, as the warehouse's own parts, in one relation with a
-    ``participant_id`` column (an empty part with the table's columns when no participant has one)."""
+def _parts_source(store: PartStore, inputs: list[StoragePaths], name: str, empty: pa.Table) -> str:
+    """Every participant's month files of table ``name`` as the warehouse's own parts (a closed year in one), in
+    one relation with a ``participant_id`` column (an empty part with the table's columns when nobody has one)."""
     selects = []
     for p in inputs:
         by_period: dict[str, list[Path]] = {}
@@ -212,26 +223,41 @@ def _copied_source(store: PartStore, inputs: list[StoragePaths], name: str, empt
                 f"(SELECT {_literal(p.participant_id)} AS participant_id, * FROM {_read_parts(parts)})"
             )
     if not selects:
-        return _read_parts([store.put(name, "", "", _parquet_bytes(_with_participant_id(empty)))])
+        empty = empty.add_column(0, "participant_id", pa.array([], pa.string()))
+        return _read_parts([store.put(name, "", "", _parquet_bytes(empty))])
     return "(" + " UNION ALL BY NAME ".join(selects) + ")"
 
 
-# The derived relations stored as parts by night month, with the order that makes their parts' bytes deterministic.
-DERIVED_ORDER = {
-    "sleep_bouts": "start_sec, period_id, bout_no",
-    "sri_pairs": "night_date",
-    "nightly_physiology": "night_date",
-}
+def _sources(
+    con: duckdb.DuckDBPyConnection,
+    store: PartStore,
+    inputs: list[StoragePaths],
+    empties: Callable[[], dict[str, pa.Table]],
+    names: tuple[str, ...],
+) -> dict[str, str]:
+    """The relation each placeholder of ``names`` stands for: the partition files (a table copied into the file),
+    or the warehouse's parts for the relations of one row per segment or sample (``PART_TABLES``, views)."""
+    sources: dict[str, str] = {}
+    for name in names:
+        if name in PART_TABLES:
+            sources[name] = _parts_source(store, inputs, name, empties()[name])
+            continue
+        source = participants_source(inputs, name)
+        if source is None:
+            con.register(f"empty_{name}", empties()[name])
+            source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
+        sources[name] = source
+    return sources
 
 
-def _materialize(con: duckdb.DuckDBPyConnection, store: PartStore, name: str) -> None:
-    """Compute the view ``name`` once, store its rows as parts by participant and period of ``night_date``
-    (``warehouse_parts.period_of``; rewriting only the parts whose bytes changed), and point the view at the parts,
-    keeping its ORDER BY."""
+def _materialize_bouts(con: duckdb.DuckDBPyConnection, store: PartStore) -> None:
+    """Compute ``sleep_bouts`` (``sql/sleep_bouts.sql``) once, store its rows as parts by participant and period of
+    ``night_date`` (``warehouse_parts.period_of``; only parts whose bytes changed are written), and point the view
+    at the parts with the ORDER BY of ``sql/metrics.sql``."""
     rows = con.sql(
-        f"SELECT *, CASE WHEN year(night_date) < max(year(night_date)) OVER (PARTITION BY participant_id) "
-        f"THEN strftime(night_date, '%Y') ELSE strftime(night_date, '%Y-%m') END AS __period FROM {name} "
-        f"ORDER BY participant_id, __period, {DERIVED_ORDER[name]}"
+        "SELECT *, CASE WHEN year(night_date) < max(year(night_date)) OVER (PARTITION BY participant_id) "
+        "THEN strftime(night_date, '%Y') ELSE strftime(night_date, '%Y-%m') END AS __period FROM sleep_bouts "
+        "ORDER BY participant_id, __period, start_sec, period_id, bout_no"
     ).to_arrow_table()
     keys = list(
         zip(rows.column("participant_id").to_pylist(), rows.column("__period").to_pylist(), strict=True)
@@ -240,34 +266,34 @@ def _materialize(con: duckdb.DuckDBPyConnection, store: PartStore, name: str) ->
     parts, start = [], 0
     for i in range(1, len(keys) + 1):
         if i == len(keys) or keys[i] != keys[start]:
-            who, month = keys[start]
-            parts.append(store.put(name, who, month, _parquet_bytes(rows.slice(start, i - start))))
+            who, period = keys[start]
+            parts.append(store.put("sleep_bouts", who, period, _parquet_bytes(rows.slice(start, i - start))))
             start = i
     if not parts:
-        parts.append(store.put(name, "", "", _parquet_bytes(rows)))
-    order = "participant_id, night_date" if name == "nightly_physiology" else None
-    if order is None:
-        statement = re.search(rf"CREATE VIEW {name} AS .*? ORDER BY ([^;]+);", METRICS_SQL.read_text())
-        assert statement is not None, name
-        order = statement.group(1)
-    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {_read_parts(parts)} ORDER BY {order}")
-
-
-def _inline(path: Path) -> str:
-    return "(\n" + path.read_text(encoding="utf-8") + "\n)"
+        parts.append(store.put("sleep_bouts", "", "", _parquet_bytes(rows)))
+    view = re.search(r"CREATE VIEW sleep_bouts AS .*?;", METRICS_SQL.read_text(encoding="utf-8"))
+    assert view is not None
+    con.execute(
+        view.group(0)
+        .replace("CREATE VIEW", "CREATE OR REPLACE VIEW")
+        .replace("{{sleep_bouts}}", _read_parts(parts))
+    )
 
 
 def _install(
     con: duckdb.DuckDBPyConnection, store: PartStore, paths: StoragePaths, metrics: MetricSettings
 ) -> None:
-    """Every relation of the warehouse on ``con``: views over parts, and the small tables."""
+    """Every relation of the warehouse on ``con``: the tables, and the views over parts."""
     inputs = with_data(paths)
-    sources: dict[str, str] = {}
-    empties: dict[str, pa.Table] | None = None
-    for name in PARQUET_TABLES:
-        if not any(table_files(p, name) for p in inputs):
-            empties = empties or _empty_schemas()
-        sources[name] = _copied_source(store, inputs, name, (empties or {}).get(name, pa.table({})))
+    cache: dict[str, pa.Table] = {}
+
+    def empties() -> dict[str, pa.Table]:
+        if not cache:
+            cache.update(_empty_schemas())
+            cache.update({name: PHYSIOLOGY_SCHEMAS[name].empty_table() for name in PHYSIOLOGY_TABLES})
+        return cache
+
+    sources = _sources(con, store, inputs, empties, PARQUET_TABLES)
     con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
     sources["coverage"] = (
         "(SELECT participant_id, date, state, source, source_ref, fetched_at_text::TIMESTAMPTZ AS fetched_at "
@@ -276,18 +302,13 @@ def _install(
     con.register("participants_arrow", participants_table(paths))
     sources["participants"] = "participants_arrow"
     con.execute(fill_placeholders(WAREHOUSE_SQL.read_text(encoding="utf-8"), sources))
-    physiology = {
-        name: _copied_source(store, inputs, name, PHYSIOLOGY_SCHEMAS[name].empty_table())
-        for name in PHYSIOLOGY_TABLES
-    }
+    physiology = _sources(con, store, inputs, empties, PHYSIOLOGY_TABLES)
     con.execute(fill_placeholders(PHYSIOLOGY_SQL.read_text(encoding="utf-8"), physiology))
-    install_nightly_physiology(con, table=False)
-    _materialize(con, store, "nightly_physiology")
+    install_nightly_physiology(con, table=True)
     install_metric_settings(con, metrics)
-    derived = {"sleep_bouts": _inline(SLEEP_BOUTS_SQL), "sri_pairs": _inline(SRI_PAIRS_SQL)}
-    con.execute(fill_placeholders(METRICS_SQL.read_text(encoding="utf-8"), derived))
-    _materialize(con, store, "sleep_bouts")
-    _materialize(con, store, "sri_pairs")
+    bouts = {"sleep_bouts": "(\n" + SLEEP_BOUTS_SQL.read_text(encoding="utf-8") + "\n)"}
+    con.execute(fill_placeholders(METRICS_SQL.read_text(encoding="utf-8"), bouts))
+    _materialize_bouts(con, store)
 
 
 def _record_parts(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> None:

@@ -1,12 +1,12 @@
 """The warehouse's Parquet parts: the immutable files the views of the thin ``warehouse.duckdb`` read.
 
 Why parts: rebuilding ``warehouse.duckdb`` whole made the daily run write the whole history (2.3x the bytes at 10
-years as at 1, and hundreds of MB once heart-rate samples are in). Now the file holds views and a few small tables;
-the rows live in ``state/warehouse/<table>/<participant>/<period>-<id>.parquet``: copies of the tables' month files,
-made again only when that month's file changed (its inode, mtime and size), and the derived relations
-(``sleep_bouts``, ``sri_pairs``, ``nightly_physiology``), written per night month only when their bytes changed.
+years as at 1, and hundreds of MB once heart-rate samples are in). The relations of one row per segment or sample
+now live in ``state/warehouse/<table>/<participant>/<period>-<id>.parquet``: copies of the tables' month files
+(``sleep_segments``, ``heart_rate``), made again only when that month's file changed (its inode, mtime and size),
+and the derived ``sleep_bouts``, written only when a period's bytes changed.
 A period is a month of the data's last (open) year, else a whole closed year: DuckDB opens every file of a view on
-every query, and 120 month files per table made the metric views 3-8x slower than one file (measured, 10 years);
+every query, and 120 month files per relation made the metric views 3-8x slower than one file (measured, 10 years);
 a closed year's part is rewritten only when one of its months changes (a late fix, the first days of January).
 
 Why copies, not hard links of ``tables/``: the SQL shell lets a user write the files the warehouse reads (DuckDB's

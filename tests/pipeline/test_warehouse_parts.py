@@ -176,10 +176,10 @@ def test_the_sealed_shell_reads_the_parts_and_no_other_file(tmp_path: Path) -> N
     con = connect_readonly(paths, sealed=True)
     try:
         assert con.execute("SELECT count(*) FROM night_metrics").fetchall()[0][0] > 30
-        [(table_file,)] = con.execute(
-            "SELECT path FROM warehouse_files WHERE table_name = 'sleep_logs' LIMIT 1"
+        [(part,)] = con.execute(
+            "SELECT path FROM warehouse_files WHERE table_name = 'sleep_segments' LIMIT 1"
         ).fetchall()
-        assert Path(table_file).is_relative_to(
+        assert Path(part).is_relative_to(
             parts_dir(paths)
         )  # copies: tables/ is out of the shell's reach
         source = next(paths.tables_dir.glob("sleep_logs/month=*/part-0.parquet"))
