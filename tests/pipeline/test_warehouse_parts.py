@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 from landing_fixtures import land_logs
+from warehouse_reader import warehouse_reader
 
 from fitbit_sandbox.generator import generate_history
 from pipeline.paths import StoragePaths
@@ -23,20 +22,10 @@ LA = "America/Los_Angeles"
 END = date(2025, 6, 20)  # the daily update's 3 days sit inside June; the nights' month before is May
 LATER = datetime(2025, 6, 21, 6, tzinfo=UTC)
 
-READER = """
-import sys
-from pathlib import Path
-from pipeline.paths import StoragePaths
-from pipeline.warehouse import connect_readonly
-con = connect_readonly(StoragePaths(Path(sys.argv[1])))
-QUERY = ("SELECT (SELECT count(*) FROM sleep_segments), (SELECT count(*) FROM sleep_logs), "
-         "(SELECT sum(seconds) FROM sleep_bouts), (SELECT count(*) FROM night_metrics)")
-def numbers():
-    return " ".join(str(v) for v in con.execute(QUERY).fetchall()[0])
-print("ready", numbers(), flush=True)
-for line in sys.stdin:          # one query per line received, on the same (old) connection
-    print("again", numbers(), flush=True)
-"""
+READER = (
+    "SELECT (SELECT count(*) FROM sleep_segments), (SELECT count(*) FROM sleep_logs), "
+    "(SELECT sum(seconds) FROM sleep_bouts), (SELECT count(*) FROM night_metrics)"
+)
 
 
 def _history(paths: StoragePaths, days: int) -> None:
@@ -132,19 +121,8 @@ def test_updated_in_place_equals_a_build_from_scratch(tmp_path: Path) -> None:
 def test_a_reader_keeps_its_snapshot_through_many_updates_and_its_parts_go_after_it(tmp_path: Path) -> None:
     paths = StoragePaths(tmp_path)
     _history(paths, 40)
-    root = Path(__file__).parents[2]
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=root,
-    )
     generations = parts_dir(paths) / "generations"
-    try:
-        assert reader.stdout is not None and reader.stdin is not None
-        first = reader.stdout.readline().split()
-        assert first[0] == "ready"
+    with warehouse_reader(tmp_path, READER) as reader:
         newest = max(generations.glob("*.json"), key=lambda p: int(p.stem))
         theirs = {Path(part["path"]) for part in json.loads(newest.read_text())["parts"]}
         for k in range(1, KEEP_GENERATIONS + 3):  # more updates than generations kept without a reader
@@ -152,17 +130,10 @@ def test_a_reader_keeps_its_snapshot_through_many_updates_and_its_parts_go_after
         # the reader's generation is still there, and so are the parts its views name (some no longer current)
         assert len(list(generations.glob("*.json"))) == KEEP_GENERATIONS + 1
         assert theirs <= _parts(paths) and theirs - _current(paths)
-        reader.stdin.write("again\n")
-        reader.stdin.flush()
-        assert reader.stdout.readline().split() == ["again", *first[1:]]
+        assert reader.again() == reader.first
         fresh = connect_readonly(paths)
-        assert fresh.execute("SELECT count(*) FROM sleep_logs").fetchall()[0][0] > int(first[2])
+        assert fresh.execute("SELECT count(*) FROM sleep_logs").fetchall()[0][0] > int(reader.first[1])
         fresh.close()
-    finally:
-        if reader.stdin:
-            reader.stdin.close()
-        reader.wait(timeout=30)
-    assert reader.returncode == 0
     _daily_update(paths, END + timedelta(days=9), seed=9)  # the reader is gone: its generation and parts go
     kept = list(generations.glob("*.json"))
     assert len(kept) == KEEP_GENERATIONS
@@ -179,9 +150,7 @@ def test_the_sealed_shell_reads_the_parts_and_no_other_file(tmp_path: Path) -> N
         [(part,)] = con.execute(
             "SELECT path FROM warehouse_files WHERE table_name = 'sleep_segments' LIMIT 1"
         ).fetchall()
-        assert Path(part).is_relative_to(
-            parts_dir(paths)
-        )  # copies: tables/ is out of the shell's reach
+        assert Path(part).is_relative_to(parts_dir(paths))  # copies: tables/ is out of the shell's reach
         source = next(paths.tables_dir.glob("sleep_logs/month=*/part-0.parquet"))
         try:
             con.execute(f"SELECT count(*) FROM read_parquet('{source}')").fetchall()
