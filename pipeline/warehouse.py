@@ -43,7 +43,7 @@ from pipeline.physiology_tables import PHYSIOLOGY_TABLES
 from pipeline.physiology_tables import SCHEMAS as PHYSIOLOGY_SCHEMAS
 from pipeline.tables import NIGHTS_SQL, _parquet_bytes, table_files
 from pipeline.transform import transform_files
-from pipeline.warehouse_parts import Part, PartStore, period_of
+from pipeline.warehouse_parts import Part, PartStore, build_lock, period_of
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 WAREHOUSE_SQL = SQL_DIR / "warehouse.sql"
@@ -338,7 +338,7 @@ def build_warehouse(paths: StoragePaths, metrics: MetricSettings | None = None) 
     metrics = metrics or MetricSettings.from_env(paths)
     target = paths.warehouse_file
     target.parent.mkdir(parents=True, exist_ok=True)
-    with PartStore(paths).lock():
+    with build_lock(paths):
         store = PartStore(paths)  # after the lock: the parts in place are the last build's
         remove_stale_temps(target.parent)  # a build killed before its swap left its temp file (and .wal)
         fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)

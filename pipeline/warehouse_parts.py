@@ -92,6 +92,13 @@ def _held_by_a_reader(path: Path) -> bool:
     return False
 
 
+def build_lock(paths: StoragePaths) -> filelock.FileLock:
+    """One build at a time (two would delete each other's fresh parts); readers never take it."""
+    root = parts_dir(paths)
+    root.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(root / ".build.lock"))
+
+
 class PartStore:
     """The parts of one build: reuses the parts of the warehouse in place, writes only what changed."""
 
@@ -104,11 +111,6 @@ class PartStore:
         self.written = 0
         self.reused = 0
         self._previous = {(p.table, p.participant_id, p.month): p for p in self._current_parts()}
-
-    def lock(self) -> filelock.FileLock:
-        """One build at a time (two would delete each other's fresh parts); readers never take it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        return filelock.FileLock(str(self.root / ".build.lock"))
 
     def _numbers(self) -> list[int]:
         if not self.generations.is_dir():
