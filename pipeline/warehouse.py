@@ -232,7 +232,7 @@ def _sources(
     con: duckdb.DuckDBPyConnection,
     store: PartStore,
     inputs: list[StoragePaths],
-    empties: Callable[[], dict[str, pa.Table]],
+    empties: Callable[[str], pa.Table],
     names: tuple[str, ...],
 ) -> dict[str, str]:
     """The relation each placeholder of ``names`` stands for: the partition files (a table copied into the file),
@@ -240,20 +240,20 @@ def _sources(
     sources: dict[str, str] = {}
     for name in names:
         if name in PART_TABLES:
-            sources[name] = _parts_source(store, inputs, name, empties()[name])
+            sources[name] = _parts_source(store, inputs, name, empties(name))
             continue
         source = participants_source(inputs, name)
         if source is None:
-            con.register(f"empty_{name}", empties()[name])
+            con.register(f"empty_{name}", empties(name))
             source = f"(SELECT NULL::VARCHAR AS participant_id, * FROM empty_{name})"
         sources[name] = source
     return sources
 
 
-def _materialize_bouts(con: duckdb.DuckDBPyConnection, store: PartStore) -> None:
+def _materialize_bouts(con: duckdb.DuckDBPyConnection, store: PartStore, view: str) -> None:
     """Compute ``sleep_bouts`` (``sql/sleep_bouts.sql``) once, store its rows as parts by participant and period of
     ``night_date`` (``warehouse_parts.period_of``; only parts whose bytes changed are written), and point the view
-    at the parts with the ORDER BY of ``sql/metrics.sql``."""
+    at the parts (``view``: its statement in ``sql/metrics.sql``, with its ORDER BY)."""
     rows = con.sql(
         "SELECT *, CASE WHEN year(night_date) < max(year(night_date)) OVER (PARTITION BY participant_id) "
         "THEN strftime(night_date, '%Y') ELSE strftime(night_date, '%Y-%m') END AS __period FROM sleep_bouts "
@@ -271,12 +271,8 @@ def _materialize_bouts(con: duckdb.DuckDBPyConnection, store: PartStore) -> None
             start = i
     if not parts:
         parts.append(store.put("sleep_bouts", "", "", _parquet_bytes(rows)))
-    view = re.search(r"CREATE VIEW sleep_bouts AS .*?;", METRICS_SQL.read_text(encoding="utf-8"))
-    assert view is not None
     con.execute(
-        view.group(0)
-        .replace("CREATE VIEW", "CREATE OR REPLACE VIEW")
-        .replace("{{sleep_bouts}}", _read_parts(parts))
+        view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW").replace("{{sleep_bouts}}", _read_parts(parts))
     )
 
 
@@ -287,11 +283,13 @@ def _install(
     inputs = with_data(paths)
     cache: dict[str, pa.Table] = {}
 
-    def empties() -> dict[str, pa.Table]:
+    def empties(name: str) -> pa.Table:
+        """Zero rows of table ``name`` (the sleep tables' schemas cost a transform: made only when needed)."""
+        if name in PHYSIOLOGY_SCHEMAS:
+            return PHYSIOLOGY_SCHEMAS[name].empty_table()
         if not cache:
             cache.update(_empty_schemas())
-            cache.update({name: PHYSIOLOGY_SCHEMAS[name].empty_table() for name in PHYSIOLOGY_TABLES})
-        return cache
+        return cache[name]
 
     sources = _sources(con, store, inputs, empties, PARQUET_TABLES)
     con.register("coverage_arrow", pa.concat_tables([coverage_table(p) for p in inputs]))
@@ -306,9 +304,15 @@ def _install(
     con.execute(fill_placeholders(PHYSIOLOGY_SQL.read_text(encoding="utf-8"), physiology))
     install_nightly_physiology(con, table=True)
     install_metric_settings(con, metrics)
+    # metrics.sql up to the sleep_bouts view (computing it inline), the bouts stored as parts, then the rest, which
+    # reads the parts (sri_pairs, a table, would otherwise compute the bouts a second time)
+    script = METRICS_SQL.read_text(encoding="utf-8")
+    found = re.search(r"CREATE VIEW sleep_bouts AS .*?;\n", script)
+    assert found is not None, "sql/metrics.sql defines the view sleep_bouts"
     bouts = {"sleep_bouts": "(\n" + SLEEP_BOUTS_SQL.read_text(encoding="utf-8") + "\n)"}
-    con.execute(fill_placeholders(METRICS_SQL.read_text(encoding="utf-8"), bouts))
-    _materialize_bouts(con, store)
+    con.execute(fill_placeholders(script[: found.end()], bouts))
+    _materialize_bouts(con, store, found.group(0))
+    con.execute(script[found.end() :])
 
 
 def _record_parts(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> None:
