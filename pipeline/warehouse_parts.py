@@ -6,7 +6,7 @@ now live in ``state/warehouse/<table>/<participant>/<period>-<id>.parquet``: cop
 (``sleep_segments``, ``heart_rate``), made again only when that month's file changed (its inode, mtime and size),
 and the derived ``sleep_bouts``, written only when a period's bytes changed.
 A period is a month of the data's last (open) year, else a whole closed year: DuckDB opens every file of a view on
-every query, and 120 month files per relation made the metric views 3-8x slower than one file (measured, 10 years);
+every query: an aggregate of 10 years of bouts took 80 ms over 122 month files, 15 ms over one file;
 a closed year's part is rewritten only when one of its months changes (a late fix, the first days of January).
 
 Why copies, not hard links of ``tables/``: the SQL shell lets a user write the files the warehouse reads (DuckDB's
@@ -218,4 +218,7 @@ class PartStore:
             if path not in live and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
                 removed.append(path)
+        for directory in [*self.root.glob("*/*/"), *self.root.glob("*/")]:  # a participant or table gone
+            if directory != self.generations and not any(directory.iterdir()):
+                directory.rmdir()
         return removed
