@@ -89,15 +89,14 @@ def _files(root: Path, skip: Path) -> dict[Path, tuple[int, int, int]]:
 
 
 def _changed_bytes(
-    before: dict[Path, tuple[int, int, int]],
-    after: dict[Path, tuple[int, int, int]],
-    under: Path | None = None,
+    before: dict[Path, tuple[int, int, int]], after: dict[Path, tuple[int, int, int]], *under: Path
 ) -> int:
-    """Bytes of the files created or changed (each inode once: the warehouse links each build as a generation)."""
+    """Bytes of the files created or changed (under any of ``under``, when given), each inode once: the warehouse
+    links each build's file as a generation."""
     inodes = {
         ident[0]: ident[2]
         for p, ident in after.items()
-        if before.get(p) != ident and (under is None or under == p or under in p.parents)
+        if before.get(p) != ident and (not under or any(u == p or u in p.parents for u in under))
     }
     return sum(inodes.values())
 
@@ -121,8 +120,7 @@ def history(years: int, root: Path) -> dict[str, float]:
         before = _files(home, dagster_home)
         daily_s, _, wchar = run_measured([cli, "backfill", "--last", "3"], env)
         after = _files(home, dagster_home)
-        warehouse = _changed_bytes(before, after, home / "warehouse.duckdb")
-        warehouse += _changed_bytes(before, after, home / "state" / "warehouse")
+        warehouse = _changed_bytes(before, after, home / "warehouse.duckdb", home / "state" / "warehouse")
         return {
             "backfill_s": seconds,
             "peak": peak,
