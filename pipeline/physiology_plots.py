@@ -208,6 +208,7 @@ FIGURES.update({spec.name: spec for spec in PHYSIOLOGY_FIGURES})
 
 # What an empty physiology figure says under "No data for this range" (the report's section says the same).
 NO_PHYSIOLOGY_HINT = (
-    'Get heart rate with "fitbit-sleep login --physiology" and a backfill, or import an account archive that has it.'
+    'Get heart rate with "fitbit-sleep login --physiology" and a backfill, '
+    "or import an account archive that has it."
 )
 NO_DATA_HINTS.update({spec.title: NO_PHYSIOLOGY_HINT for spec in PHYSIOLOGY_FIGURES})

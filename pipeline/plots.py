@@ -252,7 +252,9 @@ def _draw_no_data(fig: Figure, title: str) -> Axes:
     )
     hint = NO_DATA_HINTS.get(title)
     if hint:
-        ax.text(0.5, 0.38, hint, ha="center", va="center", fontsize=12, color="#555555", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.38, hint, ha="center", va="center", fontsize=12, color="#555555", transform=ax.transAxes
+        )
     return ax
 
 
