@@ -10,7 +10,8 @@ Why an archive before the backfill: since the API's shutdown the archive is how 
 the only source of sleep scores. The sandbox exports the same history it serves into the drop folder, as a
 Google-era Takeout in 3 zips (``imports/demo-takeout/``, where ``make dev``'s sensor sees it too); the API backfill
 that follows takes every overlapping date over (the most recently fetched API data wins), and the archive
-contributes the scores.
+contributes the scores and the physiology (``DEMO_HEART_RATE_DAYS`` of heart-rate samples, every daily measure): the
+demo's login is sleep-only, so the four physiology figures show the archive's heart rate.
 
 Why it leaves a sandbox profile behind (``<data root>/sandbox/``, see ``fitbit_sleep/sandbox_profile.py``): so that
 every command the summary suggests works as printed afterwards. The sandbox keeps its OAuth state in that folder, so
@@ -109,7 +110,15 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
     shutil.rmtree(staged, ignore_errors=True)
     moved = max(today - timedelta(days=MIGRATED_DAYS_AGO), today - timedelta(days=days - 1))
     takeout = export_takeout_history(
-        staged / "takeout.zip", seed=seed, days=days, today=today, tz=tz, migrated_on=moved, parts=3
+        staged / "takeout.zip",
+        seed=seed,
+        days=days,
+        today=today,
+        tz=tz,
+        migrated_on=moved,
+        parts=3,
+        physiology=True,
+        heart_rate_days=DEMO_HEART_RATE_DAYS,
     )
     target.mkdir(parents=True, exist_ok=True)
     for part in takeout.parts:
@@ -124,13 +133,20 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
         f"{s.csv_sessions} sessions in the 2026 CSVs ({s.csv_sessions_with_legacy} also in the JSON), "
         f"{s.first_date}..{s.last_date}; days {s.days_written} new, {s.days_revised} revised, "
         f"{s.days_unchanged} unchanged, {s.days_kept_api} kept from the API; {s.scores} sleep scores "
-        f"({s.scores_state})"
+        f"({s.scores_state}); {s.physio_files} physiology files, {s.hr_samples} heart-rate samples (the last "
+        f"{DEMO_HEART_RATE_DAYS} days)"
     )
 
 
 # The demo's sandbox user moved to Google this many days before "today": their Takeout has the nights since only in
 # the 2026 CSVs (the API backfill then takes every date over; the CSV-only nights' scores have no log left).
 MIGRATED_DAYS_AGO = 7
+
+# The demo's login is sleep-only (as most are), so its physiology (heart rate, resting HR, HRV, SpO2, breathing rate,
+# skin temperature) comes from the Takeout: every daily measure of the history, but heart-rate samples (~8,400 a day,
+# the bulk of the archive and of the import's time) only for the last this many days; enough for the figures' 7- and
+# 30-day means and the last night's hypnogram.
+DEMO_HEART_RATE_DAYS = 30
 
 
 def _backfill(first: Any, last: Any) -> None:
@@ -149,6 +165,11 @@ from nights n join sleep_scores s on s.log_id = n.main_log_id
 where s.overall_score is not null
 """
 
+# Nights with heart rate asleep, with a resting heart rate, with HRV (nightly_physiology: one row per night).
+PHYSIOLOGY_QUERY = """
+select count(hr_mean_asleep), count(resting_hr), count(hrv_rmssd) from nightly_physiology
+"""
+
 
 def _query(name: str) -> str:
     return (Path(__file__).resolve().parents[2] / "sql" / "queries" / name).read_text(encoding="utf-8")
@@ -165,6 +186,7 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
         row = con.execute(query).fetchone()
         cols = [d[0] for d in con.description or []]
         scored, mean_score = con.execute(SCORES_QUERY).fetchone() or (0, None)
+        with_hr, with_resting, with_hrv = con.execute(PHYSIOLOGY_QUERY).fetchone() or (0, 0, 0)
         quirks = con.execute(_query("real_data_quirks.sql")).fetchall()
     finally:
         con.close()
@@ -188,6 +210,10 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(f"  minutes lost a night  {numbers.get('minutes_lost')}  (time in bed - minutes asleep)")
     click.echo(
         f"  sleep scores          {scored} scored nights, mean overall score {mean_score}  (from the archive)"
+    )
+    click.echo(
+        f"  physiology            {with_hr} nights with heart rate asleep, {with_resting} with resting HR, "
+        f"{with_hrv} with HRV  (from the archive; the login is sleep-only)"
     )
     click.echo(
         f"  API calls             {sleep_calls} sleep calls, {all_calls} API requests in all after login"

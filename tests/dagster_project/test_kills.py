@@ -106,6 +106,8 @@ def dagster_instance(home: Path) -> DagsterInstance:
         del os.environ["DAGSTER_HOME"]
 
 
+pytestmark = pytest.mark.slow  # CLI backfills as subprocesses: run first (tests/conftest.py)
+
 KILLS = [
     # (moment, where the process SIGKILLs itself, the pool slot the dead run holds)
     ("landing", "raw/sleep/date=#40", "fitbit_api"),  # the 40th raw day of the first run

@@ -34,6 +34,8 @@ from tests.dagster_project.dagster_helpers import (
     set_account,
 )
 
+pytestmark = pytest.mark.slow  # real Dagster runs for three participants: run first (tests/conftest.py)
+
 PEOPLE = ("p1", "p2", "p3")
 END = TEST_TODAY - timedelta(days=1)
 START = END - timedelta(days=129)  # two runs: 100 + 30 days
