@@ -131,7 +131,7 @@ def _assert_physiology_shows(data: Path, out: str) -> None:
     assert len(stats) == 4  # each drawn from the current warehouse
     assert stats["heart_rate_sleep"]["nights_with_hr"] == with_hr
     assert stats["hrv_resting_trends"]["nights_with_hrv"] == with_hrv
-    assert stats["sleep_vs_resting_hr"]["nights"] >= 20
+    assert int(stats["sleep_vs_resting_hr"]["nights"]) >= 20
     assert stats["hypnogram_heart_rate"]["hr_source"] == "export"
     report = (data / "report" / "report.html").read_text()
     assert "id='physiology-numbers'" in report and NO_PHYSIOLOGY_TEXT not in report
