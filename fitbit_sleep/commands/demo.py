@@ -31,6 +31,12 @@ from typing import Any
 
 import click
 
+# The demo's login is sleep-only (as most are), so its physiology (heart rate, resting HR, HRV, SpO2, breathing rate,
+# skin temperature) comes from the Takeout: every daily measure of the history, but heart-rate samples (~8,400 a day,
+# the bulk of the archive and of the import's time) only for the last this many days; enough for the figures' 7- and
+# 30-day means and the last night's hypnogram.
+DEMO_HEART_RATE_DAYS = 30
+
 
 @click.command()
 @click.option("--days", type=int, default=730, show_default=True, help="History length of the sandbox.")
@@ -41,7 +47,14 @@ import click
     default=None,
     help="Pin the sandbox's and the partitions' today (FITBIT_SLEEP_TODAY) for a reproducible run [default: today].",
 )
-def demo(days: int, seed: int, today: Any) -> None:
+@click.option(
+    "--heart-rate-days",
+    type=click.IntRange(min=1),
+    default=DEMO_HEART_RATE_DAYS,
+    show_default=True,
+    help="Heart-rate samples in the demo's archive for the last N days (the daily measures cover the whole history).",
+)
+def demo(days: int, seed: int, today: Any, heart_rate_days: int) -> None:
     """Start the sandbox, log in, backfill every partition through Dagster, build everything, print a summary."""
     import requests
 
@@ -73,7 +86,14 @@ def demo(days: int, seed: int, today: Any) -> None:
         _login()
         # The partitions start where the sandbox's history starts; set before the definitions are imported.
         os.environ["FITBIT_SLEEP_START_DATE"] = first.isoformat()
-        _import_archive(home, seed=seed, days=days, today=last, tz=sandbox.config.timezone)
+        _import_archive(
+            home,
+            seed=seed,
+            days=days,
+            today=last,
+            tz=sandbox.config.timezone,
+            heart_rate_days=heart_rate_days,
+        )
         requests.post(f"{sandbox.base_url}/_sandbox/reset-stats", timeout=10).raise_for_status()
         _backfill(first, last)
         stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
@@ -90,7 +110,7 @@ def _login() -> None:
     click.echo(f"Logged in (fitbit-sleep login --auto) as {result.user_id}, time zone {result.timezone}.")
 
 
-def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -> None:
+def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str, heart_rate_days: int) -> None:
     """Export the running sandbox's Google-era Takeout (3 zips) into the drop folder and import it (one line).
 
     The sandbox user moved to Google a week before ``today`` (``MIGRATED_DAYS_AGO``), so the Takeout holds legacy
@@ -118,7 +138,7 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
         migrated_on=moved,
         parts=3,
         physiology=True,
-        heart_rate_days=DEMO_HEART_RATE_DAYS,
+        heart_rate_days=heart_rate_days,
     )
     target.mkdir(parents=True, exist_ok=True)
     for part in takeout.parts:
@@ -134,19 +154,13 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
         f"{s.first_date}..{s.last_date}; days {s.days_written} new, {s.days_revised} revised, "
         f"{s.days_unchanged} unchanged, {s.days_kept_api} kept from the API; {s.scores} sleep scores "
         f"({s.scores_state}); {s.physio_files} physiology files, {s.hr_samples} heart-rate samples (the last "
-        f"{DEMO_HEART_RATE_DAYS} days)"
+        f"{heart_rate_days} days)"
     )
 
 
 # The demo's sandbox user moved to Google this many days before "today": their Takeout has the nights since only in
 # the 2026 CSVs (the API backfill then takes every date over; the CSV-only nights' scores have no log left).
 MIGRATED_DAYS_AGO = 7
-
-# The demo's login is sleep-only (as most are), so its physiology (heart rate, resting HR, HRV, SpO2, breathing rate,
-# skin temperature) comes from the Takeout: every daily measure of the history, but heart-rate samples (~8,400 a day,
-# the bulk of the archive and of the import's time) only for the last this many days; enough for the figures' 7- and
-# 30-day means and the last night's hypnogram.
-DEMO_HEART_RATE_DAYS = 30
 
 
 def _backfill(first: Any, last: Any) -> None:
