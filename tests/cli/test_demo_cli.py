@@ -139,7 +139,7 @@ def _assert_physiology_shows(data: Path, out: str) -> None:
     # heart-rate samples only for the last HEART_RATE_DAYS days: nearly every night of them (the sandbox skips at
     # most 2 of any 10), none before (the night that ends on the first of them may count)
     assert HEART_RATE_DAYS - 4 <= with_hr <= HEART_RATE_DAYS + 1
-    assert with_resting >= 20 and with_hrv >= 20  # the daily measures of the whole 45-day history
+    assert with_resting >= 20 and with_hrv >= 20  # the daily measures: the demo's last 90 days hold all 45
     drawn = {spec.name: rendered_figure(StoragePaths(data), spec.name) for spec in PHYSIOLOGY_FIGURES}
     stats = {name: result.stats for name, result in drawn.items() if result is not None}
     assert len(stats) == 4  # each drawn from the current warehouse
