@@ -30,9 +30,7 @@ from tests.dagster_project.dagster_helpers import login_to, sleep_calls, table_r
 from tests.dagster_project.test_backfill import _warehouse
 
 END = TEST_TODAY - timedelta(days=1)
-# One 60-day run, then the warehouse/plots/report run: the three moments need a landing of over 40 days, a tables
-# step and the warehouse swap, not a second run (test_backfill.py checks the 100-day runs); five backfills each save one.
-START = END - timedelta(days=59)
+START = END - timedelta(days=109)  # two runs: 100 + 10 days, then the warehouse/plots/report run
 TABLES = ("sleep_logs", "sleep_segments", "nights", "quarantine")
 CLI = str(Path(sys.executable).with_name("fitbit-sleep"))
 
