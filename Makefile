@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -n 2
 
 VENV_SCALE := .venv-scale
 
-.PHONY: install browser test test-dates lint typecheck pytest sandbox demo dev ui-check bench clean \
+.PHONY: install browser test test-dates lint typecheck pytest sandbox demo dev ui-check bench bench-all clean \
 	install-scale scale-system test-scale cohort-demo scale-dev
 
 $(UV):
@@ -116,7 +116,15 @@ dev: install
 ui-check: install browser
 	$(BIN)/python -m dagster_project.ui_check $(UI_CHECK_ARGS)
 
+# Issue 19's figures in one run: the 2-year backfill against the seed's plain script and Dagster's no-op floor, peak
+# RSS and the daily run's bytes at 1 and 10 years, the transform against a fair pandas baseline (~20 min on 2 cores).
+# `make bench-all` runs every bench script (the heart-rate import alone is ~20 min).
 bench: install
+	$(BIN)/python bench/bench_backfill.py --rounds 2
+	$(BIN)/python bench/bench_history.py
+	$(BIN)/python bench/bench_tables.py
+
+bench-all: install
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:

@@ -4,8 +4,8 @@ Contenders, each on a fresh sandbox (same seed, same 730 days) and a fresh data 
 warm for all), interleaved round by round with the order rotated, so machine noise hits all three alike:
 - plain: ``bench/plain_script.py``, requests + pandas + three PNGs (the seed tutorial; no landing, no checks);
 - product: ``fitbit-sleep backfill``'s ``run_backfill`` on ``cli_instance()`` (the dagster.yaml instance of
-  ``make dev``, SQLite in a fresh DAGSTER_HOME): ≤100-day runs of raw_sleep + sleep_tables with their checks, then
-  warehouse, every figure and the report;
+  ``make dev``, SQLite in a fresh DAGSTER_HOME): the CLI's runs of raw_sleep + sleep_tables with their checks (400
+  days each for the sandbox's sleep-only login, ``cli_days_per_run``), then warehouse, every figure and the report;
 - floor: the same runs, partitions, asset keys, checks and instance, with bodies that do nothing: what Dagster
   costs before any pipeline work.
 Prints each round and the median ratio; the goal (issue 19) is product <= 3x plain, and the line says when it is
@@ -95,13 +95,14 @@ def _access_token(home: Path) -> str:
     return str(json.loads(token_file.read_text())["access_token"])
 
 
-def plain(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
+def plain(days: int, start: date, end: date, root: Path) -> tuple[float, float, str]:
     sandbox, home = fresh(days, root, f"plain-{time.monotonic_ns()}")
     try:
         token = _access_token(home)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         logs = plain_script.run(sandbox.base_url, token, start, end, home / "plain")
-        return time.perf_counter() - t0, f"{logs} logs, {_sleep_calls(sandbox)} API calls"
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return wall, cpu, f"{logs} logs, {_sleep_calls(sandbox)} API calls"
     finally:
         sandbox.stop()
 
@@ -120,19 +121,47 @@ def _resources(sandbox: SandboxServer, home: Path) -> dict[str, Any]:
     }
 
 
-def _backfill(defs: Any, root: Path, start: date, end: date) -> Any:
+def _backfill(defs: Any, root: Path, start: date, end: date, chunk_days: int) -> Any:
     from dagster_project.backfill import cli_instance, run_backfill
 
     dagster_home = root / f"dagster_home-{time.monotonic_ns()}"
     install_instance_config(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     with cli_instance() as instance:
-        outcome = run_backfill(defs, instance, start, end)
+        outcome = run_backfill(defs, instance, start, end, chunk_days=chunk_days)
+        run_ids = [c.run_id for c in outcome.chunks] + [outcome.downstream_run_id]
+        outcome.step_seconds = step_seconds(instance, [r for r in run_ids if r])
     assert outcome.success, outcome
     return outcome
 
 
-def product(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
+def step_seconds(instance: Any, run_ids: list[str]) -> dict[str, float]:
+    """Seconds each step took (start to success, summed over the runs), read back from the run's events: where
+    the product's time goes; the rest of the wall time is Dagster's run and event bookkeeping."""
+    from dagster import DagsterEventType
+
+    totals: dict[str, float] = {}
+    for run_id in run_ids:
+        started: dict[str, float] = {}
+        for entry in instance.all_logs(run_id):
+            kind = entry.dagster_event_type
+            if kind == DagsterEventType.STEP_START:
+                started[entry.step_key] = entry.timestamp
+            elif kind == DagsterEventType.STEP_SUCCESS and entry.step_key in started:
+                seconds = entry.timestamp - started.pop(entry.step_key)
+                totals[entry.step_key] = totals.get(entry.step_key, 0.0) + seconds
+    return totals
+
+
+def _top_steps(seconds: dict[str, float], n: int = 5) -> str:
+    ranked = sorted(seconds.items(), key=lambda kv: -kv[1])
+    return (
+        ", ".join(f"{name} {s:.1f} s" for name, s in ranked[:n])
+        + f"; all steps {sum(seconds.values()):.1f} s"
+    )
+
+
+def product(days: int, start: date, end: date, root: Path) -> tuple[float, float, str]:
     from dagster_project.definitions import build_defs
     from dagster_project.partitions import ProjectConfig
 
@@ -140,11 +169,15 @@ def product(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
     try:
         config = ProjectConfig(start_date=start, timezone=TZ, data_root=str(home))
         defs = build_defs(config, resources=_resources(sandbox, home))
-        t0 = time.perf_counter()
-        outcome = _backfill(defs, root, start, end)
-        elapsed = time.perf_counter() - t0
+        from dagster_project.backfill import cli_days_per_run
+
+        days_per_run = cli_days_per_run(StoragePaths(home))  # as `fitbit-sleep backfill` (sleep only: 400)
+        t0, c0 = time.perf_counter(), time.process_time()
+        outcome = _backfill(defs, root, start, end, days_per_run)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert (StoragePaths(home).report_dir / "report.html").exists()
-        return elapsed, f"{len(outcome.chunks) + 1} runs incl. rebuild, {_sleep_calls(sandbox)} API calls"
+        runs = f"{len(outcome.chunks) + 1} runs incl. rebuild, {_sleep_calls(sandbox)} API calls"
+        return wall, cpu, f"{runs}; steps: {_top_steps(outcome.step_seconds)}"
     finally:
         sandbox.stop()
 
@@ -206,11 +239,14 @@ def floor_defs(start: date) -> Any:
     )
 
 
-def floor(days: int, start: date, end: date, root: Path) -> tuple[float, str]:
+def floor(days: int, start: date, end: date, root: Path) -> tuple[float, float, str]:
+    from dagster_project.backfill import CLI_DAYS_PER_RUN
+
     defs = floor_defs(start)
-    t0 = time.perf_counter()
-    outcome = _backfill(defs, root, start, end)
-    return time.perf_counter() - t0, f"{len(outcome.chunks) + 1} runs, no work"
+    t0, c0 = time.perf_counter(), time.process_time()
+    outcome = _backfill(defs, root, start, end, CLI_DAYS_PER_RUN)  # the same runs as the product's
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return wall, cpu, f"{len(outcome.chunks) + 1} runs, no work"
 
 
 def daemon(days: int, start: date, end: date, root: Path) -> tuple[float, float, int, int]:
@@ -270,7 +306,7 @@ def daemon(days: int, start: date, end: date, root: Path) -> tuple[float, float,
         sandbox.stop()
 
 
-Contender = Callable[[int, date, date, Path], tuple[float, str]]
+Contender = Callable[[int, date, date, Path], tuple[float, float, str]]
 
 
 def main() -> int:
@@ -285,14 +321,16 @@ def main() -> int:
     start = end - timedelta(days=args.days - 1)
     contenders: list[tuple[str, Contender]] = [("plain", plain), ("product", product), ("floor", floor)]
     times: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in contenders}
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         root = Path(tmp)
         for k in range(args.rounds):
             order = contenders[k % 3 :] + contenders[: k % 3]
             for name, run in order:
-                seconds, facts = run(args.days, start, end, root)
+                seconds, cpu, facts = run(args.days, start, end, root)
                 times[name].append(seconds)
-                print(f"  round {k + 1} {name}: {seconds:.1f} s ({facts})", flush=True)
+                cpus[name].append(cpu)
+                print(f"  round {k + 1} {name}: {seconds:.1f} s, {cpu:.1f} s CPU ({facts})", flush=True)
         ratios = [p / b for p, b in zip(times["product"], times["plain"], strict=True)]
         floor_ratios = [p / f for p, f in zip(times["product"], times["floor"], strict=True)]
         floor_plain = [f / b for f, b in zip(times["floor"], times["plain"], strict=True)]
@@ -305,6 +343,15 @@ def main() -> int:
         print(
             f"backfill_{args.days}d_product_vs_dagster_noop_floor: {statistics.median(floor_ratios):.2f}x "
             f"(floor vs plain script: {statistics.median(floor_plain):.1f}x)"
+        )
+        # CPU seconds of this process (the sandbox's threads included, alike for all): what the work costs when
+        # other processes share the cores; the wall-time ratios above are the goal's measure
+        cpu_plain = statistics.median(p / b for p, b in zip(cpus["product"], cpus["plain"], strict=True))
+        cpu_floor = statistics.median(p / f for p, f in zip(cpus["product"], cpus["floor"], strict=True))
+        print(
+            f"backfill_{args.days}d_cpu: product vs plain script {cpu_plain:.1f}x, vs floor {cpu_floor:.2f}x "
+            f"(median CPU s: product {statistics.median(cpus['product']):.1f}, floor "
+            f"{statistics.median(cpus['floor']):.1f}, plain {statistics.median(cpus['plain']):.1f})"
         )
         if args.daemon:
             bf_s, total_s, d_runs, d_calls = daemon(args.days, start, end, root)

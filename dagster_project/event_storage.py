@@ -22,9 +22,8 @@ from dagster import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
-from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData, serialize_value
 from sqlalchemy import create_engine, event
@@ -124,15 +123,22 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         self._store_asset_events(pending)
 
     def _store_asset_events(self, events: Sequence[EventLogEntry]) -> None:
+        """The rows stock ``store_event`` writes for each event, written per statement rather than per event: each
+        event serialized once for both files (stock serialized it per file, the largest cost of an event), the run
+        file's and the index's rows as one ``executemany`` each (the index's ids come back in order with
+        RETURNING), the tag rows as one, and the asset's row once per run of one asset and kind."""
         if not events:
             return
+        rows = [self._event_to_row(entry) for entry in events]
         with self.run_connection(events[0].run_id) as conn:
-            conn.execute(self.prepare_insert_event_batch(events))
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+        returning = SqlEventLogStorageTable.insert().returning(
+            SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+        )
         with self.index_transaction() as conn:
-            for position, entry in enumerate(events):
-                with db_result(conn, self.prepare_insert_event(entry)) as result:
-                    event_id = result.inserted_primary_key[0]
-                self._store_asset_event_tags(conn, [entry], [event_id])
+            event_ids = [int(row[0]) for row in conn.execute(returning, rows)]
+            self._store_asset_event_tags(conn, events, event_ids)
+            for position, (entry, event_id) in enumerate(zip(events, event_ids, strict=True)):
                 # the asset's row holds its latest event of a kind: each write overwrites the same columns, so in a
                 # run of events of one asset and kind (a range run's 100 materializations) only the last one counts
                 following = events[position + 1] if position + 1 < len(events) else None

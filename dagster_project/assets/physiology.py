@@ -5,9 +5,13 @@ Why two assets for six kinds: a range run writes one event per partition per ass
 backfill's cost (issue 19); the kinds are one fetch (one quota, one token), so they are one asset whose metadata
 counts each. Same daily partitions and ``multi_run(100)`` windows as ``raw_sleep``, in the same job and runs, in the
 ``fitbit_api`` pool. Only the kinds the saved login's scopes grant are called; without any (the default login) the
-asset lands nothing and makes no call.
+run makes no call and records no materialization of either asset (``output_required=False``: the steps end as
+skipped), so a sleep-only user's runs do not pay two events per day for assets that hold nothing. An archive import
+with physiology updates the tables itself (``archive_import``).
 """
 
+import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -28,10 +32,28 @@ from pipeline.errors import FitbitSleepError
 from pipeline.text import plural
 
 
+class _SkippedPhysiologyChecks(logging.Filter):
+    """Drops Dagster's warning that a blocking check on ``raw_physiology`` "emitted no result": when the login grants
+    no physiology the asset is skipped on purpose, so its check step is skipped too, and the warning would print
+    once per run of a sleep-only user's backfill for nothing wrong. Every other check keeps the warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("Blocking asset check 'raw_physiology:") and "emitted no result" in message
+        )
+
+
+_PLAN_LOGGER = logging.getLogger("dagster._core.execution.plan.active")
+if not any(isinstance(f, _SkippedPhysiologyChecks) for f in _PLAN_LOGGER.filters):
+    _PLAN_LOGGER.addFilter(_SkippedPhysiologyChecks())
+
+
 def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ignore[no-untyped-def]
     @asset(
         name="raw_physiology",
         **api_asset_options(partitions_def),
+        output_required=False,
         description=(
             "Heart rate (intraday 1 min, resting), HRV, SpO2, breathing rate and skin temperature from the Fitbit "
             "v1.2 API, one file per kind and date under raw/physiology/ (intraday gzip'd). Only the kinds the "
@@ -40,14 +62,15 @@ def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ig
     )
     def raw_physiology(
         context: AssetExecutionContext, fitbit: FitbitResource, storage: StorageResource
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         start, end = window_dates(*context.partition_time_window)
         people = run_participants(storage.paths(), context.run.tags)
-        calls, kinds, skipped, files = 0, set(), [], 0
+        calls, kinds, skipped, files, granted = 0, set(), [], 0, False
         for own in people:
             fetched, landed = _fetch_and_land(context, fitbit, own, start, end)
             if fetched is None or landed is None:
                 continue
+            granted = True
             calls += fetched.calls
             kinds |= set(fetched.documents)
             skipped += [f"{k}: {why}" for k, why in fetched.skipped.items()]
@@ -57,11 +80,13 @@ def build_raw_physiology(partitions_def: DailyPartitionsDefinition):  # type: ig
                 f"{plural(fetched.calls, 'call')}: {landed.written} new, {landed.revised} revised, "
                 f"{landed.unchanged} unchanged, {landed.empty} empty."
             )
-        if not kinds:
+        if not granted:
             context.log.info(
-                "No physiology scope granted: nothing fetched (`fitbit-sleep login --physiology`)."
+                "No physiology scope granted: nothing fetched, nothing materialized "
+                "(`fitbit-sleep login --physiology`)."
             )
-        return MaterializeResult(
+            return
+        yield MaterializeResult(
             metadata={
                 "run_first_date": start.isoformat(),
                 "run_last_date": end.isoformat(),

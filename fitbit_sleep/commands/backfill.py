@@ -2,8 +2,8 @@
 
 Why through Dagster and not a plain fetch: the runs land in the same instance the UI shows ($DAGSTER_HOME), so the
 partitions, check results and run history are the same whichever way the user backfilled. How it runs is in
-``dagster_project/backfill.py``: ≤100-day partition-range runs (one API call each) executed in this process, then
-one warehouse/plots/report run.
+``dagster_project/backfill.py``: partition-range runs of ≤400 days (≤100 when the login grants physiology)
+executed in this process, then one warehouse/plots/report run.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from fitbit_sleep.sandbox_profile import uses_api
 def backfill(
     start: date | None, end: date | None, last: int | None, no_downstream: bool, participant: str | None
 ) -> None:
-    """Materialize START..END in runs of at most 100 days (one API call each), recorded in $DAGSTER_HOME.
+    """Materialize START..END in runs of at most 400 days (100 with physiology), recorded in $DAGSTER_HOME.
 
     Without options: every partition. DAGSTER_HOME defaults to <data root>/dagster_home, the instance `make dev`
     shows. Progress shows the days done, API calls made and any wait for the hourly quota. Re-running is safe.
@@ -59,6 +59,7 @@ def backfill(
     from dagster_project.backfill import (
         ChunkOutcome,
         check_range,
+        cli_days_per_run,
         cli_instance,
         partition_bounds,
         run_backfill,
@@ -67,16 +68,14 @@ def backfill(
     from dagster_project.devserver import install_instance_config, use_dagster_home
     from dagster_project.resources import WAIT_LISTENERS
     from dagster_project.stuck_runs import stop_on_ctrl_c
+    from pipeline.config import Settings
     from pipeline.errors import FitbitSleepError
+    from pipeline.paths import StoragePaths
     from pipeline.text import plural
 
     try:
-        if participant is not None:  # a bad or retired id is one line, before any run starts
-            from pipeline.config import Settings
-            from pipeline.participants import to_fetch
-            from pipeline.paths import StoragePaths
-
-            to_fetch(StoragePaths(Settings.from_env().home), participant)
+        # a bad or retired --participant is one line, before any run starts
+        days_per_run = cli_days_per_run(StoragePaths(Settings.from_env().home), participant)
         defs = build_defs()  # reads FITBIT_SLEEP_START_DATE, _TZ, _LOOKBACK_DAYS ...: a bad value stops here
         first, today = partition_bounds(defs)
         if last is not None:
@@ -141,6 +140,7 @@ def backfill(
                     on_chunk_done=on_done,
                     on_note=lambda note: console.print(note, highlight=False),
                     participant=participant,
+                    chunk_days=days_per_run,
                 )
         finally:
             WAIT_LISTENERS.remove(on_wait)

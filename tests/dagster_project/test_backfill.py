@@ -102,11 +102,12 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
     start = end - timedelta(days=129)
     result = CliRunner().invoke(main, ["backfill", "--start", start.isoformat(), "--end", end.isoformat()])
     assert result.exit_code == 0, result.output
-    assert "130 days in 2 runs" in result.output and "2 API calls" in result.output
+    # a sleep-only login: one run of up to 400 days (CLI_DAYS_PER_RUN), the API still called per 100 days
+    assert "130 days in 1 run " in result.output and "2 API calls" in result.output
     assert sleep_calls(sandbox) == 2
     with DagsterInstance.get() as instance:
         runs = instance.get_runs(RunsFilter(tags={BACKFILL_TAG: result.output.split("Tag ")[1].split()[0]}))
-        assert len(runs) == 3 and all(r.status == DagsterRunStatus.SUCCESS for r in runs)
+        assert len(runs) == 2 and all(r.status == DagsterRunStatus.SUCCESS for r in runs)
         ranges = sorted(
             (
                 r.tags.get("dagster/asset_partition_range_start"),
@@ -115,10 +116,7 @@ def test_the_cli_backfill_records_its_runs_in_dagster_home(
             for r in runs
             if r.job_name == "sleep_daily_job"
         )
-        assert ranges == [
-            (start.isoformat(), (start + timedelta(days=99)).isoformat()),
-            ((start + timedelta(days=100)).isoformat(), end.isoformat()),
-        ]
+        assert ranges == [(start.isoformat(), end.isoformat())]
     assert (home / "warehouse.duckdb").exists() and (home / "report").is_dir()
 
 
@@ -295,3 +293,22 @@ def test_a_range_outside_the_partitions_gets_the_advice_that_fits(
     result = CliRunner().invoke(main, ["backfill", "--start", start, "--end", end])
     assert result.exit_code == 1 and advice in result.output
     assert ("FITBIT_SLEEP_START_DATE" in result.output) == (start < "2024-01-01")
+
+
+def test_a_sleep_only_login_backfills_400_days_a_run_and_a_physiology_login_100(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    from dagster_project.backfill import CLI_DAYS_PER_RUN, cli_days_per_run
+    from dagster_project.partitions import MAX_DAYS_PER_RUN
+    from pipeline.paths import StoragePaths
+    from pipeline.physiology_fetch import login_kinds
+
+    sandbox = sandbox_factory(days=30)
+    sleep_only, physiology = StoragePaths(tmp_path / "sleep"), StoragePaths(tmp_path / "physiology")
+    login_to(sandbox, sleep_only.root)
+    login_to(sandbox, physiology.root, physiology=True)
+    assert not login_kinds(sleep_only) and login_kinds(physiology)
+    assert (CLI_DAYS_PER_RUN, MAX_DAYS_PER_RUN) == (400, 100)
+    assert cli_days_per_run(sleep_only) == CLI_DAYS_PER_RUN
+    assert cli_days_per_run(physiology) == MAX_DAYS_PER_RUN
+    assert cli_days_per_run(StoragePaths(tmp_path / "nobody")) == CLI_DAYS_PER_RUN  # no login: nothing granted

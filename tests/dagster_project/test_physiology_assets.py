@@ -124,3 +124,29 @@ def test_a_403_on_a_kind_skips_it_with_one_warning_and_the_run_goes_on(
     assert read_physiology_day(StoragePaths(tmp_path), "hrv", END) is not None
     forbidden = {k: v for k, v in api_calls(sandbox).items() if "temp" in k}
     assert sum(forbidden.values()) == 1, forbidden  # one call, then the kind is skipped
+
+
+def test_a_sleep_only_login_records_no_physiology_materialization_and_no_physiology_call(
+    sandbox_factory: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox = sandbox_factory(days=60, quota=100_000)
+    login_to(sandbox, tmp_path)  # the default login: sleep scopes only
+    defs = project_defs(tmp_path, sandbox)
+    with DagsterInstance.ephemeral() as instance:
+        outcome = run_backfill(defs, instance, START, END, chunk_days=30)
+        assert outcome.success, [c.error for c in outcome.chunks] + [outcome.downstream_error]
+        assert [c.logs > 0 for c in outcome.chunks] == [True, True]
+        for name in ("raw_physiology", "physiology_tables"):
+            key = defs.resolve_assets_def(name).key
+            assert instance.get_latest_materialization_event(key) is None, name
+        for name in ("raw_sleep", "sleep_tables"):
+            key = defs.resolve_assets_def(name).key
+            assert instance.get_latest_materialization_event(key) is not None, name
+        # the physiology checks did not run (nothing to check), and nothing failed
+        for run_id in [c.run_id for c in outcome.chunks]:
+            record = instance.get_run_by_id(run_id)
+            assert record is not None and record.is_success
+    assert not any("heart" in key or "spo2" in key or "hrv" in key for key in api_calls(sandbox))
+    assert not StoragePaths(tmp_path).raw_physiology_dir.exists()
+    # the skipped check step is not reported as a check that "emitted no result" (noise in every CLI backfill)
+    assert not [r for r in caplog.records if "emitted no result" in r.getMessage()]
