@@ -125,6 +125,7 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str, h
 
     from fitbit_sandbox.takeout2026 import export_takeout_history
     from pipeline.paths import StoragePaths
+    from pipeline.physiology_tables import update_physiology_tables
     from pipeline.sources.fitbit_export.importer import import_archive
 
     paths = StoragePaths(home)
@@ -152,6 +153,8 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str, h
         os.replace(part, final)
     shutil.rmtree(staged, ignore_errors=True)
     s = import_archive(paths, target)
+    if s.physiology_changed:  # as `fitbit-sleep import` does: a sleep-only login's backfill skips these tables
+        update_physiology_tables(paths, s.physiology_changed)
     click.echo(
         f"Imported {target}/ ({s.layout}, {s.parts} zips): {s.files} JSON files, {s.logs} legacy logs, "
         f"{s.csv_sessions} sessions in the 2026 CSVs ({s.csv_sessions_with_legacy} also in the JSON), "
