@@ -153,7 +153,8 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str, h
         os.replace(part, final)
     shutil.rmtree(staged, ignore_errors=True)
     s = import_archive(paths, target)
-    if s.physiology_changed:  # as `fitbit-sleep import` does: a sleep-only login's backfill skips these tables
+    # as `fitbit-sleep import` does: the backfill of a sleep-only login skips the physiology assets
+    if s.physiology_changed:
         update_physiology_tables(paths, s.physiology_changed)
     click.echo(
         f"Imported {target}/ ({s.layout}, {s.parts} zips): {s.files} JSON files, {s.logs} legacy logs, "
