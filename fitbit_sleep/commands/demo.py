@@ -35,7 +35,7 @@ import click
 # skin temperature) comes from the Takeout: the daily measures of the last DEMO_PHYSIOLOGY_DAYS and heart-rate samples
 # (~8,400 a day) of the last DEMO_HEART_RATE_DAYS; enough for the figures' 7- and 30-day means and the last night's
 # hypnogram. Why not all of it: two years of daily measures (about 2,000 files) and 30 days of samples made `make demo`
-# about 60 % slower (mostly the import and the warehouse's samples-asleep join, about 1.4 s of CPU per day of samples).
+# about 60 % slower (mostly the import and the warehouse's samples-asleep join, about 0.7 s of CPU per day of samples).
 DEMO_PHYSIOLOGY_DAYS = 90
 DEMO_HEART_RATE_DAYS = 14
 
