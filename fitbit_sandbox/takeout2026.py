@@ -405,13 +405,17 @@ def export_takeout_history(
     parts: int = 1,
     physiology: bool = False,
     heart_rate_days: int | None = None,
+    physiology_days: int | None = None,
 ) -> Takeout2026:
     """The Takeout of the history a sandbox with this seed/days/today/tz serves (default move: mid-history);
-    ``physiology``/``heart_rate_days`` as in ``export.export_history``."""
+    ``physiology``/``heart_rate_days`` as in ``export.export_history``; ``physiology_days``: the physiology files of
+    the last N days only (default: the whole history; the values of a day do not depend on the span), for the demo,
+    whose import time with two years of daily measures was mostly theirs."""
     end = resolve_today(today, tz)
     logs = generate_history(seed, days, end, tz)
     moved = migrated_on or end - timedelta(days=days // 2)
-    phys = Physiology(seed, logs, end - timedelta(days=days - 1), end, tz=tz) if physiology else None
+    span = min(days, physiology_days or days)
+    phys = Physiology(seed, logs, end - timedelta(days=span - 1), end, tz=tz) if physiology else None
     takeout = compose_takeout(
         logs,
         migrated_on=moved,

@@ -3,7 +3,7 @@ night's hypnogram with its heart rate, HRV and resting HR trends, and sleep dura
 
 Each draws the rows of ``sql/queries/plot_<name>.sql`` over ``nightly_physiology`` (docs/physiology.md) and prints the
 one row of ``plot_<name>_stats.sql``, like every other figure. A history without physiology draws the "no data"
-figure (the query returns no rows).
+figure (the query returns no rows) with one line on how to get heart rate (``NO_PHYSIOLOGY_HINT``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from pipeline.plots import (
     FIGURES,
+    NO_DATA_HINTS,
     OKABE_ITO,
     SHORT_WAKE_COLOUR,
     STAGE_COLOURS,
@@ -204,3 +205,10 @@ PHYSIOLOGY_FIGURES: tuple[FigureSpec, ...] = (
     ),
 )
 FIGURES.update({spec.name: spec for spec in PHYSIOLOGY_FIGURES})
+
+# What an empty physiology figure says under "No data for this range" (the report's section says the same).
+NO_PHYSIOLOGY_HINT = (
+    'Get heart rate with "fitbit-sleep login --physiology" and a backfill, '
+    "or import an account archive that has it."
+)
+NO_DATA_HINTS.update({spec.title: NO_PHYSIOLOGY_HINT for spec in PHYSIOLOGY_FIGURES})

@@ -42,6 +42,10 @@ from pipeline.paths import StoragePaths
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 NO_DATA_TEXT = "No data for this range"
+# Figure title -> one line under NO_DATA_TEXT saying how to get that figure's data. Why: an empty physiology figure
+# is the usual case (a sleep-only login), and "no data" alone does not say what to run. Filled in by the module that
+# registers the figure (pipeline/physiology_plots.py), as FIGURES is.
+NO_DATA_HINTS: dict[str, str] = {}
 PREVIEW_MAX_WIDTH = 1000  # px: see preview_png
 
 Stat = float | int | str
@@ -246,6 +250,11 @@ def _draw_no_data(fig: Figure, title: str) -> Axes:
     ax.text(
         0.5, 0.5, NO_DATA_TEXT, ha="center", va="center", fontsize=18, color="#555555", transform=ax.transAxes
     )
+    hint = NO_DATA_HINTS.get(title)
+    if hint:
+        ax.text(
+            0.5, 0.38, hint, ha="center", va="center", fontsize=12, color="#555555", transform=ax.transAxes
+        )
     return ax
 
 

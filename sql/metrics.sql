@@ -1,7 +1,9 @@
 -- Sleep-science metrics: timing, continuity, regularity and sleep debt, as views over the warehouse tables (plus two
--- tables computed once at build, sleep_bouts and sri_pairs, that the views read).
+-- relations computed once at build, sleep_bouts and sri_pairs, that the views read; sleep_bouts, one row per bout,
+-- is computed by sql/sleep_bouts.sql and stored as Parquet parts that pipeline/warehouse.py rewrites only where they
+-- changed: the double-brace placeholder names them).
 --
--- Run by pipeline/warehouse.py after warehouse.sql, on tables it has just made:
+-- Run by pipeline/warehouse.py after warehouse.sql, on the relations it has just made:
 --   metric_settings  one row: the variant of each metric (env, see README "Configuration" and docs/metrics.md):
 --                    sri_epoch_seconds (30), awakening_minutes (5), free_weekdays ([6, 7] = Sat, Sun as ISO
 --                    weekdays), sleep_goal_hours (7)
@@ -53,61 +55,10 @@ FROM sleep_logs l LEFT JOIN nights n USING (participant_id, night_date);
 -- awake/restless (classic: Fitbit counts restless as awake in minutesAsleep too), a short wake of `shortData` (which
 -- overlays the stages it interrupts) and any gap between the parts of a split night. 'unknown' = Fitbit's `unknown`
 -- level (no reading): neither asleep nor awake. No epoch expansion: the timeline is swept on segment boundaries.
--- start_sec/end_sec: local clock as seconds since 1970-01-01 00:00 local. A TABLE, not a view: every metric reads it,
--- and computing it once at build makes the views cheap to query (bench/bench_metrics.py).
-CREATE TABLE sleep_bouts AS
-WITH seg AS (
-    SELECT p.participant_id, p.period_id, epoch(s.start_local)::BIGINT AS t0, epoch(s.start_local)::BIGINT + s.seconds AS t1,
-           CASE WHEN s.is_short THEN 'short'
-                WHEN s.level IN ('deep', 'light', 'rem', 'asleep') THEN 'sleep'
-                WHEN s.level IN ('wake', 'awake', 'restless') THEN 'wake'
-                ELSE 'unknown' END AS kind
-    FROM sleep_segments s JOIN sleep_log_periods p
-      ON s.participant_id = p.participant_id AND s.log_id = p.log_id AND s.date_of_sleep = p.date_of_sleep
-    WHERE s.seconds > 0
-), periods AS (
-    SELECT p.participant_id, p.period_id, any_value(p.night_date) AS night_date,
-           bool_or(p.is_main_period) AS is_main_period
-    FROM sleep_log_periods p GROUP BY p.participant_id, p.period_id
-), deltas AS (
-    SELECT participant_id, period_id, t0 AS t, kind, 1 AS d FROM seg
-    UNION ALL SELECT participant_id, period_id, t1, kind, -1 FROM seg
-    UNION ALL  -- the logs' own bounds: time in bed not covered by a segment is awake
-    SELECT p.participant_id, p.period_id, epoch(l.start_local)::BIGINT, 'edge', 0
-    FROM sleep_log_periods p JOIN sleep_logs l USING (participant_id, log_id)
-    UNION ALL
-    SELECT p.participant_id, p.period_id, epoch(l.end_local)::BIGINT, 'edge', 0
-    FROM sleep_log_periods p JOIN sleep_logs l USING (participant_id, log_id)
-), points AS (
-    SELECT participant_id, period_id, t,
-           coalesce(sum(d) FILTER (WHERE kind = 'short'), 0) AS d_short,
-           coalesce(sum(d) FILTER (WHERE kind = 'sleep'), 0) AS d_sleep,
-           coalesce(sum(d) FILTER (WHERE kind = 'wake'), 0) AS d_wake,
-           coalesce(sum(d) FILTER (WHERE kind = 'unknown'), 0) AS d_unknown
-    FROM deltas GROUP BY participant_id, period_id, t
-), running AS (
-    SELECT participant_id, period_id, t, lead(t) OVER (PARTITION BY participant_id, period_id ORDER BY t) AS t_next,
-           sum(d_short) OVER w AS n_short, sum(d_sleep) OVER w AS n_sleep, sum(d_wake) OVER w AS n_wake,
-           sum(d_unknown) OVER w AS n_unknown
-    FROM points
-    WINDOW w AS (PARTITION BY participant_id, period_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-), pieces AS (
-    SELECT participant_id, period_id, t AS t0, t_next AS t1,
-           CASE WHEN n_short > 0 THEN 'wake' WHEN n_sleep > 0 THEN 'sleep' WHEN n_wake > 0 THEN 'wake'
-                WHEN n_unknown > 0 THEN 'unknown' ELSE 'wake' END AS state
-    FROM running WHERE t_next > t
-), numbered AS (
-    SELECT *, sum(CASE WHEN state IS DISTINCT FROM previous THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY participant_id, period_id ORDER BY t0) AS bout_no
-    FROM (SELECT *, lag(state) OVER (PARTITION BY participant_id, period_id ORDER BY t0) AS previous FROM pieces)
-)
-SELECT b.participant_id, p.night_date, b.period_id, p.is_main_period, b.bout_no::INTEGER AS bout_no, b.state,
-       b.start_sec, b.end_sec, (b.end_sec - b.start_sec)::INTEGER AS seconds,
-       local_ts(b.start_sec) AS start_local, local_ts(b.end_sec) AS end_local
-FROM (SELECT participant_id, period_id, bout_no, any_value(state) AS state, min(t0) AS start_sec, max(t1) AS end_sec
-      FROM numbered GROUP BY participant_id, period_id, bout_no) b
-JOIN periods p USING (participant_id, period_id)
-ORDER BY b.participant_id, b.start_sec;
+-- start_sec/end_sec: local clock as seconds since 1970-01-01 00:00 local. Materialized (sql/sleep_bouts.sql), not
+-- computed per query: every metric reads it, and computing it once at build makes the views cheap to query
+-- (bench/bench_metrics.py).
+CREATE VIEW sleep_bouts AS SELECT * FROM {{sleep_bouts}} ORDER BY participant_id, start_sec;
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- night_metrics: one row per night (every row of `nights`; the timing and continuity columns are NULL for a night

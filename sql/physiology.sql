@@ -1,9 +1,11 @@
--- Sleep physiology in the warehouse (docs/physiology.md): copies of the month-compacted Parquet tables of
--- pipeline/physiology_tables.py, then nightly_physiology (sql/nightly_physiology.sql), run after sql/warehouse.sql.
+-- Sleep physiology in the warehouse (docs/physiology.md): the month-compacted Parquet tables of
+-- pipeline/physiology_tables.py (heart_rate a view over the warehouse's copies of its months, as sleep_segments in
+-- sql/warehouse.sql; the daily ones copied into the file), then nightly_physiology (sql/nightly_physiology.sql), run
+-- after sql/warehouse.sql.
 
 -- Heart-rate samples: ts_local (local wall time, second precision), bpm (25-220; others are in
 -- physiology_quarantine), source ('api' | 'google-health' | 'export'; one source per date).
-CREATE TABLE heart_rate AS
+CREATE VIEW heart_rate AS
 SELECT participant_id, ts_local, bpm, source::VARCHAR AS source FROM {{heart_rate}}
 ORDER BY participant_id, ts_local;
 

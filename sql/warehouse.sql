@@ -2,15 +2,20 @@
 --
 -- Built by pipeline/warehouse.py into a NEW file that then replaces the old one (os.replace), so a reader that keeps
 -- `duckdb -readonly data/warehouse.duckdb` open never blocks the daily build and never sees half of it: it keeps its
--- snapshot, and the next connection sees the new file. Tables are copies of the month-compacted Parquet tables
--- (tables/<name>/month=YYYY-MM/part-0.parquet), so queries read one local file.
+-- snapshot, and the next connection sees the new file. The tables of one row per night, log or day are copies of the
+-- month-compacted Parquet tables (tables/<name>/month=YYYY-MM/part-0.parquet) in the file; the relations of one row
+-- per segment or sample (sleep_segments here, heart_rate, sleep_bouts) are VIEWS over the warehouse's own immutable
+-- copies of them (state/warehouse/<name>/<participant>/<period>-<id>.parquet, copied again only when that month
+-- changed; a closed year in one part), so a build writes the changed months and this file, not the history of
+-- segments and samples, and a reader's snapshot names files no later build rewrites while it is open.
 --
 -- Participants (docs/participants.md): every participant's tables are read with a participant_id column (the single
 -- user is 'default'), and every join and window below keeps participants apart: log ids and nights are unique only
 -- within one participant.
 --
--- The double-brace placeholders below are filled in by pipeline/warehouse.py with read_parquet([...]) over the table's partition
--- files (or an empty table with the right columns when there is none yet); coverage comes from the landing.
+-- The double-brace placeholders below are filled in by pipeline/warehouse.py with read_parquet([...]) over the table's
+-- partition files or parts (or an empty table with the right columns when there is none yet); coverage comes from
+-- the landing.
 
 -- One row per night_date (the evening the night began), by the night model of sql/nights.sql
 -- (docs/night-model.md): exactly one main sleep period per night, its longest sleep whatever Fitbit flagged, with the
@@ -33,7 +38,7 @@ ORDER BY l.participant_id, l.date_of_sleep, l.start_local, l.log_id;
 
 -- Stage segments: levels.data (is_short = false) and the short wakes of levels.shortData (is_short = true), which
 -- OVERLAY data: never add them to it.
-CREATE TABLE sleep_segments AS
+CREATE VIEW sleep_segments AS
 SELECT s.* FROM {{sleep_segments}} s
 SEMI JOIN sleep_logs l
   ON s.participant_id = l.participant_id AND s.log_id = l.log_id AND s.date_of_sleep = l.date_of_sleep

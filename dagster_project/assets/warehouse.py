@@ -36,8 +36,9 @@ def build_warehouse(deps: list[Any]):  # type: ignore[no-untyped-def]
         kinds={"duckdb"},
         description=(
             "warehouse.duckdb, rebuilt from the Parquet tables with sql/warehouse.sql into a new file and swapped "
-            "in atomically, so a reader holding it open (duckdb -readonly) never blocks the rebuild. Updates "
-            "itself after the daily run, a backfill or an import."
+            "in atomically, so a reader holding it open (duckdb -readonly) never blocks the rebuild; segments, "
+            "heart rate and bouts are views over Parquet parts rewritten only where they changed (bytes_written). "
+            "Updates itself after the daily run, a backfill or an import."
         ),
     )
     def warehouse(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:

@@ -10,7 +10,8 @@ Why an archive before the backfill: since the API's shutdown the archive is how 
 the only source of sleep scores. The sandbox exports the same history it serves into the drop folder, as a
 Google-era Takeout in 3 zips (``imports/demo-takeout/``, where ``make dev``'s sensor sees it too); the API backfill
 that follows takes every overlapping date over (the most recently fetched API data wins), and the archive
-contributes the scores.
+contributes the scores and the physiology of the last ``DEMO_PHYSIOLOGY_DAYS`` (heart-rate samples of the last
+``DEMO_HEART_RATE_DAYS``): the demo's login is sleep-only, so the four physiology figures show the archive's.
 
 Why it leaves a sandbox profile behind (``<data root>/sandbox/``, see ``fitbit_sleep/sandbox_profile.py``): so that
 every command the summary suggests works as printed afterwards. The sandbox keeps its OAuth state in that folder, so
@@ -30,6 +31,14 @@ from typing import Any
 
 import click
 
+# The demo's login is sleep-only (as most are), so its physiology (heart rate, resting HR, HRV, SpO2, breathing rate,
+# skin temperature) comes from the Takeout: the daily measures of the last DEMO_PHYSIOLOGY_DAYS and heart-rate samples
+# (~8,400 a day) of the last DEMO_HEART_RATE_DAYS; enough for the figures' 7- and 30-day means and the last night's
+# hypnogram. Why not all of it: two years of daily measures (about 2,000 files) and 30 days of samples made `make demo`
+# about 60 % slower (mostly the import and the warehouse's samples-asleep join, about 0.7 s of CPU per day of samples).
+DEMO_PHYSIOLOGY_DAYS = 90
+DEMO_HEART_RATE_DAYS = 14
+
 
 @click.command()
 @click.option("--days", type=int, default=730, show_default=True, help="History length of the sandbox.")
@@ -40,7 +49,15 @@ import click
     default=None,
     help="Pin the sandbox's and the partitions' today (FITBIT_SLEEP_TODAY) for a reproducible run [default: today].",
 )
-def demo(days: int, seed: int, today: Any) -> None:
+@click.option(
+    "--heart-rate-days",
+    type=click.IntRange(min=1),
+    default=DEMO_HEART_RATE_DAYS,
+    show_default=True,
+    help=f"Heart-rate samples in the demo's archive for the last N days (daily measures: the last "
+    f"{DEMO_PHYSIOLOGY_DAYS}).",
+)
+def demo(days: int, seed: int, today: Any, heart_rate_days: int) -> None:
     """Start the sandbox, log in, backfill every partition through Dagster, build everything, print a summary."""
     import requests
 
@@ -72,7 +89,14 @@ def demo(days: int, seed: int, today: Any) -> None:
         _login()
         # The partitions start where the sandbox's history starts; set before the definitions are imported.
         os.environ["FITBIT_SLEEP_START_DATE"] = first.isoformat()
-        _import_archive(home, seed=seed, days=days, today=last, tz=sandbox.config.timezone)
+        _import_archive(
+            home,
+            seed=seed,
+            days=days,
+            today=last,
+            tz=sandbox.config.timezone,
+            heart_rate_days=heart_rate_days,
+        )
         requests.post(f"{sandbox.base_url}/_sandbox/reset-stats", timeout=10).raise_for_status()
         _backfill(first, last)
         stats = requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).json()
@@ -89,7 +113,7 @@ def _login() -> None:
     click.echo(f"Logged in (fitbit-sleep login --auto) as {result.user_id}, time zone {result.timezone}.")
 
 
-def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -> None:
+def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str, heart_rate_days: int) -> None:
     """Export the running sandbox's Google-era Takeout (3 zips) into the drop folder and import it (one line).
 
     The sandbox user moved to Google a week before ``today`` (``MIGRATED_DAYS_AGO``), so the Takeout holds legacy
@@ -101,6 +125,7 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
 
     from fitbit_sandbox.takeout2026 import export_takeout_history
     from pipeline.paths import StoragePaths
+    from pipeline.physiology_tables import update_physiology_tables
     from pipeline.sources.fitbit_export.importer import import_archive
 
     paths = StoragePaths(home)
@@ -109,7 +134,16 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
     shutil.rmtree(staged, ignore_errors=True)
     moved = max(today - timedelta(days=MIGRATED_DAYS_AGO), today - timedelta(days=days - 1))
     takeout = export_takeout_history(
-        staged / "takeout.zip", seed=seed, days=days, today=today, tz=tz, migrated_on=moved, parts=3
+        staged / "takeout.zip",
+        seed=seed,
+        days=days,
+        today=today,
+        tz=tz,
+        migrated_on=moved,
+        parts=3,
+        physiology=True,
+        heart_rate_days=heart_rate_days,
+        physiology_days=DEMO_PHYSIOLOGY_DAYS,
     )
     target.mkdir(parents=True, exist_ok=True)
     for part in takeout.parts:
@@ -119,12 +153,16 @@ def _import_archive(home: Path, *, seed: int, days: int, today: date, tz: str) -
         os.replace(part, final)
     shutil.rmtree(staged, ignore_errors=True)
     s = import_archive(paths, target)
+    # as `fitbit-sleep import` does: the backfill of a sleep-only login skips the physiology assets
+    if s.physiology_changed:
+        update_physiology_tables(paths, s.physiology_changed)
     click.echo(
         f"Imported {target}/ ({s.layout}, {s.parts} zips): {s.files} JSON files, {s.logs} legacy logs, "
         f"{s.csv_sessions} sessions in the 2026 CSVs ({s.csv_sessions_with_legacy} also in the JSON), "
         f"{s.first_date}..{s.last_date}; days {s.days_written} new, {s.days_revised} revised, "
         f"{s.days_unchanged} unchanged, {s.days_kept_api} kept from the API; {s.scores} sleep scores "
-        f"({s.scores_state})"
+        f"({s.scores_state}); {s.physio_files} physiology files, {s.hr_samples} heart-rate samples (the last "
+        f"{heart_rate_days} days)"
     )
 
 
@@ -149,6 +187,11 @@ from nights n join sleep_scores s on s.log_id = n.main_log_id
 where s.overall_score is not null
 """
 
+# Nights with heart rate asleep, with a resting heart rate, with HRV (nightly_physiology: one row per night).
+PHYSIOLOGY_QUERY = """
+select count(hr_mean_asleep), count(resting_hr), count(hrv_rmssd) from nightly_physiology
+"""
+
 
 def _query(name: str) -> str:
     return (Path(__file__).resolve().parents[2] / "sql" / "queries" / name).read_text(encoding="utf-8")
@@ -165,6 +208,7 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
         row = con.execute(query).fetchone()
         cols = [d[0] for d in con.description or []]
         scored, mean_score = con.execute(SCORES_QUERY).fetchone() or (0, None)
+        with_hr, with_resting, with_hrv = con.execute(PHYSIOLOGY_QUERY).fetchone() or (0, 0, 0)
         quirks = con.execute(_query("real_data_quirks.sql")).fetchall()
     finally:
         con.close()
@@ -188,6 +232,10 @@ def _summary(home: Path, dagster_home: Path, stats: dict[str, Any], seconds: flo
     click.echo(f"  minutes lost a night  {numbers.get('minutes_lost')}  (time in bed - minutes asleep)")
     click.echo(
         f"  sleep scores          {scored} scored nights, mean overall score {mean_score}  (from the archive)"
+    )
+    click.echo(
+        f"  physiology            {with_hr} nights with heart rate asleep, {with_resting} with resting HR, "
+        f"{with_hrv} with HRV  (from the archive; the login is sleep-only)"
     )
     click.echo(
         f"  API calls             {sleep_calls} sleep calls, {all_calls} API requests in all after login"

@@ -16,6 +16,10 @@ from tests.clock import TEST_TODAY
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # two demos and three CLI commands
 
+# Heart-rate samples in the demo's archive: fewer days than `make demo`'s 30 (the import's time is mostly the samples;
+# the same code path); every daily measure covers the 45 days either way.
+HEART_RATE_DAYS = 10
+
 
 def _user_env() -> dict[str, str]:
     """A shell with none of the project's variables set, as a newcomer's."""
@@ -26,7 +30,16 @@ def _run_demo(tmp_path: Path) -> str:
     env = _user_env()
     exe = Path(sys.executable).with_name("fitbit-sleep")
     done = subprocess.run(
-        [str(exe), "demo", "--days", "45", "--today", TEST_TODAY.isoformat()],
+        [
+            str(exe),
+            "demo",
+            "--days",
+            "45",
+            "--today",
+            TEST_TODAY.isoformat(),
+            "--heart-rate-days",
+            str(HEART_RATE_DAYS),
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -75,6 +88,7 @@ def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
         assert counts == (int(nights_line.split()[1]), int(mains_line.split()[2]))
     finally:
         con.close()
+    _assert_physiology_shows(data, out)
     parts = sorted((data / "imports" / "demo-takeout").glob("*.zip"))
     assert len(parts) == 3  # the Takeout's zips, imported before the backfill
     archive_stamp = [(p.read_bytes(), p.stat().st_mtime_ns) for p in parts]
@@ -101,3 +115,37 @@ def test_demo_runs_end_to_end_and_is_idempotent(tmp_path: Path) -> None:
     assert [
         (p.read_bytes(), p.stat().st_mtime_ns) for p in parts
     ] == archive_stamp  # the drop folder sees no change
+
+
+def _assert_physiology_shows(data: Path, out: str) -> None:
+    """The sleep-only login's physiology comes from the Takeout: the summary counts it, the four physiology figures
+    draw it (their printed numbers, not the empty figure's) and the report's section has its table."""
+    from pipeline.paths import StoragePaths
+    from pipeline.physiology_plots import PHYSIOLOGY_FIGURES
+    from pipeline.plots import rendered_figure
+    from pipeline.report import NO_PHYSIOLOGY_TEXT
+
+    assert f"heart-rate samples (the last {HEART_RATE_DAYS} days)" in out
+    line = next(line for line in out.splitlines() if line.strip().startswith("physiology"))
+    with_hr, with_resting, with_hrv = (int(line.split()[i]) for i in (1, 7, 11))
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        counts = con.execute(
+            "select count(hr_mean_asleep), count(resting_hr), count(hrv_rmssd) from nightly_physiology"
+        ).fetchone()
+        assert counts == (with_hr, with_resting, with_hrv)  # the summary's numbers are the warehouse's
+    finally:
+        con.close()
+    # heart-rate samples only for the last HEART_RATE_DAYS days: nearly every night of them (the sandbox skips at
+    # most 2 of any 10), none before (the night that ends on the first of them may count)
+    assert HEART_RATE_DAYS - 4 <= with_hr <= HEART_RATE_DAYS + 1
+    assert with_resting >= 20 and with_hrv >= 20  # the daily measures: the demo's last 90 days hold all 45
+    drawn = {spec.name: rendered_figure(StoragePaths(data), spec.name) for spec in PHYSIOLOGY_FIGURES}
+    stats = {name: result.stats for name, result in drawn.items() if result is not None}
+    assert len(stats) == 4  # each drawn from the current warehouse
+    assert stats["heart_rate_sleep"]["nights_with_hr"] == with_hr
+    assert stats["hrv_resting_trends"]["nights_with_hrv"] == with_hrv
+    assert int(stats["sleep_vs_resting_hr"]["nights"]) >= 20
+    assert stats["hypnogram_heart_rate"]["hr_source"] == "export"
+    report = (data / "report" / "report.html").read_text()
+    assert "id='physiology-numbers'" in report and NO_PHYSIOLOGY_TEXT not in report

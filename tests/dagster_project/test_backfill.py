@@ -311,4 +311,6 @@ def test_a_sleep_only_login_backfills_400_days_a_run_and_a_physiology_login_100(
     assert (CLI_DAYS_PER_RUN, MAX_DAYS_PER_RUN) == (400, 100)
     assert cli_days_per_run(sleep_only) == CLI_DAYS_PER_RUN
     assert cli_days_per_run(physiology) == MAX_DAYS_PER_RUN
-    assert cli_days_per_run(StoragePaths(tmp_path / "nobody")) == CLI_DAYS_PER_RUN  # no login: nothing granted
+    assert (
+        cli_days_per_run(StoragePaths(tmp_path / "nobody")) == CLI_DAYS_PER_RUN
+    )  # no login: nothing granted

@@ -64,6 +64,7 @@ def _control(sandbox: Any, name: str, **body: Any) -> None:
     requests.post(f"{sandbox.base_url}/_sandbox/{name}", json=body, timeout=5).raise_for_status()
 
 
+@pytest.mark.slow  # minutes of Dagster runs: run first (tests/conftest.py)
 def test_a_google_backfill_lands_the_same_sessions_as_the_v12_one(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

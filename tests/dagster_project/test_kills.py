@@ -30,7 +30,8 @@ from tests.dagster_project.dagster_helpers import login_to, sleep_calls, table_r
 from tests.dagster_project.test_backfill import _warehouse
 
 END = TEST_TODAY - timedelta(days=1)
-START = END - timedelta(days=109)  # two runs: 100 + 10 days, then the warehouse/plots/report run
+# one run (a sleep-only CLI backfill runs up to 400 days), then the warehouse/plots/report run
+START = END - timedelta(days=109)
 TABLES = ("sleep_logs", "sleep_segments", "nights", "quarantine")
 CLI = str(Path(sys.executable).with_name("fitbit-sleep"))
 
@@ -105,6 +106,8 @@ def dagster_instance(home: Path) -> DagsterInstance:
     finally:
         del os.environ["DAGSTER_HOME"]
 
+
+pytestmark = pytest.mark.slow  # CLI backfills as subprocesses: run first (tests/conftest.py)
 
 KILLS = [
     # (moment, where the process SIGKILLs itself, the pool slot the dead run holds)

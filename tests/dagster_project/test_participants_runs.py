@@ -34,9 +34,14 @@ from tests.dagster_project.dagster_helpers import (
     set_account,
 )
 
+pytestmark = pytest.mark.slow  # real Dagster runs for three participants: run first (tests/conftest.py)
+
 PEOPLE = ("p1", "p2", "p3")
 END = TEST_TODAY - timedelta(days=1)
-START = END - timedelta(days=129)  # two runs: 100 + 30 days
+# Two runs of 10 days: what is tested is a revocation between two runs, not the 100-day run size (test_backfill.py
+# and test_dagster_dev.py check that), and 3 participants x 130 days made this one of the slowest tests.
+DAYS, CHUNK_DAYS = 20, 10
+START = END - timedelta(days=DAYS - 1)
 
 
 def daily_job() -> JobDefinition:
@@ -50,10 +55,10 @@ def daily_job() -> JobDefinition:
 def cohort(
     sandbox_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_sandbox: Any
 ) -> tuple[Any, Path]:
-    server = use_sandbox(sandbox_factory(days=150, accounts=PEOPLE))
+    server = use_sandbox(sandbox_factory(days=DAYS + 20, accounts=PEOPLE))
     home = tmp_path / "home"
     monkeypatch.setenv("FITBIT_SLEEP_HOME", str(home))
-    monkeypatch.setenv("FITBIT_SLEEP_START_DATE", (TEST_TODAY - timedelta(days=140)).isoformat())
+    monkeypatch.setenv("FITBIT_SLEEP_START_DATE", (TEST_TODAY - timedelta(days=DAYS + 10)).isoformat())
     monkeypatch.setenv("FITBIT_SLEEP_TZ", SANDBOX_TZ)
     add_and_login(server, home, PEOPLE)
     return server, home
@@ -109,7 +114,13 @@ def test_one_revoked_participant_fails_alone_and_a_reexecution_fetches_only_it(
     (tmp_path / "dagster_home").mkdir()
     with DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
         outcome = run_backfill(
-            defs, instance, START, END, downstream=False, on_chunk_done=revoke_after_the_first_run
+            defs,
+            instance,
+            START,
+            END,
+            downstream=False,
+            on_chunk_done=revoke_after_the_first_run,
+            chunk_days=CHUNK_DAYS,
         )
         first, second = outcome.chunks
         assert first.success and not second.success
@@ -120,7 +131,7 @@ def test_one_revoked_participant_fails_alone_and_a_reexecution_fetches_only_it(
         run = instance.get_run_by_id(second.run_id)
         assert run is not None and run.status == DagsterRunStatus.FAILURE
 
-        window = {START + timedelta(days=i) for i in range(130)}
+        window = {START + timedelta(days=i) for i in range(DAYS)}
         second_window = {d for d in window if d >= second.start}
         for p in ("p1", "p3"):
             assert window <= _landed(home, p), p
@@ -155,7 +166,7 @@ def test_one_revoked_participant_fails_alone_and_a_reexecution_fetches_only_it(
         # the whole backfill again: every participant fetched, no table changes
         digest = _tables_digest(home)
         assert len(digest) >= 9  # 3 participants x logs, segments, nights (at least)
-        again = run_backfill(defs, instance, START, END, downstream=False)
+        again = run_backfill(defs, instance, START, END, downstream=False, chunk_days=CHUNK_DAYS)
         assert again.success, [c.error for c in again.chunks]
         assert _tables_digest(home) == digest
 

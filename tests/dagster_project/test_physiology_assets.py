@@ -43,6 +43,7 @@ def backfill(sandbox: Any, home: Path) -> Any:
     return outcome
 
 
+@pytest.mark.slow  # minutes of Dagster runs: run first (tests/conftest.py)
 def test_a_backfill_fetches_every_kind_in_the_planned_calls_and_every_main_sleep_has_heart_rate(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -83,6 +84,7 @@ def test_a_backfill_fetches_every_kind_in_the_planned_calls_and_every_main_sleep
     assert deep_below_rem > 0.8
 
 
+@pytest.mark.slow  # minutes of Dagster runs: run first (tests/conftest.py)
 def test_a_grant_without_heartrate_lands_the_sleep_and_skips_those_kinds(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

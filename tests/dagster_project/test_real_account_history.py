@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from dagster import DagsterInstance
 
-from dagster_project.backfill import run_backfill
+from dagster_project.backfill import CLI_DAYS_PER_RUN, cli_days_per_run, run_backfill
 from fitbit_sandbox.config import SandboxConfig
 from fitbit_sandbox.export import export_history
 from fitbit_sandbox.server import SandboxServer
@@ -96,7 +96,11 @@ def test_a_backfill_of_a_history_with_every_quirk(sandbox: SandboxServer, tmp_pa
     login_to(sandbox, home)
     defs = project_defs(home, sandbox, history_days=DAYS)
     with DagsterInstance.ephemeral() as instance:
-        outcome = run_backfill(defs, instance, FIRST, TEST_TODAY, downstream=False)
+        # the runs the CLI makes for this (sleep-only) login: 2 of up to 400 days, not 8 of 100 (the run size is
+        # test_backfill.py's subject; each run's fixed Dagster cost made this one of the slowest tests)
+        days_per_run = cli_days_per_run(StoragePaths(home))
+        outcome = run_backfill(defs, instance, FIRST, TEST_TODAY, downstream=False, chunk_days=days_per_run)
+    assert days_per_run == CLI_DAYS_PER_RUN and len(outcome.chunks) == 2
     assert outcome.chunks and all(chunk.success for chunk in outcome.chunks), outcome
     assert sum(chunk.logs for chunk in outcome.chunks) > DAYS
     assert_every_quirk_handled(home)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from pipeline.paths import StoragePaths
-from pipeline.physiology_plots import PHYSIOLOGY_FIGURES
+from pipeline.physiology_plots import NO_PHYSIOLOGY_HINT, PHYSIOLOGY_FIGURES
 from pipeline.plots import FIGURES, NO_DATA_TEXT, open_warehouse, render_figure, run_stats, stat_lines
 from pipeline.report import NO_PHYSIOLOGY_TEXT, write_report
 from tests.pipeline.physiology_fixtures import build_all
@@ -56,7 +56,9 @@ def test_report_section_quotes_the_means_and_the_nights(built: StoragePaths) -> 
     assert "<th>HRV (RMSSD)</th><td class='num'>34.9 ms</td><td class='num'>1</td>" in text
 
 
-def test_report_without_physiology_says_how_to_get_it(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def sleep_only(tmp_path_factory: pytest.TempPathFactory) -> StoragePaths:
+    """A warehouse with one night of sleep and no physiology at all (a sleep-only login's)."""
     import json
     from datetime import UTC, date, datetime
 
@@ -65,7 +67,7 @@ def test_report_without_physiology_says_how_to_get_it(tmp_path: Path) -> None:
     from pipeline.warehouse import build_warehouse
     from tests.pipeline.physiology_fixtures import SLEEP
 
-    paths = StoragePaths(tmp_path)
+    paths = StoragePaths(tmp_path_factory.mktemp("sleep-only"))
     logs = json.loads(SLEEP.read_text())["sleep"]
     land_day(
         paths,
@@ -77,5 +79,21 @@ def test_report_without_physiology_says_how_to_get_it(tmp_path: Path) -> None:
     )
     update_tables(paths, tz="UTC")
     build_warehouse(paths)
-    text = write_report(paths, figures={}).path.read_text()
+    return paths
+
+
+def test_report_without_physiology_says_how_to_get_it(sleep_only: StoragePaths) -> None:
+    text = write_report(sleep_only, figures={}).path.read_text()
     assert NO_PHYSIOLOGY_TEXT in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_empty_physiology_figure_says_how_to_get_heart_rate(sleep_only: StoragePaths, name: str) -> None:
+    result = render_figure(name, sleep_only)
+    assert NO_DATA_TEXT in result.texts and NO_PHYSIOLOGY_HINT in result.texts
+    assert "fitbit-sleep login --physiology" in NO_PHYSIOLOGY_HINT
+
+
+def test_an_empty_sleep_figure_has_no_physiology_hint(tmp_path: Path) -> None:
+    result = render_figure("hypnogram_last_night", StoragePaths(tmp_path))  # no warehouse at all
+    assert NO_DATA_TEXT in result.texts and NO_PHYSIOLOGY_HINT not in result.texts

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from landing_fixtures import FIXTURES, fixture_logs, land_all_fixtures, land_fixture, land_logs, land_on
+from warehouse_reader import warehouse_reader
 
 from pipeline.paths import StoragePaths
 from pipeline.tables import update_tables
 from pipeline.warehouse import build_warehouse, connect_readonly
 
 LA = "America/Los_Angeles"
-
-READER = """
-import sys
-from pathlib import Path
-from pipeline.paths import StoragePaths
-from pipeline.warehouse import connect_readonly
-con = connect_readonly(StoragePaths(Path(sys.argv[1])))
-def count():
-    return con.execute("SELECT count(*) FROM sleep_logs").fetchall()[0][0]
-print("ready", count(), flush=True)
-for line in sys.stdin:          # one query per line received, on the same (old) connection
-    print("count", count(), flush=True)
-"""
 
 
 def test_contents_and_coverage(tmp_path: Path) -> None:
@@ -79,33 +65,17 @@ def test_reader_in_another_process_keeps_its_snapshot_while_an_update_runs(tmp_p
     land_fixture(paths, "nap_and_main.json")
     update_tables(paths, tz=LA)
     build_warehouse(paths)
-    root = Path(__file__).parents[2]
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=root,
-    )
-    try:
-        assert reader.stdout is not None and reader.stdin is not None
-        assert reader.stdout.readline().split() == ["ready", "2"]
+    with warehouse_reader(tmp_path, "SELECT count(*) FROM sleep_logs") as reader:
+        assert reader.first == ["2"]
         # the reader holds the file read-only; the update and the build must not fail or wait on it.
         dates = land_fixture(paths, "split_night.json")
         update_tables(paths, dates, tz=LA)
         built = build_warehouse(paths)
         assert built.rows["sleep_logs"] == 4
-        reader.stdin.write("again\n")
-        reader.stdin.flush()
-        assert reader.stdout.readline().split() == ["count", "2"]  # its snapshot, whole and unchanged
+        assert reader.again() == ["2"]  # its snapshot, whole and unchanged
         fresh = connect_readonly(paths)
         assert fresh.execute("SELECT count(*) FROM sleep_logs").fetchall()[0][0] == 4
         fresh.close()
-    finally:
-        if reader.stdin:
-            reader.stdin.close()
-        reader.wait(timeout=30)
-    assert reader.returncode == 0
 
 
 def test_nights_main_sleeps_and_naps_mean_one_thing_everywhere(tmp_path: Path) -> None:

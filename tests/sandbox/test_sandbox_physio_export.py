@@ -11,6 +11,7 @@ import zipfile
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -257,3 +258,41 @@ def test_physiology_archives_are_byte_identical_for_the_same_arguments(tmp_path:
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
     plain = export_history(tmp_path / "plain.zip", days=10, today=TEST_TODAY)
     assert not any("heart_rate-2026" in n or "Heart Rate Variability" in n for n in plain.members)
+
+
+def test_a_takeout_with_physiology_days_holds_the_last_days_with_the_full_exports_values(
+    tmp_path: Path,
+) -> None:
+    """``physiology_days`` (the demo's short physiology span): only the last N days' files, each day as the
+    whole-history export has it (a day's values do not depend on the span)."""
+    import gzip
+
+    from pipeline.paths import StoragePaths
+    from pipeline.physiology_landing import KINDS, landed_physiology_files
+    from pipeline.sources.fitbit_export.importer import import_archive
+
+    def landed(name: str, physiology_days: int | None) -> dict[tuple[str, date], Any]:
+        export_takeout_history(
+            tmp_path / name / "t.zip",
+            days=40,
+            today=TEST_TODAY,
+            migrated_on=TEST_TODAY - timedelta(days=7),
+            physiology=True,
+            heart_rate_days=2,
+            physiology_days=physiology_days,
+        )
+        paths = StoragePaths(tmp_path / f"{name}-home")
+        import_archive(paths, tmp_path / name)
+        out = {}
+        for kind in KINDS:
+            for day, path in landed_physiology_files(paths, kind):
+                raw = path.read_bytes()
+                record = json.loads(gzip.decompress(raw) if path.name.endswith(".gz") else raw)
+                out[kind, day] = record["payload"]  # the day's v1.2 document
+        return out
+
+    short, full = landed("short", 10), landed("full", None)
+    first = TEST_TODAY - timedelta(days=9)
+    assert short and {day for _, day in short} <= {first + timedelta(days=i) for i in range(10)}
+    assert {day for _, day in full} - {day for _, day in short}  # the full export has older days
+    assert {key: full[key] for key in short} == short
