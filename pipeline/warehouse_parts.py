@@ -47,7 +47,9 @@ KEEP_GENERATIONS = 2
 
 
 def parts_dir(paths: StoragePaths) -> Path:
-    return paths.warehouse_file.parent / PARTS_DIR
+    """Absolute: the warehouse's views name their parts by this path, and a data root given as a relative path
+    (``FITBIT_SLEEP_HOME=data``) must name the same files from any working directory and in every build."""
+    return (paths.warehouse_file.parent / PARTS_DIR).resolve()
 
 
 @dataclass(frozen=True)
@@ -212,10 +214,11 @@ class PartStore:
                 continue
             link.unlink(missing_ok=True)
             (self.generations / f"{number}.json").unlink(missing_ok=True)
-        live = {Path(p.path) for number in kept for p in self._listed(number)}
+        # resolved: a generation written through another spelling of the root still protects its parts
+        live = {Path(p.path).resolve() for number in kept for p in self._listed(number)}
         removed = []
         for path in self.root.glob("*/*/*.parquet"):
-            if path not in live and not path.name.startswith("."):
+            if path.resolve() not in live and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
                 removed.append(path)
         for directory in [*self.root.glob("*/*/"), *self.root.glob("*/")]:  # a participant or table gone

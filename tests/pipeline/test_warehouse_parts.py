@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 from landing_fixtures import land_logs
 from warehouse_reader import warehouse_reader
 
@@ -157,5 +158,26 @@ def test_the_sealed_shell_reads_the_parts_and_no_other_file(tmp_path: Path) -> N
             raise AssertionError("the sealed shell read a file outside the warehouse")
         except duckdb.PermissionException:
             pass
+    finally:
+        con.close()
+
+
+def test_a_root_spelt_relative_then_absolute_keeps_every_part_the_warehouse_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` builds with an absolute data root, `fitbit-sleep backfill` then with FITBIT_SLEEP_HOME=data from
+    the same folder: the parts the warehouse names must survive the second build's clean-up (they were all
+    deleted once, and every figure failed)."""
+    absolute = StoragePaths(tmp_path / "data")
+    _history(absolute, 60)
+    monkeypatch.chdir(tmp_path)
+    relative = StoragePaths(Path("data"))
+    _daily_update(relative)
+    named = _current(relative)
+    assert named and all(p.is_absolute() and p.exists() for p in named)
+    assert named <= _parts(absolute)
+    con = connect_readonly(absolute)
+    try:
+        assert con.execute(READER).fetchone()[0] > 0  # type: ignore[index]
     finally:
         con.close()
