@@ -241,7 +241,11 @@ def _first_failure(result: Any) -> tuple[str, str, str]:
             message = user.description.strip()
         else:
             message = data.error.message.strip()
-            if data.error.cause is not None and message.startswith("Exceeded max_retries"):
-                message = f"{data.error.cause.message.strip()} ({message.lower()})"
+            cause = data.error.cause
+            if cause is not None and message.startswith("Exceeded max_retries"):
+                message = f"{cause.message.strip()} ({message.lower()})"
+            elif cause is not None and "DagsterExecutionStepExecutionError" in message:
+                # Dagster's wrapper says only "Error occurred while executing op"; the cause's first line says what
+                message = cause.message.strip().splitlines()[0]
         return f"{event.step_key}: {message}", error_class, participants
     return "the run failed (see it in the Dagster UI)", "", ""

@@ -229,6 +229,29 @@ def test_a_step_that_used_up_its_retries_reports_its_cause_not_exceeded_max_retr
     assert _first_failure(result) == ("flaky: sleep 2026-01-01..2026-01-31: HTTP 503 after 6 tries", "X", "")
 
 
+def test_a_step_that_raised_reports_its_error_not_dagsters_wrapper() -> None:
+    from dagster import job, op
+
+    from dagster_project.backfill import _first_failure
+
+    @op
+    def broken() -> None:
+        raise OSError(
+            'IO Error: No files found that match the pattern "parts/x.parquet"\nLINE 62: FROM per_night;'
+        )
+
+    @job
+    def one_step() -> None:
+        broken()
+
+    with DagsterInstance.ephemeral() as instance:
+        result = one_step.execute_in_process(instance=instance, raise_on_error=False)
+    message, _, _ = _first_failure(result)
+    assert message == 'broken: OSError: IO Error: No files found that match the pattern "parts/x.parquet"', (
+        message
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
